@@ -1,0 +1,83 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is one storage transaction, valid only inside the Update, Batch or View callback that
+// received it. Documents it returns are copies and stay valid after the transaction ends.
+type Tx struct {
+	tx *bolt.Tx
+	s  *Store
+}
+
+// Writable reports whether the transaction may write (Update/Batch rather than View).
+func (t *Tx) Writable() bool { return t.tx.Writable() }
+
+// Top-level buckets of the data file.
+var (
+	bktCatalog = []byte("catalog") // ns -> catalog entry (BSON)
+	bktStats   = []byte("stats")   // ns -> count, dataSize (2 x uint64 BE)
+	bktData    = []byte("data")    // ns -> sub-bucket: key(_id) -> document
+	bktOplog   = []byte("oplog")   // ts (uint64 BE) -> oplog entry
+	bktMeta    = []byte("meta")    // replication metadata, key -> BSON
+	bktSys     = []byte("sys")     // internal counters
+)
+
+var keyOplogStats = []byte("oplogStats") // in bktSys: entry count, total bytes
+
+// formatVersion is stored in bktSys; bump it when the layout changes incompatibly.
+const formatVersion = 1
+
+func initBuckets(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bktCatalog, bktStats, bktData, bktOplog, bktMeta, bktSys} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("bucket %s: %w", name, err)
+		}
+	}
+	sys := tx.Bucket(bktSys)
+	if v := sys.Get([]byte("format")); v != nil {
+		if got := binary.BigEndian.Uint64(v); got != formatVersion {
+			return fmt.Errorf("data file format %d, this build reads %d", got, formatVersion)
+		}
+		return nil
+	}
+	return sys.Put([]byte("format"), binary.BigEndian.AppendUint64(nil, formatVersion))
+}
+
+// counters is a pair of int64 counters stored as 16 bytes (documents or entries, bytes).
+type counters struct{ n, bytes int64 }
+
+func getCounters(b *bolt.Bucket, key []byte) counters {
+	v := b.Get(key)
+	if len(v) != 16 {
+		return counters{}
+	}
+	return counters{
+		n:     int64(binary.BigEndian.Uint64(v[:8])),
+		bytes: int64(binary.BigEndian.Uint64(v[8:])),
+	}
+}
+
+func putCounters(b *bolt.Bucket, key []byte, c counters) error {
+	v := make([]byte, 16)
+	binary.BigEndian.PutUint64(v[:8], uint64(c.n))
+	binary.BigEndian.PutUint64(v[8:], uint64(c.bytes))
+	if err := b.Put(key, v); err != nil {
+		return fmt.Errorf("counters %s: %w", key, err)
+	}
+	return nil
+}
+
+// clone copies bytes out of bbolt's mmap so they outlive the transaction.
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
+}
