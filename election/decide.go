@@ -1,0 +1,121 @@
+package election
+
+import (
+	"time"
+
+	"github.com/rsguard/rsguard/topology"
+)
+
+// Decide classifies the snapshot, works out what the rules call for, and passes it through the
+// gates, in order: policy disabled, not the coordinator, already pending, anti-flap, dry run. It
+// returns the decision and the next state; now is the decision time (anti-flap, pending deadlines),
+// snap.Now the observation time. Decide never fails: at worst it refuses with a reason.
+func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision, State) {
+	a := Classify(snap, p)
+	d := Decision{Analysis: a, Coordinator: snap.Coordinator(), Action: Action{Kind: None}, Proposed: Action{Kind: None}}
+	st = st.expire(now, a)
+	prop, why := propose(snap, st, p, now, &d)
+	d.Proposed, d.Reason = prop, why
+	if prop.IsNone() {
+		d.Proposed = Action{Kind: None}
+		return d, st
+	}
+	inc := Incident{Primary: a.Primary, Term: a.Term}
+	failover := prop.Kind == StepUp || prop.Kind == StepDown
+	switch {
+	case !p.Enabled:
+		d.Reason = RefusedPolicyDisabled
+	case !snap.IsCoordinator():
+		// Only the lowest id of the visible majority acts, so the sidecars do not issue the
+		// same command N times (principle 2).
+		d.Reason = RefusedNotCoordinator
+	case st.pendingBlocks(prop, inc, now):
+		d.Reason = RefusedActionPending
+	case failover && st.antiFlapBlocks(inc, now, p):
+		d.Reason = RefusedAntiFlap
+	case p.DryRun:
+		d.Reason = RefusedDryRun
+	default:
+		d.Action = prop
+		st.Pending = Pending{Action: prop, Incident: inc, Deadline: now.Add(p.PendingTimeout)}
+		if failover && st.LastFailover.Incident != inc {
+			st.LastFailover = Failover{At: now, Incident: inc, To: prop.Host, Reason: why}
+		}
+	}
+	return d, st
+}
+
+// propose is the rule table: what each analysis calls for, before the gates.
+func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decision) (Action, Reason) {
+	a := d.Analysis
+	switch a.Kind {
+	case PrimaryProcessDead, PrimaryProcessUnresponsive, PrimaryHostUnreachable:
+		return stepUpBest(snap, a.Primary, false, p, d, kindReason[a.Kind])
+	case SickPrimary:
+		if p.SickStepDown {
+			return target(snap, StepDown, a.Primary, p.stepDownSecs()), ReasonSickPrimary
+		}
+		// failover-notes: replSetStepUp on a caught-up secondary is quicker than a stepdown
+		// that must wait for the stalled write's locks (spec §6.1).
+		act, why := stepUpBest(snap, a.Primary, true, p, d, ReasonSickPrimary)
+		if act.IsNone() && p.FenceAfter > 0 {
+			// PSA: the arbiter refuses while the sick primary looks healthy (spec §5.3).
+			// If a candidate would win without the arbiter's refusal, fence first.
+			if _, ok := Rank(Candidates(snap, a.Primary, false), p).Best(); ok {
+				return fence(snap, a.Primary, ReasonSickPrimaryFenceFirst)
+			}
+		}
+		return act, why
+	case StalePrimaryLingering:
+		return fence(snap, a.Primary, ReasonStalePrimaryFence)
+	case Healthy:
+		return freezeFormer(snap, st, p, now, a)
+	}
+	return Action{Kind: None}, kindReason[a.Kind]
+}
+
+func stepUpBest(snap topology.Snapshot, primary string, sickPrimaryUp bool, p Policy, d *Decision, why Reason) (Action, Reason) {
+	r := Rank(Candidates(snap, primary, sickPrimaryUp), p)
+	d.Ranking = &r
+	best, ok := r.Best()
+	if !ok {
+		return Action{Kind: None}, RefusedNoCandidate
+	}
+	return Action{Kind: StepUp, Host: best.Host, Sidecar: best.SidecarID}, why
+}
+
+func fence(snap topology.Snapshot, host string, why Reason) (Action, Reason) {
+	sc, ok := snap.SidecarOf(host)
+	if !ok || !snap.Visible(sc.ID) {
+		// Only the sidecar beside a mongod can stop it.
+		return Action{Kind: None}, RefusedFenceUnreachable
+	}
+	return Action{Kind: Fence, Host: host, Sidecar: sc.ID}, why
+}
+
+func target(snap topology.Snapshot, k ActionKind, host string, secs int) Action {
+	sc, _ := snap.SidecarOf(host)
+	return Action{Kind: k, Host: host, Sidecar: sc.ID, Secs: secs}
+}
+
+// freezeFormer guards a failover against being undone: a former primary with a higher priority
+// than its successor schedules a priority takeover as soon as it is a caught-up secondary
+// (spec §5.2). Within the anti-flap window it is frozen instead (spec §6.2).
+func freezeFormer(snap topology.Snapshot, st State, p Policy, now time.Time, a Analysis) (Action, Reason) {
+	healthy := Action{Kind: None}
+	f := st.LastFailover
+	if p.FreezeSecs <= 0 || f.At.IsZero() || now.Sub(f.At) >= p.AntiFlapWindow || f.Incident.Primary == a.Primary {
+		return healthy, ReasonHealthy
+	}
+	o := observe(snap)
+	former, ok := o.ownView(f.Incident.Primary)
+	current, ok2 := o.ownView(a.Primary)
+	if !ok || !ok2 {
+		return healthy, ReasonHealthy
+	}
+	l := former.Local
+	if !l.Reachable || l.State != topology.StateSecondary || l.Priority <= current.Local.Priority || l.FrozenUntil.After(snap.Now) {
+		return healthy, ReasonHealthy
+	}
+	return target(snap, Freeze, l.Host, p.FreezeSecs), ReasonFreezeFormerPrimary
+}

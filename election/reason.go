@@ -1,0 +1,62 @@
+package election
+
+// Reason is the typed code every Decision carries, acted on or refused (principle 3). Codes are
+// stable strings: they are metric labels and appear in the audit log.
+type Reason string
+
+// Reasons for acting.
+const (
+	ReasonPrimaryProcessDead         Reason = "primary_process_dead"
+	ReasonPrimaryProcessUnresponsive Reason = "primary_process_unresponsive"
+	ReasonPrimaryHostUnreachable     Reason = "primary_host_unreachable"
+	ReasonSickPrimary                Reason = "sick_primary"
+	// ReasonSickPrimaryFenceFirst: in PSA the arbiter refuses any candidate while it sees the
+	// sick primary healthy (spec §5.3), so the primary is fenced before a step-up can win.
+	ReasonSickPrimaryFenceFirst Reason = "sick_primary_fence_first"
+	ReasonStalePrimaryFence     Reason = "stale_primary_fence"
+	ReasonFreezeFormerPrimary   Reason = "freeze_former_primary"
+)
+
+// Reasons for doing nothing because nothing is wrong.
+const (
+	ReasonHealthy Reason = "healthy"
+)
+
+// Refusals: something may be wrong, and this is why we do not act.
+const (
+	RefusedNoQuorum           Reason = "refused_no_quorum"
+	RefusedNotCoordinator     Reason = "refused_not_coordinator"
+	RefusedAntiFlap           Reason = "refused_anti_flap"
+	RefusedPolicyDisabled     Reason = "refused_policy_disabled"
+	RefusedDryRun             Reason = "refused_dry_run"
+	RefusedNoCandidate        Reason = "refused_no_candidate"
+	RefusedElectionInProgress Reason = "refused_election_in_progress"
+	RefusedNoPrimary          Reason = "refused_no_primary"
+	RefusedNewerPrimaryExists Reason = "refused_newer_primary_exists"
+	RefusedNotCorroborated    Reason = "refused_not_corroborated"
+	RefusedNotSustained       Reason = "refused_not_sustained"
+	RefusedActionPending      Reason = "refused_action_pending"
+	RefusedFenceDisabled      Reason = "refused_fence_disabled"
+	RefusedFenceUnreachable   Reason = "refused_fence_unreachable"
+)
+
+// Refused reports whether r is a refusal rather than an action or a healthy verdict.
+func (r Reason) Refused() bool { return len(r) > 8 && r[:8] == "refused_" }
+
+// kindReason is the reason for each kind that never acts (constant table).
+var kindReason = [numKinds]Reason{
+	Healthy:                          ReasonHealthy,
+	LostQuorum:                       RefusedNoQuorum,
+	NoPrimary:                        RefusedNoPrimary,
+	ElectionInProgress:               RefusedElectionInProgress,
+	PrimaryUnreachableFromMeOnly:     RefusedNotCorroborated,
+	PrimaryUnreachableUncorroborated: RefusedNotCorroborated,
+	SickPrimaryUncorroborated:        RefusedNotCorroborated,
+	SickPrimaryPending:               RefusedNotSustained,
+	SplitBrainSuspected:              RefusedNewerPrimaryExists,
+	PrimaryProcessDead:               ReasonPrimaryProcessDead,
+	PrimaryProcessUnresponsive:       ReasonPrimaryProcessUnresponsive,
+	PrimaryHostUnreachable:           ReasonPrimaryHostUnreachable,
+	SickPrimary:                      ReasonSickPrimary,
+	StalePrimaryLingering:            ReasonStalePrimaryFence,
+}
