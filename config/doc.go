@@ -1,0 +1,146 @@
+// Package config is the sidecar's YAML configuration: schema, strict loading, defaults,
+// validation with file:line errors, secrets that never print, and SIGHUP reload rules.
+//
+// Only supervisor/ and cmd/ import it; they map a Config onto each package's Options. The
+// types are plain structs with time.Duration fields and typed enums.
+//
+// # Loading
+//
+// Load(path) reads one file; Parse(name, data) decodes bytes as if read from name. Both:
+//
+//   - decode through yaml.Node, strictly: unknown keys (with a "did you mean" suggestion),
+//     wrong scalar types (true/false only for booleans, quoted-or-plain strings with a unit for
+//     durations, "5" is not "5s"), duplicate keys, merge keys (<<) and a second YAML document
+//     are errors. An empty value (key: with nothing after it) is the same as an absent key;
+//   - apply defaults to every omitted optional key (below), then the derived defaults: those
+//     that follow other keys (audit_log, advertise, seeds, and probe timings that follow the
+//     intervals the file sets, so that changing one interval never invalidates a default);
+//   - resolve relative file paths against the directory of the file;
+//   - validate every rule and read every secret and key file the config names;
+//   - return every problem at once as Errors, each an *Error reading
+//     "node.yaml:12:3: failover.anti_flap_window: must be at least 1s, got "100ms"".
+//
+// # Schema
+//
+// Keys, types, defaults and rules. "required" keys have no default. Durations are Go
+// durations ("500ms", "2s", "5m", "1h"); host:port is an IP (IPv6 in brackets) or host name
+// and a port from 1 to 65535. testdata/example.yaml is a complete annotated file.
+//
+//	id           string, required. This sidecar's id: [a-z0-9-]{1,63}, no leading or trailing
+//	             hyphen. Must appear in members, with the same mode.
+//	mode         "data" | "arbiter", required. data runs beside a mongod; arbiter has none and
+//	             only observes and votes in the sidecar quorum.
+//	replica_set  string, required. The replSetName: [A-Za-z0-9._-]{1,64}.
+//	state_dir    path, default /var/lib/rsguard. Sidecar state (anti-flap, recovery steps).
+//	audit_log    path, default <state_dir>/audit.jsonl.
+//
+//	mongod       section, required in mode data, forbidden in mode arbiter.
+//	  uri              required. mongodb://host[:port][/?options] naming exactly one host, with
+//	                   no user:password@ (use username and password_file/password_env), no
+//	                   replicaSet option and no directConnection=false: the sidecar talks to
+//	                   its own mongod only. mongodb+srv is refused. Never echoed in messages.
+//	  username         optional. When set, exactly one password source is required
+//	                   ("missing credentials" otherwise), unless auth_mechanism is MONGODB-X509.
+//	  password_file    path of a file holding only the password (trailing newlines dropped).
+//	  password_env     name of an environment variable holding the password. Not with
+//	                   password_file. A literal "password" key is rejected.
+//	  auth_source      default "admin".
+//	  auth_mechanism   "" (driver negotiates SCRAM) | SCRAM-SHA-1 | SCRAM-SHA-256 | MONGODB-X509
+//	                   (certificate auth: needs tls.certificate_key_file, forbids a password).
+//	  connect_timeout  default 2s, 100ms..1m.
+//	  tls              optional section; present means TLS to mongod (then the URI must not
+//	                   carry tls/ssl options).
+//	    ca_file              PEM CA bundle; default: system roots.
+//	    certificate_key_file client certificate and key in one PEM file.
+//
+//	gossip       section (memberlist).
+//	  bind             host:port, required. 0.0.0.0 / [::] allowed, then advertise is required.
+//	  advertise        host:port, default bind. Must equal this sidecar's members[].gossip.
+//	  seeds            list of host:port, default: the other members' gossip addresses.
+//	                   Unique; may list this sidecar's own address (the runtime skips it);
+//	                   an explicit empty list is an error when there are other members.
+//	  keyring_file     optional path. Base64 keys of 16, 24 or 32 bytes (AES-128/192/256), one
+//	                   per line, the first being the primary (encrypting) key; blank lines and
+//	                   # comments skipped. Literal keys in the YAML are rejected.
+//	  profile          "lan" | "wan" | "local", default lan: the memberlist timing preset.
+//	  settle           default 3s, 0..1m: wait after joining before any verdict.
+//
+//	members      list, at least one entry; the configured sidecar membership, the same in
+//	             every sidecar's file. Quorum() is a strict majority of it, arbiters included.
+//	  id               required, as for id; unique.
+//	  mode             "data" | "arbiter", default data.
+//	  gossip           host:port, required, unique: the member's gossip advertise address.
+//	  mongod           host:port as the replica set config names the member's mongod;
+//	                   required and unique for data members, forbidden for arbiters.
+//	  zone             optional, [A-Za-z0-9._-]{1,63}. This sidecar's zone is its entry's.
+//	             At least one data member and at most 50 (MongoDB's member limit).
+//
+//	probe        section; reloadable.
+//	  interval                     default 1s, 100ms..1m. hello/status probe period.
+//	  timeout                      default 800ms (or 4/5 of interval if less), 10ms..1m,
+//	                               less than interval.
+//	  failures_before_unreachable  default 2, 1..100 consecutive failures.
+//	  write_probe_interval         default 1s, 100ms..1m.
+//	  write_probe_timeout          default 5s, 100ms..5m. A timed-out probe is a sick signal.
+//	  write_probe_namespace        default "rsguard.probe": database.collection, not in local
+//	                               or config, not a system collection.
+//	  sick_write_latency           default 2s (or half write_probe_timeout if less), 10ms..5m,
+//	                               less than write_probe_timeout. A
+//	                               write probe slower than this is a sick signal.
+//	  sick_after                   default 5s (or write_probe_interval if more), 1s..1h, at
+//	                               least write_probe_interval.
+//	                               Sustained sickness needed before acting.
+//	  view_max_age                 default 5s (or 3 x interval if more), 200ms..10m, at least
+//	                               2 x interval. Gossiped
+//	                               views older than this do not count towards a verdict.
+//
+//	failover     section; reloadable.
+//	  enabled                 default true. false: observe, report and audit only.
+//	  dry_run                 default false. true: decide and audit, execute nothing.
+//	  anti_flap_window        default 5m, 1s..24h. One automatic failover per set per window
+//	                          unless acknowledged.
+//	  step_down_sick_primary  default true. Act on a primary that is sick but not dead.
+//	  fence_old_primary       default true. Stop a former primary's mongod that still claims
+//	                          primary fence_after after the failover (its own sidecar only).
+//	  fence_after             default 20s, 1s..10m.
+//	  allow_force_reconfig    default false. Force reconfig can lose majority-committed
+//	                          writes; never automatic unless enabled here.
+//	  candidates              rules a secondary must pass to be stepped up:
+//	    max_lag               default 10s, 0..1h behind the freshest reachable member.
+//	    min_priority          default 0, 0..1000. Priority-0 members are never candidates.
+//	    prefer_zones          default []. Zones (of members) ranked first.
+//	    avoid_zones           default []. Zones ranked last; disjoint from prefer_zones.
+//	    require_tags          default {}. Replica-set member tags (rs.conf members[].tags) a
+//	                          candidate must carry, name: value.
+//
+//	http         section.
+//	  listen            default 127.0.0.1:9216. host:port; empty host or 0.0.0.0 listens on
+//	                    every address, port 0 picks a free one.
+//	  tls               optional section: cert_file and key_file (both required), and
+//	                    client_ca_file to require client certificates. Files are loaded at
+//	                    validation time.
+//	  admin_token_file  optional: bearer token for /v1 admin actions, alone in a file.
+//	  admin_token_env   ...or an environment variable; not both. Neither: admin actions are
+//	                    disabled. A literal admin_token key is rejected.
+//
+//	log          section.
+//	  level             "debug" | "info" | "warn" | "error", default info; reloadable.
+//	  format            "json" | "text", default json.
+//
+// # Secrets
+//
+// Credentials and gossip keys are read at load into Secret values. Every way of printing one
+// (fmt with any verb, slog, JSON, YAML, encoding.TextMarshaler) yields "[redacted]"; only
+// Reveal returns the value. A missing file, an unset or empty variable, a malformed key or an
+// unloadable certificate is a load error naming the key and the path or variable, never the
+// contents. Config.LogValue is a secret-free summary for logs; Config.YAML renders the
+// effective file.
+//
+// # Reload
+//
+// ReloadPolicy(old, path), for SIGHUP, accepts a valid file whose only changes are under
+// probe, failover and log.level (see Reloadable), and returns the merged Config and the changed
+// keys. Anything else is refused with one error per key ("id: cannot change on reload; restart
+// the sidecar") and the old Config stays in force, as it does when the file is invalid.
+// Secrets are read at start only.
+package config
