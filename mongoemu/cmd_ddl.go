@@ -1,0 +1,3 @@
+package mongoemu
+
+func (n *Node) registerDDL(t commandTable) {}

@@ -1,0 +1,3 @@
+package mongoemu
+
+func (n *Node) registerMisc(t commandTable) {}

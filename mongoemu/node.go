@@ -1,0 +1,206 @@
+package mongoemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rsguard/rsguard/mongoemu/storage"
+)
+
+// Node is one emulated mongod process.
+type Node struct {
+	opts    Options
+	log     *slog.Logger
+	events  *eventLog
+	store   *storage.Store
+	started time.Time
+	host    string // "me": how this node names itself, bindIP:port
+
+	mu   sync.Mutex // guards topo and everything the repl coordinator keeps under n.mu
+	topo topologyVersion
+	repl *replCoord // nil for a standalone (no --replSet)
+
+	listeners []net.Listener
+	conns     connSet
+	cursors   *cursorSet
+	fail      *failPoints
+	fsync     *fsyncLock
+	counters  opCounters
+	params    *parameters
+	cmds      commandTable
+	connIDs   atomic.Int64
+
+	shutdownStarted atomic.Bool
+	quit            chan struct{} // closed when the node stops
+	stopOnce        sync.Once
+	done            chan struct{} // closed when Stop finished
+	wg              sync.WaitGroup
+	exitErr         error
+}
+
+// New opens the dbpath (refusing one locked by another process, like mongod) and binds the
+// listeners. Call Serve to accept connections.
+func New(opts Options) (*Node, error) {
+	if opts.DBPath == "" {
+		return nil, errors.New("--dbpath is required")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	params, err := newParameters(opts.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		opts:    opts,
+		log:     logger,
+		started: time.Now(),
+		topo:    newTopologyVersion(),
+		cursors: newCursorSet(),
+		fail:    newFailPoints(),
+		params:  params,
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	n.conns.init()
+	n.fsync = newFsyncLock()
+	if n.events, err = newEventLog(opts.LogPath, logger); err != nil {
+		return nil, err
+	}
+	st, err := storage.Open(opts.DBPath, storage.Options{OplogSizeMB: opts.OplogSizeMB, Logger: logger, NoSyncEachCommit: true})
+	if err != nil {
+		n.events.close()
+		return nil, fmt.Errorf("open dbpath: %w", err)
+	}
+	n.store = st
+	if err := n.listen(); err != nil {
+		_ = st.Close()
+		n.events.close()
+		return nil, err
+	}
+	if opts.ReplSet != "" {
+		if n.repl, err = newReplCoord(n); err != nil {
+			n.closeListeners()
+			_ = st.Close()
+			n.events.close()
+			return nil, err
+		}
+	}
+	n.wireStalls()
+	n.cmds = n.buildCommands()
+	n.events.info("NETWORK", 23016, "Waiting for connections", "port", n.Port(), "ssl", "off")
+	return n, nil
+}
+
+func (n *Node) listen() error {
+	port := n.opts.Port
+	ips := strings.Split(n.opts.BindIP, ",")
+	if n.opts.BindIP == "" {
+		ips = []string{"127.0.0.1"}
+	}
+	for _, ip := range ips {
+		ip = strings.TrimSpace(ip)
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err != nil {
+			n.closeListeners()
+			return fmt.Errorf("listen on %s:%d: %w", ip, port, err)
+		}
+		if port == 0 {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+		n.listeners = append(n.listeners, ln)
+	}
+	n.host = n.opts.hostPort(port)
+	return nil
+}
+
+func (n *Node) closeListeners() {
+	for _, ln := range n.listeners {
+		_ = ln.Close()
+	}
+}
+
+// Port is the bound TCP port.
+func (n *Node) Port() int { return n.listeners[0].Addr().(*net.TCPAddr).Port }
+
+// Addr is host:port as this node names itself.
+func (n *Node) Addr() string { return n.host }
+
+// Serve accepts connections until the node stops; it returns the reason the node stopped (nil for
+// a clean shutdown command or Stop).
+func (n *Node) Serve(ctx context.Context) error {
+	for _, ln := range n.listeners {
+		n.wg.Add(1)
+		go n.acceptLoop(ln)
+	}
+	if n.repl != nil {
+		n.repl.start()
+	}
+	select {
+	case <-ctx.Done():
+		n.Stop(nil)
+	case <-n.quit:
+	}
+	<-n.done
+	return n.exitErr
+}
+
+func (n *Node) acceptLoop(ln net.Listener) {
+	defer n.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if n.shutdownStarted.Load() {
+			_ = nc.Close()
+			continue
+		}
+		c := newConn(n, nc)
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			c.serve()
+		}()
+	}
+}
+
+// Stop shuts the node down now: listeners and connections close, background work stops, the
+// store is closed. exit is reported by Serve (nil for a requested shutdown).
+func (n *Node) Stop(exit error) {
+	n.stopOnce.Do(func() {
+		n.shutdownStarted.Store(true)
+		n.exitErr = exit
+		close(n.quit)
+		n.closeListeners()
+		if n.repl != nil {
+			n.repl.stop()
+		}
+		n.conns.closeAll()
+		n.fsync.release()
+		n.store.SetWriteBlocked(false)
+		n.wg.Wait()
+		n.cursors.closeAll()
+		_ = n.store.Close()
+		n.events.info("CONTROL", 20565, "Now exiting")
+		n.events.close()
+		close(n.done)
+	})
+}
+
+// Done is closed once the node has stopped.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// bumpTopology records a hello-visible change (spec §2.4); n.mu must be held.
+func (n *Node) bumpTopology() { n.topo.bump() }
+
+func (n *Node) uptime() time.Duration { return time.Since(n.started) }

@@ -1,0 +1,148 @@
+package mongoemu
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/rsguard/rsguard/mongoemu/storage"
+)
+
+// start launches the background loops: heartbeats, the election timer, oplog sync, and the
+// periodic no-op writer.
+func (rc *replCoord) start() {
+	rc.n.mu.Lock()
+	if rc.cfg != nil && rc.self >= 0 {
+		rc.startMemberLocked()
+	}
+	rc.n.mu.Unlock()
+	rc.wg.Add(4)
+	go rc.heartbeatLoop()
+	go rc.electionLoop()
+	go rc.syncLoop()
+	go rc.noopWriterLoop()
+}
+
+func (rc *replCoord) stop() {
+	close(rc.stopCh)
+	rc.n.mu.Lock()
+	rc.signalLocked()
+	rc.n.mu.Unlock()
+	rc.hb.closeAll()
+	rc.wg.Wait()
+}
+
+// startMemberLocked sets the follower state once we are a member of a config: startup recovery
+// (STARTUP2 → RECOVERING → SECONDARY) with data, initial sync (STARTUP2) without (spec §7.8).
+func (rc *replCoord) startMemberLocked() {
+	rc.resetElectionTimerLocked()
+	if rc.isArbiterLocked() {
+		rc.follower = stateSecondary
+		rc.bumpLocked()
+		return
+	}
+	if rc.lastApplied.isNull() || rc.initialSyncFlagged() {
+		rc.setFollowerLocked(stateStartup2)
+		return
+	}
+	rc.setFollowerLocked(stateStartup2)
+	rc.setFollowerLocked(stateRecovering)
+	if !rc.lastApplied.less(rc.minValid) {
+		rc.setFollowerLocked(stateSecondary)
+	}
+}
+
+func (rc *replCoord) initialSyncFlagged() bool {
+	_, ok, _ := rc.n.store.GetMeta(metaInitialSync)
+	return ok
+}
+
+// noopWriterLoop writes {msg: "periodic noop"} on an idle primary every periodicNoopIntervalSecs
+// so optimes keep moving without user writes (spec §5.4).
+func (rc *replCoord) noopWriterLoop() {
+	defer rc.wg.Done()
+	interval := rc.n.params.duration("periodicNoopIntervalSecs", time.Second)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-rc.stopCh:
+			return
+		case <-t.C:
+		}
+		if !rc.n.params.boolValue("writePeriodicNoops") {
+			continue
+		}
+		rc.n.mu.Lock()
+		idle := rc.leader == leaderWritable && time.Since(rc.lastAppliedWall) >= interval
+		rc.n.mu.Unlock()
+		if idle {
+			_, _ = rc.runPrimaryWrite(context.Background(), nil, func(_ *storage.Tx, ol *opLog) error {
+				ol.Noop(bson.D{{Key: "msg", Value: "periodic noop"}})
+				return nil
+			})
+		}
+	}
+}
+
+// catchUp is the primary-elect's catch-up phase (spec §5.4 step 2): reach the newest optime
+// seen among members, unless catchUpTimeoutMillis passes, it is aborted, or the term changes.
+func (rc *replCoord) catchUp(term int64) {
+	rc.n.mu.Lock()
+	target := rc.lastApplied
+	for i, m := range rc.members {
+		if i != rc.self && m.up && target.less(m.applied) {
+			target = m.applied
+		}
+	}
+	timeout := rc.cfg.settings.catchUpTimeout
+	if target == rc.lastApplied || timeout == 0 || len(rc.cfg.members) == 1 {
+		rc.electionStats.catchUpsAlready++
+		rc.n.mu.Unlock()
+		return
+	}
+	rc.electionStats.catchUps++
+	rc.catchUpTarget = target
+	abort := make(chan struct{})
+	rc.catchUpAbort = abort
+	rc.signalLocked()
+	rc.n.mu.Unlock()
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		rc.n.mu.Lock()
+		done := !rc.lastApplied.less(target) || rc.term != term || rc.leader == leaderNone
+		if !rc.lastApplied.less(target) {
+			rc.electionStats.catchUpsSucceeded++
+		}
+		ch := rc.stateChanged
+		rc.n.mu.Unlock()
+		if done {
+			break
+		}
+		select {
+		case <-ch:
+		case <-abort:
+			done = true
+		case <-deadline:
+			done = true
+		case <-rc.stopCh:
+			done = true
+		case <-time.After(100 * time.Millisecond):
+		}
+		if done {
+			break
+		}
+	}
+	rc.n.mu.Lock()
+	rc.catchUpTarget = opTime{}
+	if rc.catchUpAbort == abort {
+		rc.catchUpAbort = nil
+	}
+	rc.n.mu.Unlock()
+}
