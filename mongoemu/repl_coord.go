@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -84,7 +85,11 @@ type replCoord struct {
 	writeMu sync.Mutex // serialises primary writes with each other and with leaving PRIMARY
 	stopCh  chan struct{}
 	wg      sync.WaitGroup
-	hb      *heartbeatClients
+	hb      *heartbeatClients // heartbeat connections
+	up      *heartbeatClients // replSetUpdatePosition connections
+
+	posLatest  atomic.Pointer[positionReport]
+	posSending atomic.Bool
 }
 
 // Durable metadata keys (local.system.replset, local.replset.election, rbid, minvalid).
@@ -100,7 +105,7 @@ func newReplCoord(n *Node) (*replCoord, error) {
 	rc := &replCoord{n: n, self: -1, follower: stateStartup, primary: -1, lastApplied: nullOpTime,
 		lastDurable: nullOpTime, commitPoint: nullOpTime, minValid: nullOpTime,
 		waiters: map[*wcWaiter]struct{}{}, stateChanged: make(chan struct{}), stopCh: make(chan struct{})}
-	rc.hb = newHeartbeatClients()
+	rc.hb, rc.up = newHeartbeatClients(), newHeartbeatClients()
 	if err := rc.loadDurableState(); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ func (rc *replCoord) stop() {
 	rc.signalLocked()
 	rc.n.mu.Unlock()
 	rc.hb.closeAll()
+	rc.up.closeAll()
 	rc.wg.Wait()
 }
 

@@ -1,0 +1,170 @@
+package mongoemu
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/rsguard/rsguard/mongoemu/mongoerr"
+	"github.com/rsguard/rsguard/mongoemu/query"
+	"github.com/rsguard/rsguard/mongoemu/storage"
+)
+
+// applyBatch applies fetched oplog entries and appends them to our oplog in one transaction
+// (mongod's applier batches, spec §7.3), then advances lastApplied. Application is idempotent:
+// inserts upsert, deletes of missing documents and creates of existing collections are no-ops,
+// so re-applying after a rollback or during initial sync converges.
+func (rc *replCoord) applyBatch(entries []bson.Raw) error {
+	rc.writeMu.Lock()
+	defer rc.writeMu.Unlock()
+	var last opTime
+	var wall time.Time
+	err := rc.n.store.Update(func(tx *storage.Tx) error {
+		for _, e := range entries {
+			if err := applyOplogEntry(tx, e); err != nil {
+				return err
+			}
+			ot, ok := opTimeFromDoc(e)
+			if !ok {
+				return fmt.Errorf("oplog entry without ts/t: %v", e)
+			}
+			last = ot
+			wall, _ = e.Lookup("wall").TimeOK()
+		}
+		return tx.AppendOplog(entries...)
+	})
+	if err != nil {
+		return fmt.Errorf("apply oplog batch: %w", err)
+	}
+	rc.n.mu.Lock()
+	rc.advanceAppliedLocked(last, wall)
+	rc.maybeLeaveRecoveringLocked()
+	rc.n.mu.Unlock()
+	return nil
+}
+
+// maybeLeaveRecoveringLocked: after a rollback (or startup) a member in RECOVERING becomes
+// SECONDARY once it has applied up to minValid (spec §3.1, §7.7).
+func (rc *replCoord) maybeLeaveRecoveringLocked() {
+	if rc.follower == stateRecovering && !rc.lastApplied.less(rc.minValid) {
+		rc.setFollowerLocked(stateSecondary)
+	}
+}
+
+// applyOplogEntry applies one entry (spec §7.1 entry shape) to the data.
+func applyOplogEntry(tx *storage.Tx, e bson.Raw) error {
+	op, _ := e.Lookup("op").StringValueOK()
+	ns, _ := e.Lookup("ns").StringValueOK()
+	o, _ := e.Lookup("o").DocumentOK()
+	switch op {
+	case "n":
+		return nil
+	case "i":
+		if err := ensureCollection(tx, ns, e); err != nil {
+			return err
+		}
+		return upsertDoc(tx, ns, o)
+	case "u":
+		o2, _ := e.Lookup("o2").DocumentOK()
+		id := o2.Lookup("_id")
+		if err := ensureCollection(tx, ns, e); err != nil {
+			return err
+		}
+		return applyUpdate(tx, ns, id, o)
+	case "d":
+		if _, err := tx.Delete(ns, o.Lookup("_id")); err != nil && !isNamespaceNotFound(err) {
+			return err
+		}
+		return nil
+	case "c":
+		return applyCommand(tx, strings.TrimSuffix(ns, ".$cmd"), e, o)
+	}
+	return fmt.Errorf("unknown oplog op %q", op)
+}
+
+func ensureCollection(tx *storage.Tx, ns string, e bson.Raw) error {
+	if _, ok, err := tx.CollectionUUID(ns); err != nil || ok {
+		return err
+	}
+	var opts storage.CollOptions
+	if _, data, ok := e.Lookup("ui").BinaryOK(); ok && len(data) == 16 {
+		copy(opts.UUID[:], data)
+	}
+	err := tx.CreateCollection(ns, opts)
+	if isCode(err, mongoerr.NamespaceExists) {
+		return nil
+	}
+	return err
+}
+
+func upsertDoc(tx *storage.Tx, ns string, doc bson.Raw) error {
+	id := doc.Lookup("_id")
+	_, exists, err := tx.Get(ns, id)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return tx.Replace(ns, id, doc)
+	}
+	return tx.Insert(ns, doc)
+}
+
+// applyUpdate handles a replacement post-image (what mongoemu logs) and, for entries from other
+// sources, a $-operator update document ($v:2 diffs are not supported and fail loudly).
+func applyUpdate(tx *storage.Tx, ns string, id bson.RawValue, o bson.Raw) error {
+	first, err := o.IndexErr(0)
+	if err != nil || !strings.HasPrefix(first.Key(), "$") {
+		return upsertDoc(tx, ns, o)
+	}
+	if first.Key() == "$v" {
+		return fmt.Errorf("oplog update in $v:2 diff format is not supported by mongoemu")
+	}
+	cur, ok, err := tx.Get(ns, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		cur, _ = bson.Marshal(bson.D{{Key: "_id", Value: id}})
+	}
+	u, err := query.ParseUpdate(o)
+	if err != nil {
+		return err
+	}
+	out, _, err := u.Apply(cur, time.Now())
+	if err != nil {
+		return err
+	}
+	return upsertDoc(tx, ns, out)
+}
+
+func applyCommand(tx *storage.Tx, db string, e, o bson.Raw) error {
+	first, err := o.IndexErr(0)
+	if err != nil {
+		return fmt.Errorf("empty command oplog entry")
+	}
+	coll, _ := first.Value().StringValueOK()
+	switch first.Key() {
+	case "create":
+		return ensureCollection(tx, db+"."+coll, e)
+	case "drop":
+		_, err := tx.DropCollection(db + "." + coll)
+		if isNamespaceNotFound(err) {
+			return nil
+		}
+		return err
+	case "dropDatabase":
+		return tx.DropDatabase(db)
+	default:
+		return applyIndexCommand(tx, db, o)
+	}
+}
+
+func isCode(err error, code mongoerr.Code) bool {
+	var me *mongoerr.Error
+	return errors.As(err, &me) && me.Code == code
+}
+
+func isNamespaceNotFound(err error) bool { return isCode(err, mongoerr.NamespaceNotFound) }
