@@ -109,14 +109,34 @@ func (rc *replCoord) handleStepDown(ctx context.Context, r *request) (bson.D, er
 	if secs < catchUp {
 		return nil, mongoerr.New(mongoerr.BadValue, "stepdown period must be longer than secondaryCatchUpPeriodSecs")
 	}
+	if err := rc.stepDown(ctx, start, time.Duration(secs)*time.Second, time.Duration(catchUp)*time.Second, force); err != nil {
+		return nil, err
+	}
+	return bson.D{}, nil
+}
+
+// stepDownForShutdown is the stepdown a primary attempts before shutting down (spec §6.9):
+// wait up to timeout for an electable caught-up secondary. A non-primary has nothing to do.
+func (rc *replCoord) stepDownForShutdown(ctx context.Context, timeout time.Duration) error {
+	rc.n.mu.Lock()
+	primary := rc.stateLocked() == statePrimary
+	rc.n.mu.Unlock()
+	if !primary {
+		return nil
+	}
+	return rc.stepDown(ctx, time.Now(), timeout+time.Second, timeout, false)
+}
+
+// stepDown is the conditional (or forced) stepdown of spec §6.1 and §5.5.
+func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor, catchUp time.Duration, force bool) error {
 	rc.n.mu.Lock()
 	if rc.stateLocked() != statePrimary {
 		rc.n.mu.Unlock()
-		return nil, mongoerr.New(mongoerr.NotWritablePrimary, "not primary so can't step down")
+		return mongoerr.New(mongoerr.NotWritablePrimary, "not primary so can't step down")
 	}
 	if rc.leader == leaderSteppingDown {
 		rc.n.mu.Unlock()
-		return nil, mongoerr.New(mongoerr.ConflictingOperationInProgress, "This node is already in the process of stepping down")
+		return mongoerr.New(mongoerr.ConflictingOperationInProgress, "This node is already in the process of stepping down")
 	}
 	prevMode := rc.leader
 	rc.leader = leaderSteppingDown // hello stops saying writable at once (spec §5.5)
@@ -132,22 +152,22 @@ func (rc *replCoord) handleStepDown(ctx context.Context, r *request) (bson.D, er
 		}
 		rc.n.mu.Unlock()
 	}
-	deadline := start.Add(time.Duration(catchUp) * time.Second)
+	deadline := start.Add(catchUp)
 	if !rc.acquireRSTL(rstlTimeout) {
 		restore()
-		return nil, mongoerr.New(mongoerr.ExceededTimeLimit, "Could not acquire the RSTL for stepdown in time")
+		return mongoerr.New(mongoerr.ExceededTimeLimit, "Could not acquire the RSTL for stepdown in time")
 	}
 	for {
 		rc.n.mu.Lock()
 		if rc.term != term || rc.leader != leaderSteppingDown {
 			rc.n.mu.Unlock()
 			rc.writeMu.Unlock()
-			return nil, mongoerr.New(mongoerr.PrimarySteppedDown, "While waiting for secondaries to catch up before stepping down, this node decided to step down for other reasons")
+			return mongoerr.New(mongoerr.PrimarySteppedDown, "While waiting for secondaries to catch up before stepping down, this node decided to step down for other reasons")
 		}
 		safe := rc.safeToStepDownLocked()
 		now := time.Now()
 		if safe || (force && !now.Before(deadline)) {
-			rc.stepDownUntil = start.Add(time.Duration(secs) * time.Second)
+			rc.stepDownUntil = start.Add(stepDownFor)
 			rc.leaveLeaderLocked("replSetStepDown command")
 			target := ""
 			if !force && rc.n.params.boolValue("enableElectionHandoff") {
@@ -158,13 +178,13 @@ func (rc *replCoord) handleStepDown(ctx context.Context, r *request) (bson.D, er
 			if target != "" {
 				go rc.electionHandoff(target)
 			}
-			return bson.D{}, nil
+			return nil
 		}
 		if !now.Before(deadline) {
 			rc.n.mu.Unlock()
 			rc.writeMu.Unlock()
 			restore()
-			return nil, mongoerr.New(mongoerr.ExceededTimeLimit, "No electable secondaries caught up as of %s. Please use the replSetStepDown command with the argument {force: true} to force node to step down.", now.UTC().Format(time.RFC3339))
+			return mongoerr.New(mongoerr.ExceededTimeLimit, "No electable secondaries caught up as of %s. Please use the replSetStepDown command with the argument {force: true} to force node to step down.", now.UTC().Format(time.RFC3339))
 		}
 		ch := rc.stateChanged
 		rc.n.mu.Unlock()
@@ -174,7 +194,7 @@ func (rc *replCoord) handleStepDown(ctx context.Context, r *request) (bson.D, er
 		case <-ctx.Done():
 			rc.writeMu.Unlock()
 			restore()
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
