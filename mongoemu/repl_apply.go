@@ -73,9 +73,9 @@ func applyOplogEntry(tx *storage.Tx, e bson.Raw) error {
 		if err := ensureCollection(tx, ns, e); err != nil {
 			return err
 		}
-		return applyUpdate(tx, ns, id, o)
+		return applyOplogUpdate(tx, ns, id, o)
 	case "d":
-		if _, err := tx.Delete(ns, o.Lookup("_id")); err != nil && !isNamespaceNotFound(err) {
+		if _, err := tx.Delete(ns, o.Lookup("_id")); err != nil && !isNSNotFound(err) {
 			return err
 		}
 		return nil
@@ -112,9 +112,9 @@ func upsertDoc(tx *storage.Tx, ns string, doc bson.Raw) error {
 	return tx.Insert(ns, doc)
 }
 
-// applyUpdate handles a replacement post-image (what mongoemu logs) and, for entries from other
+// applyOplogUpdate handles a replacement post-image (what mongoemu logs) and, for entries from other
 // sources, a $-operator update document ($v:2 diffs are not supported and fail loudly).
-func applyUpdate(tx *storage.Tx, ns string, id bson.RawValue, o bson.Raw) error {
+func applyOplogUpdate(tx *storage.Tx, ns string, id bson.RawValue, o bson.Raw) error {
 	first, err := o.IndexErr(0)
 	if err != nil || !strings.HasPrefix(first.Key(), "$") {
 		return upsertDoc(tx, ns, o)
@@ -151,7 +151,7 @@ func applyCommand(tx *storage.Tx, db string, e, o bson.Raw) error {
 		return ensureCollection(tx, db+"."+coll, e)
 	case "drop":
 		_, err := tx.DropCollection(db + "." + coll)
-		if isNamespaceNotFound(err) {
+		if isNSNotFound(err) {
 			return nil
 		}
 		return err
@@ -167,4 +167,4 @@ func isCode(err error, code mongoerr.Code) bool {
 	return errors.As(err, &me) && me.Code == code
 }
 
-func isNamespaceNotFound(err error) bool { return isCode(err, mongoerr.NamespaceNotFound) }
+func isNSNotFound(err error) bool { return isCode(err, mongoerr.NamespaceNotFound) }
