@@ -393,7 +393,8 @@ func (rc *replCoord) maybeInstallHeartbeatConfigLocked(doc bson.Raw) {
 		return
 	}
 	if first || wasRemoved {
-		rc.startMemberLocked()
+		rc.startMemberLocked() // logs its own transitions
+		return
 	}
 	if now := rc.stateLocked(); now != prevState {
 		rc.logTransitionLocked(prevState, now)
