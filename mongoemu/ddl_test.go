@@ -8,6 +8,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/rsguard/rsguard/mongoemu/storage"
 )
 
 func TestCreateDropListCollections(t *testing.T) {
@@ -148,5 +150,51 @@ func TestCollAndDBStats(t *testing.T) {
 	mustOK(t, db.RunCommand(ctx, bson.D{{Key: "dbStats", Value: 1}}).Decode(&ds))
 	if ds["collections"] != int32(1) || ds["objects"] != int64(10) {
 		t.Fatalf("dbStats: %v", ds)
+	}
+}
+
+func TestApplyCommandEntriesAsASecondaryWould(t *testing.T) {
+	ctx := crudCtx(t)
+	tn := startTestNode(t, Options{})
+	ui := [16]byte{1, 2, 3, 4, 5, 6, 0x40, 8, 0x80, 10, 11, 12, 13, 14, 15, 16}
+	entries := []bson.D{
+		{{Key: "create", Value: "r"}, {Key: "idIndex", Value: idIndexSpec()}},
+		{{Key: "createIndexes", Value: "r"}, {Key: "v", Value: int32(2)}, {Key: "key", Value: bson.D{{Key: "k", Value: 1}}}, {Key: "name", Value: "k_1"}},
+	}
+	for round := 0; round < 2; round++ { // re-applying is a no-op
+		for _, e := range entries {
+			raw, err := bson.Marshal(e)
+			mustOK(t, err)
+			mustOK(t, tn.store.Update(func(tx *storage.Tx) error { return applyCommandEntry(tx, "repl", ui, raw) }))
+		}
+	}
+	db := tn.client(t).Database("repl")
+	specs, err := db.Collection("r").Indexes().ListSpecifications(ctx)
+	mustOK(t, err)
+	if len(specs) != 2 || specs[1].Name != "k_1" {
+		t.Fatalf("replicated indexes: %+v", specs)
+	}
+	colls, err := db.ListCollectionSpecifications(ctx, bson.D{})
+	mustOK(t, err)
+	if len(colls) != 1 || colls[0].UUID == nil || colls[0].UUID.Data[0] != 1 {
+		t.Fatalf("replicated create keeps the primary's UUID: %+v", colls)
+	}
+	drop, _ := bson.Marshal(bson.D{{Key: "drop", Value: "r"}})
+	mustOK(t, tn.store.Update(func(tx *storage.Tx) error { return applyCommandEntry(tx, "repl", ui, drop) }))
+	if names, _ := db.ListCollectionNames(ctx, bson.D{}); len(names) != 0 {
+		t.Fatalf("after replicated drop: %v", names)
+	}
+}
+
+func TestInsertPutsIDFirst(t *testing.T) {
+	ctx := crudCtx(t)
+	coll := startTestNode(t, Options{}).client(t).Database("test").Collection("order")
+	_, err := coll.InsertOne(ctx, bson.D{{Key: "a", Value: 1}, {Key: "_id", Value: "x"}, {Key: "b", Value: 2}})
+	mustOK(t, err)
+	raw, err := coll.FindOne(ctx, bson.D{}).Raw()
+	mustOK(t, err)
+	elems, _ := raw.Elements()
+	if len(elems) != 3 || elems[0].Key() != "_id" || elems[1].Key() != "a" || elems[2].Key() != "b" {
+		t.Fatalf("stored document: %v", raw)
 	}
 }
