@@ -5,11 +5,14 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/rsguard/rsguard/mongoemu/wire"
 )
 
 func seedNumbers(t *testing.T, ctx context.Context, coll *mongo.Collection, n int) {
@@ -187,5 +190,32 @@ func TestFindBadInput(t *testing.T) {
 		if serverCode(err) != tc.code || !contains(err.Error(), tc.msg) {
 			t.Errorf("%s: want %d %q, got %v", tc.name, tc.code, tc.msg, err)
 		}
+	}
+}
+
+// An exhaust getMore (OP_MSG exhaustAllowed, what an oplog fetcher uses) streams the remaining
+// batches with moreToCome until the cursor is exhausted.
+func TestExhaustGetMoreStreamsBatches(t *testing.T) {
+	ctx := crudCtx(t)
+	tn := startTestNode(t, Options{})
+	seedNumbers(t, ctx, tn.client(t).Database("test").Collection("nums"), 10)
+	c, err := wire.Dial(ctx, tn.Addr(), 5*time.Second)
+	mustOK(t, err)
+	defer c.Close()
+	first, err := c.Command(ctx, bson.D{{Key: "find", Value: "nums"}, {Key: "batchSize", Value: 2}, {Key: "$db", Value: "test"}}, 5*time.Second)
+	mustOK(t, err)
+	id := first.Lookup("cursor", "id").Int64()
+	reply, err := c.CommandExhaust(ctx, bson.D{{Key: "getMore", Value: id}, {Key: "collection", Value: "nums"},
+		{Key: "batchSize", Value: 3}, {Key: "$db", Value: "test"}}, 5*time.Second)
+	mustOK(t, err)
+	seen := len(mustValues(t, reply.Lookup("cursor", "nextBatch")))
+	for c.MoreToCome() {
+		if reply, err = c.More(ctx, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		seen += len(mustValues(t, reply.Lookup("cursor", "nextBatch")))
+	}
+	if seen != 8 || reply.Lookup("cursor", "id").Int64() != 0 {
+		t.Fatalf("exhaust stream: %d docs, last reply %v", seen, reply)
 	}
 }
