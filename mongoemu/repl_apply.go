@@ -140,26 +140,13 @@ func applyOplogUpdate(tx *storage.Tx, ns string, id bson.RawValue, o bson.Raw) e
 	return upsertDoc(tx, ns, out)
 }
 
+// applyCommand applies a replicated DDL entry through the same code the DDL commands use.
 func applyCommand(tx *storage.Tx, db string, e, o bson.Raw) error {
-	first, err := o.IndexErr(0)
-	if err != nil {
-		return fmt.Errorf("empty command oplog entry")
+	var ui [16]byte
+	if _, data, ok := e.Lookup("ui").BinaryOK(); ok && len(data) == 16 {
+		copy(ui[:], data)
 	}
-	coll, _ := first.Value().StringValueOK()
-	switch first.Key() {
-	case "create":
-		return ensureCollection(tx, db+"."+coll, e)
-	case "drop":
-		_, err := tx.DropCollection(db + "." + coll)
-		if isNSNotFound(err) {
-			return nil
-		}
-		return err
-	case "dropDatabase":
-		return tx.DropDatabase(db)
-	default:
-		return applyIndexCommand(tx, db, o)
-	}
+	return applyCommandEntry(tx, db, ui, o)
 }
 
 func isCode(err error, code mongoerr.Code) bool {
