@@ -200,8 +200,8 @@ func (rc *replCoord) runElection(ctx context.Context, reason string, skipDryRun 
 		rc.running = false
 		rc.n.mu.Unlock()
 	}()
-	rc.n.events.info("ELECTION", 21438, "Conducting a dry run election to see if we could be elected", "currentTerm", term, "reason", reason)
 	if !skipDryRun {
+		rc.n.events.info("ELECTION", 21438, "Conducting a dry run election to see if we could be elected", "currentTerm", term, "reason", reason)
 		if ok, why := rc.requestVotes(ctx, term+1, true); !ok {
 			rc.n.events.info("ELECTION", 21440, "Not running for primary, we received insufficient votes", "reason", why)
 			return fmt.Errorf("dry run failed: %s", why)

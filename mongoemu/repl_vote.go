@@ -54,12 +54,13 @@ func (rc *replCoord) handleRequestVotes(ctx context.Context, r *request) (bson.D
 		rc.resetElectionTimerLocked()
 	}
 	replyTerm := rc.term
+	candName := memberName(rc.cfg, candIdx)
 	rc.n.mu.Unlock()
 	if granted && !dryRun {
 		if err := rc.persistLastVote(term, int(candID)); err != nil {
 			return nil, fmt.Errorf("persist vote: %w", err)
 		}
-		rc.n.events.info("ELECTION", 21428, "Voted for candidate", "term", term, "candidate", memberName(rc.cfg, candIdx))
+		rc.n.events.info("ELECTION", 21428, "Voted for candidate", "term", term, "candidate", candName)
 	}
 	return bson.D{{Key: "term", Value: replyTerm}, {Key: "voteGranted", Value: granted}, {Key: "reason", Value: reason}}, nil
 }
