@@ -37,25 +37,22 @@ func (rc *replCoord) heartbeatLoop() {
 		case <-tick.C:
 		}
 		now := time.Now()
+		// Target fields are shared with the sendHeartbeat goroutines; both sides hold n.mu.
 		rc.n.mu.Lock()
 		if rc.cfg == nil || rc.self < 0 {
 			rc.n.mu.Unlock()
 			continue
 		}
-		hosts := make([]string, 0, len(rc.cfg.members))
-		for i, m := range rc.cfg.members {
-			if i != rc.self {
-				hosts = append(hosts, m.host)
-			}
-		}
-		rc.n.mu.Unlock()
 		live := map[string]bool{}
-		for _, h := range hosts {
-			live[h] = true
-			t := targets[h]
+		for i, m := range rc.cfg.members {
+			if i == rc.self {
+				continue
+			}
+			live[m.host] = true
+			t := targets[m.host]
 			if t == nil {
 				t = &hbTarget{next: now}
-				targets[h] = t
+				targets[m.host] = t
 			}
 			if t.inFlight || now.Before(t.next) {
 				continue
@@ -64,13 +61,14 @@ func (rc *replCoord) heartbeatLoop() {
 				t.start = now
 			}
 			t.inFlight = true
-			go rc.sendHeartbeat(h, t)
+			go rc.sendHeartbeat(m.host, t)
 		}
 		for h := range targets {
 			if !live[h] {
 				delete(targets, h)
 			}
 		}
+		rc.n.mu.Unlock()
 	}
 }
 
@@ -84,12 +82,13 @@ func (rc *replCoord) sendHeartbeat(host string, t *hbTarget) {
 		return
 	}
 	s := rc.cfg.settings
+	start := t.start
 	cmd := bson.D{{Key: "replSetHeartbeat", Value: rc.cfg.name}, {Key: "configVersion", Value: rc.cfg.version},
 		{Key: "configTerm", Value: rc.cfg.term}, {Key: "hbv", Value: int32(1)},
 		{Key: "from", Value: rc.cfg.members[rc.self].host}, {Key: "fromId", Value: int32(rc.cfg.members[rc.self].id)},
 		{Key: "term", Value: rc.term}, {Key: "$db", Value: "admin"}}
 	rc.n.mu.Unlock()
-	timeout := s.heartbeatTimeout - time.Since(t.start)
+	timeout := s.heartbeatTimeout - time.Since(start)
 	if timeout < 100*time.Millisecond {
 		timeout = 100 * time.Millisecond
 	}
