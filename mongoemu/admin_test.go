@@ -240,6 +240,10 @@ func TestAdminFailCommandRetryableWrite(t *testing.T) {
 
 func TestAdminShutdownSignaled(t *testing.T) {
 	tn := startTestNode(t, Options{ReplSet: "rs0"})
+	// Serving first: Stop racing Serve's start is a separate (node.go) matter.
+	if err := ping(testCtx(t), doomedClient(t, tn)); err != nil {
+		t.Fatal(err)
+	}
 	tn.ShutdownSignaled(syscall.SIGTERM)
 	if err := <-tn.errc; err != nil {
 		t.Fatalf("Serve after signal: %v", err)
