@@ -238,6 +238,9 @@ func (n *Node) precheckWriteConcern(r *request) error {
 // finishWrite waits for the write concern and appends writeConcernError (with the
 // RetryableWriteError label for a retryable write and code, spec §5.7) to the reply.
 func (n *Node) finishWrite(ctx context.Context, r *request, res writeResult, fields bson.D) (bson.D, error) {
+	if res.retried != nil {
+		fields = res.retried // a retry of a write that already ran answers its original outcome
+	}
 	wce, err := n.awaitWriteConcern(ctx, r, res)
 	if err != nil {
 		var me *mongoerr.Error

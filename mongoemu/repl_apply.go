@@ -39,6 +39,7 @@ func (rc *replCoord) applyBatch(entries []bson.Raw) error {
 	if err != nil {
 		return fmt.Errorf("apply oplog batch: %w", err)
 	}
+	rc.retry.noteEntries(entries)
 	rc.n.mu.Lock()
 	rc.advanceAppliedLocked(last, wall)
 	rc.maybeLeaveRecoveringLocked()

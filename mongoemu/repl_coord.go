@@ -88,6 +88,7 @@ type replCoord struct {
 	hb      *heartbeatClients // heartbeat connections
 	up      *heartbeatClients // replSetUpdatePosition connections
 
+	retry      *retryTable
 	posLatest  atomic.Pointer[positionReport]
 	posSending atomic.Bool
 }
@@ -106,6 +107,7 @@ func newReplCoord(n *Node) (*replCoord, error) {
 		lastDurable: nullOpTime, commitPoint: nullOpTime, minValid: nullOpTime,
 		waiters: map[*wcWaiter]struct{}{}, stateChanged: make(chan struct{}), stopCh: make(chan struct{})}
 	rc.hb, rc.up = newHeartbeatClients(), newHeartbeatClients()
+	rc.retry = newRetryTable()
 	if err := rc.loadDurableState(); err != nil {
 		return nil, err
 	}
@@ -161,6 +163,9 @@ func (rc *replCoord) loadDurableState() error {
 				rc.lastAppliedWall = w
 			}
 		}
+	}
+	if err := rc.retry.rebuild(st); err != nil {
+		return fmt.Errorf("rebuild retryable-write table: %w", err)
 	}
 	raw, ok, err := st.GetMeta(metaConfig)
 	if err != nil {

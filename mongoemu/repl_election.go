@@ -361,7 +361,7 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	rc.n.mu.Unlock()
 
 	rc.writeMu.Lock()
-	res, err := rc.commitWithOplog(term, func(_ *storage.Tx, ol *opLog) error {
+	res, err := rc.commitWithOplog(term, nil, func(_ *storage.Tx, ol *opLog) error {
 		ol.Noop(bson.D{{Key: "msg", Value: "new primary"}})
 		return nil
 	})

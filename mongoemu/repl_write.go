@@ -28,14 +28,18 @@ func (rc *replCoord) runPrimaryWrite(ctx context.Context, r *request, fn func(tx
 		}
 		return writeResult{}, mongoerr.New(mongoerr.NotWritablePrimary, "%s", msg)
 	}
-	return rc.commitWithOplog(term, fn)
+	if d, err := rc.retriedWriteReply(r); d != nil || err != nil {
+		return writeResult{retried: d}, err
+	}
+	return rc.commitWithOplog(term, r, fn)
 }
 
 // commitWithOplog commits fn and its oplog entries in one transaction and advances lastApplied.
 // The caller holds writeMu.
-func (rc *replCoord) commitWithOplog(term int64, fn func(tx *storage.Tx, ol *opLog) error) (writeResult, error) {
+func (rc *replCoord) commitWithOplog(term int64, r *request, fn func(tx *storage.Tx, ol *opLog) error) (writeResult, error) {
 	ol := &opLog{wall: time.Now()}
 	var last opTime
+	var committed []bson.Raw
 	err := rc.n.store.Update(func(tx *storage.Tx) error {
 		if err := fn(tx, ol); err != nil {
 			return err
@@ -44,7 +48,8 @@ func (rc *replCoord) commitWithOplog(term int64, fn func(tx *storage.Tx, ol *opL
 			return nil
 		}
 		raws := make([]bson.Raw, 0, len(ol.entries))
-		for _, e := range ol.entries {
+		for i, e := range ol.entries {
+			e = append(e, retryFields(r, e, i)...)
 			ts := rc.nextTS(ol.wall)
 			e = append(e, bson.E{Key: "ts", Value: ts}, bson.E{Key: "t", Value: term},
 				bson.E{Key: "v", Value: int64(2)}, bson.E{Key: "wall", Value: bson.DateTime(ol.wall.UnixMilli())})
@@ -55,11 +60,13 @@ func (rc *replCoord) commitWithOplog(term int64, fn func(tx *storage.Tx, ol *opL
 			raws = append(raws, raw)
 			last = opTime{ts: ts, term: term}
 		}
+		committed = raws
 		return tx.AppendOplog(raws...)
 	})
 	if err != nil {
 		return writeResult{}, err
 	}
+	rc.retry.noteEntries(committed)
 	if last.ts.T != 0 {
 		rc.n.mu.Lock()
 		rc.advanceAppliedLocked(last, ol.wall)

@@ -330,3 +330,38 @@ func errorAs(err error, target *mongo.CommandError) bool {
 	}
 	return ok
 }
+
+// A driver retries a write once after a network error or a RetryableWriteError. When the first
+// attempt had committed, the retry (same lsid and txnNumber) must not run again: here the retry
+// goes to a different member after failover and still answers n: 1 without a duplicate key.
+func TestReplSetRetriedWriteAnswersOriginalOutcome(t *testing.T) {
+	ts := startTestSet(t, 3, 0, fastSettings)
+	p := ts.waitPrimary(20 * time.Second)
+	lsid := bson.D{{Key: "id", Value: bson.Binary{Subtype: 4, Data: []byte("0123456789abcdef")}}}
+	insert := bson.D{{Key: "insert", Value: "retry"}, {Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: 1}}}},
+		{Key: "lsid", Value: lsid}, {Key: "txnNumber", Value: int64(7)},
+		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: "majority"}}}}
+	var first struct {
+		N int `bson:"n"`
+	}
+	ctx := context.Background()
+	if err := ts.clients[p].Database("test").RunCommand(ctx, insert).Decode(&first); err != nil || first.N != 1 {
+		t.Fatalf("first attempt: n=%d err=%v", first.N, err)
+	}
+	if err := ts.admin(p, bson.D{{Key: "replSetStepDown", Value: 30}}, nil); err != nil {
+		t.Fatalf("stepDown: %v", err)
+	}
+	q := ts.waitPrimary(15*time.Second, p)
+	var retry bson.M
+	if err := ts.clients[q].Database("test").RunCommand(ctx, insert).Decode(&retry); err != nil {
+		t.Fatalf("retry on new primary: %v", err)
+	}
+	if retry["n"] != int32(1) || retry["writeErrors"] != nil {
+		t.Fatalf("retry should answer the original outcome, got %v", retry)
+	}
+	older := append(bson.D{}, insert...)
+	older[3] = bson.E{Key: "txnNumber", Value: int64(6)}
+	if err := ts.clients[q].Database("test").RunCommand(ctx, older).Err(); err == nil {
+		t.Fatalf("an older txnNumber on the same session must be refused")
+	}
+}

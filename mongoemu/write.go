@@ -60,6 +60,9 @@ func (l *opLog) add(op, ns string, ui [16]byte, o any, o2 any) {
 // writeResult is what a write transaction produced.
 type writeResult struct {
 	opTime opTime // optime of the last oplog entry (zero for a standalone or an empty write)
+	// retried is set when a retryable write had already executed (repl_retry.go): the command
+	// must reply with these fields instead of its own results.
+	retried bson.D
 }
 
 // runWrite executes fn in one storage transaction together with its oplog entries. In
