@@ -31,8 +31,8 @@ var volatilePrefixes = []string{
 	"repl.topologyVersion.counter",
 }
 
-func isVolatile(path string) bool {
-	for _, p := range volatilePrefixes {
+func isVolatile(path string, extra []string) bool {
+	for _, p := range append(volatilePrefixes, extra...) {
 		if path == p || (strings.HasSuffix(p, ".") && strings.HasPrefix(path, p)) {
 			return true
 		}
@@ -42,19 +42,19 @@ func isVolatile(path string) bool {
 
 // shape renders doc as one "path type [= value]" line per field, recursing into documents and
 // arrays (array elements share the path "name[]").
-func shape(doc bson.Raw, prefix string, out *[]string) {
+func shape(doc bson.Raw, prefix string, volatile []string, out *[]string) {
 	elems, _ := doc.Elements()
 	for _, e := range elems {
-		shapeValue(prefix+e.Key(), e.Value(), out)
+		shapeValue(prefix+e.Key(), e.Value(), volatile, out)
 	}
 }
 
-func shapeValue(path string, v bson.RawValue, out *[]string) {
+func shapeValue(path string, v bson.RawValue, volatile []string, out *[]string) {
 	line := path + " " + typeName(v.Type)
 	switch v.Type {
 	case bson.TypeEmbeddedDocument:
 		*out = append(*out, line)
-		shape(v.Document(), path+".", out)
+		shape(v.Document(), path+".", volatile, out)
 		return
 	case bson.TypeArray:
 		*out = append(*out, line)
@@ -62,7 +62,7 @@ func shapeValue(path string, v bson.RawValue, out *[]string) {
 		seen := map[string]bool{}
 		for _, ev := range vals {
 			var sub []string
-			shapeValue(path+"[]", ev, &sub)
+			shapeValue(path+"[]", ev, volatile, &sub)
 			for _, s := range sub {
 				if !seen[s] {
 					seen[s] = true
@@ -72,7 +72,7 @@ func shapeValue(path string, v bson.RawValue, out *[]string) {
 		}
 		return
 	case bson.TypeBoolean, bson.TypeString, bson.TypeInt32, bson.TypeInt64, bson.TypeDouble:
-		if !isVolatile(path) {
+		if !isVolatile(path, volatile) {
 			line += " = " + scalarText(v)
 		}
 	}
@@ -91,10 +91,12 @@ func scalarText(v bson.RawValue) string {
 	return v.String()
 }
 
-func checkGolden(t *testing.T, name string, doc bson.Raw) {
+// checkGolden compares doc's shape with testdata/golden/<name>.shape; volatile adds paths (or
+// "prefix." subtrees) whose values are not pinned.
+func checkGolden(t *testing.T, name string, doc bson.Raw, volatile ...string) {
 	t.Helper()
 	var lines []string
-	shape(doc, "", &lines)
+	shape(doc, "", volatile, &lines)
 	got := strings.Join(lines, "\n") + "\n"
 	path := filepath.Join("testdata", "golden", name+".shape")
 	if *updateGolden {
@@ -208,4 +210,40 @@ func TestServerStatusCountersMove(t *testing.T) {
 	if host := second.Lookup("host").StringValue(); !strings.HasSuffix(host, fmt.Sprintf(":%d", tn.Port())) {
 		t.Fatalf("host %q lacks the non-default port", host)
 	}
+}
+
+// TestGoldenPrimary pins hello and serverStatus of a single-node replica-set primary: the
+// replication block of spec §2.1 (hosts, setName, setVersion, primary, me, electionId,
+// lastWrite with majority fields) and the envelope's $clusterTime/operationTime (§1.8).
+func TestGoldenPrimary(t *testing.T) {
+	tn := initiateSet(t, 1, 1000, func(nodes []*testNode) bool {
+		st, writable := memberStateOf(nodes[0])
+		return st == statePrimary && writable
+	})[0]
+	c := wireClient(t, tn)
+	var hello bson.Raw
+	eventually(t, 10*time.Second, "a majority commit point", func() bool {
+		hello = wireCommand(t, c, bson.D{{Key: "hello", Value: 1}, {Key: "helloOk", Value: true}, {Key: "$db", Value: "admin"}})
+		_, err := hello.LookupErr("lastWrite", "majorityOpTime")
+		return err == nil
+	})
+	volatile := []string{"hosts[]", "primary", "me", "lastWrite.opTime.t", "lastWrite.majorityOpTime.t"}
+	checkGolden(t, "hello_primary", hello, volatile...)
+	if str(hello, "me") != tn.Addr() || str(hello, "primary") != tn.Addr() {
+		t.Fatalf("primary hello me/primary = %q/%q, want %q", str(hello, "me"), str(hello, "primary"), tn.Addr())
+	}
+	ss := wireCommand(t, c, bson.D{{Key: "serverStatus", Value: 1}, {Key: "$db", Value: "admin"}})
+	repl, err := ss.LookupErr("repl")
+	if err != nil {
+		t.Fatalf("serverStatus of a member lacks repl: %v", ss)
+	}
+	prefixed := make([]string, 0, len(volatile))
+	for _, v := range volatile {
+		prefixed = append(prefixed, "repl."+v)
+	}
+	section, err := bson.Marshal(bson.D{{Key: "repl", Value: repl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "serverstatus_repl_primary", section, prefixed...)
 }
