@@ -30,7 +30,13 @@ type addrLease struct {
 
 func lockDir() (string, error) {
 	dir := filepath.Join(os.TempDir(), "rsguard-e2e", "locks")
-	return dir, os.MkdirAll(dir, 0o777)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return "", err
+	}
+	// Shared by root and non-root runs: whoever creates it must let the others lock in it.
+	_ = os.Chmod(filepath.Dir(dir), 0o1777)
+	_ = os.Chmod(dir, 0o1777)
+	return dir, nil
 }
 
 func tryLease(n int) (*addrLease, error) {
