@@ -71,6 +71,14 @@ const (
 	BSONObjectTooLarge                     Code = 10334
 	Location51024                          Code = 51024 // batchSize negative
 	DBPathInUse                            Code = 98
+	IndexNotFound                          Code = 27
+	PathNotViable                          Code = 28
+	IndexOptionsConflict                   Code = 85
+	IndexKeySpecsConflict                  Code = 86
+	QueryPlanKilled                        Code = 175
+	TransactionTooOld                      Code = 225
+	CursorInUse                            Code = 292
+	InvalidPipelineOperator                Code = 168
 	LockBusy                               Code = 46
 )
 
@@ -106,7 +114,11 @@ var names = map[Code]string{
 	InvalidIdField: "InvalidIdField", ConflictingUpdateOperators: "ConflictingUpdateOperators",
 	DollarPrefixedFieldName: "DollarPrefixedFieldName", EmptyFieldName: "EmptyFieldName",
 	BSONObjectTooLarge: "BSONObjectTooLarge", Location51024: "Location51024",
-	DBPathInUse: "DBPathInUse", LockBusy: "LockBusy",
+	DBPathInUse: "DBPathInUse", LockBusy: "LockBusy", IndexNotFound: "IndexNotFound",
+	PathNotViable: "PathNotViable", IndexOptionsConflict: "IndexOptionsConflict",
+	IndexKeySpecsConflict: "IndexKeySpecsConflict", QueryPlanKilled: "QueryPlanKilled",
+	TransactionTooOld: "TransactionTooOld", CursorInUse: "CursorInUse",
+	InvalidPipelineOperator: "InvalidPipelineOperator",
 }
 
 // Name is the codeName sent beside the code; unknown codes get "Location<N>" like mongod.
