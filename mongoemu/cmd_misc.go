@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -177,9 +178,17 @@ func cmdHostInfo(context.Context, *request) (bson.D, error) {
 			{Key: "versionString", Value: strings.TrimSpace(readFileString("/proc/version"))},
 			{Key: "kernelVersion", Value: kernel},
 			{Key: "pageSize", Value: int64(os.Getpagesize())},
-			{Key: "maxOpenFiles", Value: int32(1048576)},
+			{Key: "maxOpenFiles", Value: int32(maxOpenFiles())},
 		}},
 	}, nil
+}
+
+func maxOpenFiles() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<31-1 {
+		return 1 << 20
+	}
+	return rl.Cur
 }
 
 func cpuArch() string {
