@@ -41,6 +41,7 @@ type Node struct {
 	shutdownStarted atomic.Bool
 	quit            chan struct{} // closed when the node stops
 	stopOnce        sync.Once
+	serveMu         sync.Mutex
 	done            chan struct{} // closed when Stop finished
 	wg              sync.WaitGroup
 	exitErr         error
@@ -87,6 +88,7 @@ func New(opts Options) (*Node, error) {
 		n.events.close()
 		return nil, err
 	}
+	n.events.slogger = n.events.slogger.With("me", n.host) // several nodes may share one logger
 	if opts.ReplSet != "" {
 		if n.repl, err = newReplCoord(n); err != nil {
 			n.closeListeners()
@@ -138,13 +140,18 @@ func (n *Node) Addr() string { return n.host }
 // Serve accepts connections until the node stops; it returns the reason the node stopped (nil for
 // a clean shutdown command or Stop).
 func (n *Node) Serve(ctx context.Context) error {
-	for _, ln := range n.listeners {
-		n.wg.Add(1)
-		go n.acceptLoop(ln)
+	// serveMu orders the first wg.Add before a concurrent Stop's wg.Wait (sync.WaitGroup rule).
+	n.serveMu.Lock()
+	if !n.shutdownStarted.Load() {
+		for _, ln := range n.listeners {
+			n.wg.Add(1)
+			go n.acceptLoop(ln)
+		}
+		if n.repl != nil {
+			n.repl.start()
+		}
 	}
-	if n.repl != nil {
-		n.repl.start()
-	}
+	n.serveMu.Unlock()
 	select {
 	case <-ctx.Done():
 		n.Stop(nil)
@@ -178,7 +185,9 @@ func (n *Node) acceptLoop(ln net.Listener) {
 // store is closed. exit is reported by Serve (nil for a requested shutdown).
 func (n *Node) Stop(exit error) {
 	n.stopOnce.Do(func() {
+		n.serveMu.Lock()
 		n.shutdownStarted.Store(true)
+		n.serveMu.Unlock()
 		n.exitErr = exit
 		close(n.quit)
 		n.closeListeners()

@@ -20,6 +20,23 @@ import (
 func (rc *replCoord) applyBatch(entries []bson.Raw) error {
 	rc.writeMu.Lock()
 	defer rc.writeMu.Unlock()
+	// A batch fetched while we were a secondary may arrive after we took office: a primary past
+	// catch-up writes its own oplog and must not apply another member's entries.
+	rc.n.mu.Lock()
+	leader, mine := rc.leader, rc.lastApplied
+	rc.n.mu.Unlock()
+	if leader != leaderNone && leader != leaderCatchUp {
+		return errStopFetch
+	}
+	for len(entries) > 0 {
+		if ot, ok := opTimeFromDoc(entries[0]); ok && mine.less(ot) {
+			break
+		}
+		entries = entries[1:] // already applied (e.g. a batch re-read after a source change)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
 	var last opTime
 	var wall time.Time
 	err := rc.n.store.Update(func(tx *storage.Tx) error {

@@ -130,6 +130,13 @@ func (rc *replCoord) shouldStopFetching(source string) error {
 	if !rc.cfg.settings.chainingAllowed && rc.primary >= 0 && rc.primary != idx {
 		return errStopFetch
 	}
+	// A secondary source that is not ahead of us and either syncs from us or from nobody cannot
+	// bring anything new (spec §7.2 re-evaluation): look for a better one.
+	src := rc.members[idx]
+	me := rc.cfg.members[rc.self].host
+	if src.state != statePrimary && !rc.lastApplied.less(src.applied) && (src.syncSource == "" || src.syncSource == me) {
+		return errStopFetch
+	}
 	if _, on := rc.n.fail.peek(fpStopReplProducer); on {
 		return errStopFetch
 	}

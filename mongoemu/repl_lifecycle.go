@@ -25,7 +25,7 @@ func (rc *replCoord) start() {
 }
 
 func (rc *replCoord) stop() {
-	close(rc.stopCh)
+	close(rc.stopCh) // loops that never started simply have nothing to wait for
 	rc.n.mu.Lock()
 	rc.signalLocked()
 	rc.n.mu.Unlock()

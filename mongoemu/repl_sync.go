@@ -100,7 +100,7 @@ func (rc *replCoord) setSyncSource(host, info string) {
 
 // chooseSyncSource follows spec §7.2, simplified: a pending replSetSyncFrom target; during
 // catch-up the freshest member; with chaining disallowed the primary; otherwise the closest
-// member that is not behind us, preferring the primary on ties. allStale reports that the only
+// member ahead of us (or the primary when we are caught up), preferring the primary on ties. allStale reports that the only
 // candidates left were denylisted as too stale.
 func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source string, allStale bool) {
 	now := time.Now()
@@ -126,7 +126,9 @@ func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source str
 			}
 			continue
 		}
-		if md.applied.less(rc.lastApplied) {
+		// A source must be ahead of us; a caught-up member may tail the primary, but never
+		// another secondary that is only as fresh (that is how sync-source cycles form).
+		if md.applied.less(rc.lastApplied) || (md.applied == rc.lastApplied && md.state != statePrimary) {
 			continue
 		}
 		if until, ok := denylist[m.host]; ok && now.Before(until) {

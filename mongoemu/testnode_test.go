@@ -43,7 +43,7 @@ func startTestNode(t testing.TB, opts Options) *testNode {
 
 // uri is a direct-connection URI for the official driver.
 func (tn *testNode) uri() string {
-	return fmt.Sprintf("mongodb://%s/?directConnection=true&serverSelectionTimeoutMS=5000", tn.Addr())
+	return fmt.Sprintf("mongodb://%s/?directConnection=true&serverSelectionTimeoutMS=5000&heartbeatFrequencyMS=500", tn.Addr())
 }
 
 // client connects the official Go driver and disconnects at cleanup.
