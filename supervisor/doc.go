@@ -1,0 +1,58 @@
+// Package supervisor is rsguard's embeddable runtime (DESIGN.md L3): New(Options) wires the
+// config onto the gossip layer, the mongod connections, the metrics and the audit log; Run(ctx)
+// owns the loop observe -> snapshot -> Decide -> execute until ctx ends. cmd/supervisor is a
+// thin main around it, and api serves its Status, Ready and Acknowledge over HTTP.
+//
+// # Loops
+//
+//   - observe (data mode), every probe.interval: hello, replSetGetStatus and replSetGetConfig on
+//     the local mongod (mongo.Observe) within probe.timeout. "Connection refused" marks it
+//     unreachable at once (first-hand proof the process is gone); a timeout or other transport
+//     failure needs probe.failures_before_unreachable in a row.
+//   - peers, every probe.interval: a hello within probe.timeout to every configured member's
+//     mongod and every member the hello replies name (arbiters included), by the same rule. It
+//     sets PeerSeen.Healthy and PrimarySeen.Reachable: what THIS sidecar reaches, merged with
+//     what its mongod's replSetGetStatus says (state, optime). A quorum can then tell "dead"
+//     from "unreachable from me only".
+//   - write probe, every probe.write_probe_interval: a w:"majority" upsert into rsguard.probe on
+//     the current primary (the local mongod's belief, else the newest-term primary of the
+//     gossiped views) within write_probe_timeout, in its own goroutine: while one is outstanding
+//     no other is sent, and outstanding longer than sick_write_latency counts as failing.
+//   - gossip: every change of the own view is handed to heartbeat (SetLocalView), and a change of
+//     reachability or state is pushed at once (PushNow).
+//   - decide, every probe.interval, at once on an own material change, on a membership event,
+//     and when a 200ms watch sees a material change in another sidecar's view: a
+//     topology.Snapshot (configured members, gossiped views with ages, view_max_age) goes through
+//     election.Decide and the result is executed, recorded, counted and audited.
+//
+// # Acting
+//
+// Only the coordinator (election's gate) executes replSetStepUp, replSetStepDown and
+// replSetFreeze. A fence is executed only by the sidecar named in Action.Sidecar, the one beside
+// the mongod to stop, whether it coordinates or not: it runs shutdown {force: true} with a short
+// deadline (spec §6.9). A process-controller fence (kill, systemd) that keeps the mongod down
+// comes with the recovery work. Actions run in their own goroutine with a deadline; the outcome
+// feeds back into the election state (a failed action may be retried after 3 probe intervals
+// rather than the whole pending timeout). Dry run and a disabled policy never execute; their
+// decisions are still counted, reported and audited.
+//
+// # Readiness
+//
+// A sidecar is ready once gossip has settled and, in data mode, its mongod has answered and
+// belongs to the configured set under the configured host name. Until then (and whenever that
+// stops being true: wrong set name, not a replica-set member, never initiated, REMOVED, refused
+// credentials) it keeps running, gossiping and reporting, says why in Status, the log and
+// /readyz, and never acts. A mongod of another set is not gossiped as the local view.
+//
+// # Audit log
+//
+// JSON lines appended to audit_log (fsync per line): every action executed with its result and
+// duration, every acknowledgement, and every refusal whose (analysis, reason) pair differs from
+// the previous one. Every decision is counted in rsguard_supervisor_decisions_total.
+//
+// # State
+//
+// The election state's durable part (last failover, acknowledgement) is kept in
+// state_dir/supervisor-state.json so that the anti-flap block survives a restart. It is per
+// sidecar: acknowledge on the coordinator, or on all of them.
+package supervisor

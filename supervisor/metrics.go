@@ -1,0 +1,89 @@
+package supervisor
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/rsguard/rsguard/election"
+)
+
+type metrics struct {
+	memberState      *prometheus.GaugeVec
+	memberLag        *prometheus.GaugeVec
+	probeLatency     prometheus.Histogram
+	probeFailures    *prometheus.CounterVec
+	decisions        *prometheus.CounterVec
+	refusals         *prometheus.CounterVec
+	actions          *prometheus.CounterVec
+	failoverDuration prometheus.Histogram
+	ready            prometheus.Gauge
+	analysis         *prometheus.GaugeVec
+	auditErrors      prometheus.Counter
+}
+
+// newMetrics registers on reg only; a nil reg leaves the metrics unregistered.
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	m := &metrics{
+		memberState: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rsguard_supervisor_member_state",
+			Help: "Replica-set member state as mongod numbers it (1 PRIMARY, 2 SECONDARY, 8 DOWN, ...), from the freshest visible view.",
+		}, []string{"member"}),
+		memberLag: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rsguard_supervisor_member_lag_seconds",
+			Help: "How far the member's applied optime trails the primary's (or the freshest known), in seconds.",
+		}, []string{"member"}),
+		probeLatency: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "rsguard_supervisor_write_probe_latency_seconds",
+			Help:    "Round trip of successful w:majority write probes to the primary.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		probeFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rsguard_supervisor_write_probe_failures_total",
+			Help: "Failed write probes by outcome (timeout, refused, not_primary, wtimeout, shutdown, error).",
+		}, []string{"kind"}),
+		decisions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rsguard_supervisor_decisions_total",
+			Help: "Decisions by proposed action and reason code, one per decide tick, acted on or not.",
+		}, []string{"action", "reason"}),
+		refusals: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rsguard_supervisor_refusals_total",
+			Help: "Decisions that refused to act, by reason code.",
+		}, []string{"reason"}),
+		actions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rsguard_supervisor_actions_total",
+			Help: "Actions this sidecar executed, by kind and result (ok, failed).",
+		}, []string{"action", "result"}),
+		failoverDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "rsguard_supervisor_failover_duration_seconds",
+			Help:    "From the first actionable analysis to a new writable primary observed.",
+			Buckets: []float64{.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 120},
+		}),
+		ready: f.NewGauge(prometheus.GaugeOpts{
+			Name: "rsguard_supervisor_ready",
+			Help: "1 when the sidecar is ready to take part in decisions (see /readyz for reasons).",
+		}),
+		analysis: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rsguard_supervisor_analysis",
+			Help: "1 for the current analysis kind, 0 for the others.",
+		}, []string{"kind"}),
+		auditErrors: f.NewCounter(prometheus.CounterOpts{
+			Name: "rsguard_supervisor_audit_write_errors_total",
+			Help: "Audit log lines that could not be written.",
+		}),
+	}
+	for _, k := range election.Kinds() {
+		m.analysis.WithLabelValues(k.String()).Set(0)
+	}
+	return m
+}
+
+func (m *metrics) setAnalysis(k election.Kind) {
+	for _, kk := range election.Kinds() {
+		v := 0.0
+		if kk == k {
+			v = 1
+		}
+		m.analysis.WithLabelValues(kk.String()).Set(v)
+	}
+}

@@ -1,0 +1,129 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rsguard/rsguard/mongo"
+	"github.com/rsguard/rsguard/topology"
+)
+
+// localState is what the sidecar knows of its own mongod.
+type localState struct {
+	// answered: the mongod replied at least once (readiness needs it in data mode).
+	answered bool
+	// usable: view holds a mongod of our set that may be gossiped. False before the first
+	// answer, and while the mongod belongs to another set or to none (problem says why): then the
+	// view is withheld rather than mislead the others.
+	usable  bool
+	problem string
+	obs     mongo.Observation // last successful observation
+	view    topology.LocalView
+	fails   int   // consecutive failures without an answer
+	err     error // last failure
+	term    int64
+	since   time.Time // when this sidecar saw term change, for TermSince
+}
+
+// reachable reports whether the local mongod answers and belongs to our set.
+func (l *localState) reachable() bool { return l.usable && l.view.Reachable }
+
+// observeLocal reads hello, replSetGetStatus and replSetGetConfig from the local mongod within
+// probe.timeout and folds the result into the local view.
+func (s *Supervisor) observeLocal(ctx context.Context) {
+	s.mu.Lock()
+	timeout := s.cfg.Probe.Timeout
+	s.mu.Unlock()
+	node, err := s.nodes.get(ctx, s.selfHost)
+	var obs mongo.Observation
+	if err == nil {
+		octx, cancel := context.WithTimeout(ctx, timeout)
+		obs, err = mongo.Observe(octx, node)
+		cancel()
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	s.mu.Lock()
+	s.applyObservationLocked(obs, err, s.now())
+	s.mu.Unlock()
+	s.publish()
+}
+
+// applyObservationLocked implements the unreachability rule: "refused" is first-hand proof that
+// nothing listens on the port, so the mongod is unreachable at once; a timeout or any other
+// transport failure may be a blip and needs probe.failures_before_unreachable in a row
+// (failover-notes "Crash of the primary's mongod").
+func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, now time.Time) {
+	l := &s.local
+	switch {
+	case err == nil:
+		l.answered, l.fails, l.err = true, 0, nil
+		l.problem = setProblem(obs, s.cfg.ReplicaSet, s.selfHost)
+		l.usable = l.problem == ""
+		if !l.usable {
+			return
+		}
+		v := obs.LocalView()
+		if l.term != 0 && v.Term != l.term {
+			l.since = now
+		}
+		l.term = v.Term
+		if v.TermSince.IsZero() && !l.since.IsZero() {
+			v.TermSince = l.since
+		}
+		if until, ok := s.frozen[s.selfHost]; ok && until.After(now) {
+			v.FrozenUntil = until
+		}
+		l.obs, l.view = obs, v
+	case mongo.ErrorCode(err) != 0:
+		// The mongod answered, with an error: it is up but of no use as a member of our set.
+		l.answered, l.fails, l.err = true, 0, err
+		l.problem = commandProblem(s.selfHost, err)
+		l.usable = false
+	default:
+		l.fails++
+		l.err = err
+		kind := mongo.Classify(err)
+		if kind == topology.FailureRefused || l.fails >= s.cfg.Probe.FailuresBeforeUnreachable {
+			// The last values stay (State, Term, OpTime...): "was PRIMARY in term 3, now refused"
+			// is what the election core needs to hear.
+			l.view = mongo.Unreachable(l.view, s.selfHost, err)
+			l.usable = true
+			l.problem = ""
+		}
+	}
+}
+
+// setProblem says why an answering mongod cannot serve as this sidecar's member of set, or "".
+func setProblem(obs mongo.Observation, set, host string) string {
+	h, st := obs.Hello, obs.Status
+	name := h.SetName
+	if name == "" {
+		name = st.Set
+	}
+	switch {
+	case st.MyState == topology.StateStartup || (h.IsReplicaSet && name == ""):
+		return fmt.Sprintf("local mongod %s has no replica set config (never initiated): waiting for replSetInitiate", host)
+	case name == "":
+		return fmt.Sprintf("local mongod %s reports no replica set name: is it running with --replSet %s?", host, set)
+	case name != set:
+		return fmt.Sprintf("local mongod %s belongs to replica set %q but replica_set is %q: check the config", host, name, set)
+	case st.MyState == topology.StateRemoved:
+		return fmt.Sprintf("local mongod %s is REMOVED from replica set %q", host, set)
+	case obs.Self() != host:
+		return fmt.Sprintf("local mongod calls itself %s but members[].mongod of this sidecar is %s: use the replica set's host name", obs.Self(), host)
+	}
+	return ""
+}
+
+func commandProblem(host string, err error) string {
+	switch mongo.ErrorCode(err) {
+	case mongo.CodeNoReplicationEnabled:
+		return fmt.Sprintf("local mongod %s is not a replica-set member (not running with --replSet): %v", host, err)
+	case mongo.CodeUnauthorized, mongo.CodeAuthenticationFailed:
+		return fmt.Sprintf("local mongod %s refuses rsguard's credentials or roles (clusterMonitor and clusterManager are needed): %v", host, err)
+	}
+	return fmt.Sprintf("local mongod %s answered with an error: %v", host, err)
+}

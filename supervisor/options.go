@@ -1,0 +1,159 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/heartbeat"
+	"github.com/rsguard/rsguard/mongo"
+)
+
+// DialFunc opens a Node for the mongod at host ("host:port" as the replica set names it). It must
+// not wait for the mongod: a sidecar starts while its mongod is down.
+type DialFunc func(ctx context.Context, host string) (mongo.Node, error)
+
+// Options configure a Supervisor. Config is required; everything else has a default.
+type Options struct {
+	// Config is the loaded configuration. Reload replaces its probe and failover sections.
+	Config *config.Config
+	// Logger receives the supervisor's logs; nil discards them.
+	Logger *slog.Logger
+	// Registry receives the supervisor's and the gossip layer's metrics; nil leaves them
+	// unregistered.
+	Registry prometheus.Registerer
+	// DialMongo opens mongod connections; default: mongo.Dial with the config's credentials, the
+	// local mongod through mongod.uri and every other member directly by host.
+	DialMongo DialFunc
+	// GossipOptions, when set, adjusts the gossip options mapped from the config before the
+	// gossip layer is created. Tests set Transport to a heartbeat/memnet transport here (memberlist
+	// types stay inside heartbeat, DESIGN.md), and may shorten Settle.
+	GossipOptions func(*heartbeat.Options)
+	// Now is the clock; default time.Now. Under testing/synctest time.Now is already fake.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Config == nil {
+		return o, errors.New("supervisor: Options.Config is required")
+	}
+	if o.Config.ID == "" || o.Config.ReplicaSet == "" || len(o.Config.Members) == 0 {
+		return o, errors.New("supervisor: config has no id, replica_set or members (load it with config.Load)")
+	}
+	if o.Config.Mode == config.ModeData && o.Config.Self().Mongod == "" {
+		return o, fmt.Errorf("supervisor: data sidecar %s has no members[].mongod entry", o.Config.ID)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DialMongo == nil {
+		o.DialMongo = defaultDialer(o.Config, o.Logger)
+	}
+	return o, nil
+}
+
+// defaultDialer dials with mongo.Dial. The local mongod is reached through mongod.uri (which may
+// name another address than the replica set does, e.g. 127.0.0.1), every other member directly at
+// the host the set names. TLS and credentials apply to both; arbiter sidecars have no mongod
+// section and so probe without credentials (hello needs none).
+func defaultDialer(cfg *config.Config, logger *slog.Logger) DialFunc {
+	self := cfg.Self().Mongod
+	return func(ctx context.Context, host string) (mongo.Node, error) {
+		o := mongo.Options{AppName: "rsguard-" + cfg.ID}
+		uri := "mongodb://" + host + "/?directConnection=true"
+		if m := cfg.Mongod; m != nil {
+			if host == self {
+				uri = m.URI
+			}
+			o.Username, o.Password, o.AuthSource = m.Username, m.Password.Reveal(), m.AuthSource
+			o.ConnectTimeout = m.ConnectTimeout
+			uri = withParams(uri, uriParams(m))
+		}
+		o.URI = uri
+		n, err := mongo.Dial(ctx, logger, o)
+		if err != nil {
+			return nil, fmt.Errorf("supervisor: dial %s: %w", host, err)
+		}
+		return n, nil
+	}
+}
+
+// uriParams carries the settings mongo.Options has no field for as URI options.
+func uriParams(m *config.Mongod) url.Values {
+	v := url.Values{}
+	if t := m.TLS; t != nil {
+		v.Set("tls", "true")
+		if t.CAFile != "" {
+			v.Set("tlsCAFile", t.CAFile)
+		}
+		if t.CertificateKeyFile != "" {
+			v.Set("tlsCertificateKeyFile", t.CertificateKeyFile)
+		}
+	}
+	if m.AuthMechanism == config.AuthX509 && m.Username == "" {
+		v.Set("authMechanism", string(m.AuthMechanism))
+	}
+	return v
+}
+
+func withParams(uri string, v url.Values) string {
+	if len(v) == 0 {
+		return uri
+	}
+	sep := "?"
+	switch {
+	case strings.Contains(uri, "?"):
+		sep = "&"
+	case !strings.Contains(strings.TrimPrefix(uri, "mongodb://"), "/"):
+		sep = "/?"
+	}
+	return uri + sep + v.Encode()
+}
+
+// gossipOptions maps the gossip section. The replica-set name is the memberlist label, so that
+// sidecars of two sets sharing addresses never merge.
+func gossipOptions(cfg *config.Config) (heartbeat.Options, error) {
+	bindHost, bindPort, err := splitHostPort(cfg.Gossip.Bind)
+	if err != nil {
+		return heartbeat.Options{}, fmt.Errorf("supervisor: gossip.bind: %w", err)
+	}
+	o := heartbeat.Options{
+		NodeID:   cfg.ID,
+		BindAddr: bindHost,
+		BindPort: bindPort,
+		Seeds:    cfg.Gossip.Seeds,
+		Keyring:  cfg.Gossip.KeyringBytes(),
+		Label:    cfg.ReplicaSet,
+		Settle:   cfg.Gossip.Settle,
+	}
+	if cfg.Gossip.Advertise != "" && cfg.Gossip.Advertise != cfg.Gossip.Bind {
+		if o.AdvertiseAddr, o.AdvertisePort, err = splitHostPort(cfg.Gossip.Advertise); err != nil {
+			return heartbeat.Options{}, fmt.Errorf("supervisor: gossip.advertise: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func splitHostPort(s string) (string, int, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", s, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: port: %w", s, err)
+	}
+	return host, p, nil
+}

@@ -1,0 +1,90 @@
+package supervisor
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/election"
+)
+
+// Execution deadlines. replSetStepUp waits for the election (spec §6.3) and replSetStepDown for a
+// caught-up secondary (secondaryCatchUpPeriodSecs, default 10 s, spec §6.1); a fence must be quick
+// because the fenced primary is sick by definition (spec §6.9: with force it stops anyway).
+const (
+	stepUpTimeout     = 10 * time.Second
+	stepDownTimeout   = 15 * time.Second
+	freezeTimeout     = 5 * time.Second
+	fenceTimeout      = 5 * time.Second
+	fenceShutdownSecs = 1 * time.Second
+)
+
+// policyFrom maps the config onto election.Policy. The mapping, key by key:
+//
+//	failover.enabled                      -> Enabled
+//	failover.dry_run                      -> DryRun
+//	failover.anti_flap_window             -> AntiFlapWindow
+//	failover.fence_old_primary, fence_after -> FenceAfter (0, i.e. never fence, when disabled;
+//	                                         this also turns off PSA fence-first)
+//	failover.step_down_sick_primary       -> no Policy field: when false, a sick_primary decision
+//	                                         is re-run with Enabled false (refused_policy_disabled),
+//	                                         see decide.go. SickStepDown stays false: the quicker
+//	                                         step-up of a secondary is used (failover-notes).
+//	failover.candidates.max_lag           -> MaxLag
+//	failover.candidates.prefer/avoid_zones, require_tags -> PreferZones, AvoidZones, RequireTags
+//	probe.sick_after                      -> SickAfter
+//	probe.sick_write_latency              -> ProbeSlow
+//	probe.failures_before_unreachable     -> ProbeFailures (the consecutive failed write probes
+//	                                         that make one sidecar a witness of sickness)
+//	(none)                                -> ElectionQuiet 12 s, SickObservers 2, WriteStall 30 s,
+//	                                         StepDownSecs 60, PendingTimeout 15 s, FreezeSecs 120:
+//	                                         election.DefaultPolicy.
+//
+// failover.candidates.min_priority has no counterpart yet: priority-0 members are never candidates
+// anyway (election.Rank); a higher floor is not applied.
+func policyFrom(cfg *config.Config) election.Policy {
+	p := election.DefaultPolicy()
+	f, pr := cfg.Failover, cfg.Probe
+	p.Enabled = f.Enabled
+	p.DryRun = f.DryRun
+	p.AntiFlapWindow = f.AntiFlapWindow
+	p.FenceAfter = 0
+	if f.FenceOldPrimary {
+		p.FenceAfter = f.FenceAfter
+	}
+	p.MaxLag = f.Candidates.MaxLag
+	p.PreferZones = slices.Clone(f.Candidates.PreferZones)
+	p.AvoidZones = slices.Clone(f.Candidates.AvoidZones)
+	p.RequireTags = maps.Clone(f.Candidates.RequireTags)
+	p.SickAfter = pr.SickAfter
+	p.ProbeSlow = pr.SickWriteLatency
+	p.ProbeFailures = pr.FailuresBeforeUnreachable
+	return p
+}
+
+// PolicySummary is the policy part of the status report.
+type PolicySummary struct {
+	Enabled             bool   `json:"enabled"`
+	DryRun              bool   `json:"dry_run"`
+	StepDownSickPrimary bool   `json:"step_down_sick_primary"`
+	FenceAfter          string `json:"fence_after"`
+	AntiFlapWindow      string `json:"anti_flap_window"`
+	// AntiFlapUntil is when the block on a second automatic failover ends; zero when none.
+	AntiFlapUntil  time.Time         `json:"anti_flap_until,omitzero"`
+	LastFailover   election.Failover `json:"last_failover,omitzero"`
+	AcknowledgedAt time.Time         `json:"acknowledged_at,omitzero"`
+	Pending        election.Pending  `json:"pending,omitzero"`
+}
+
+func policySummary(cfg *config.Config, p election.Policy, st election.State) PolicySummary {
+	s := PolicySummary{
+		Enabled: p.Enabled, DryRun: p.DryRun, StepDownSickPrimary: cfg.Failover.StepDownSickPrimary,
+		FenceAfter: p.FenceAfter.String(), AntiFlapWindow: p.AntiFlapWindow.String(),
+		LastFailover: st.LastFailover, AcknowledgedAt: st.AckAt, Pending: st.Pending,
+	}
+	if f := st.LastFailover; !f.At.IsZero() && st.AckAt.Before(f.At) {
+		s.AntiFlapUntil = f.At.Add(p.AntiFlapWindow)
+	}
+	return s
+}
