@@ -116,10 +116,16 @@ func (s *Supervisor) publish() {
 	v := s.buildViewLocked(views, s.now())
 	sig := viewSignature(v)
 	changed := sig != s.viewSig
-	s.viewSig, s.ownView = sig, v
-	if !s.published && len(s.readinessLocked(settled)) == 0 {
+	notReady := len(s.readinessLocked(settled)) > 0
+	if !s.published && !notReady {
 		s.published, changed = true, true
 	}
+	// Once published, a sidecar that stops being ready says so, so that it is not chosen as
+	// the coordinator while it cannot act (topology.Snapshot.Coordinator).
+	if v.NotReady = s.published && notReady; v.NotReady != s.ownView.NotReady {
+		changed = true
+	}
+	s.viewSig, s.ownView = sig, v
 	published := s.published
 	s.mu.Unlock()
 	if !published {

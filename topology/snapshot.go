@@ -104,7 +104,12 @@ func (s Snapshot) Coordinator() string {
 	if !s.HasQuorum() {
 		return ""
 	}
-	return s.VisibleSidecars()[0]
+	for _, id := range s.VisibleSidecars() {
+		if v, ok := s.View(id); !ok || !v.NotReady {
+			return id
+		}
+	}
+	return ""
 }
 
 // IsCoordinator reports whether Self is the coordinator.

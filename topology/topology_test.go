@@ -107,6 +107,11 @@ func TestQuorumAndCoordinator(t *testing.T) {
 	if !snap.HasQuorum() || snap.Coordinator() != "b" || !snap.IsCoordinator() {
 		t.Errorf("3 of 5: quorum %v coordinator %q", snap.HasQuorum(), snap.Coordinator())
 	}
+	// A sidecar that says it is not ready still counts for quorum but never coordinates.
+	snap.Views["b"] = ViewWithAge{Alive: true, View: MemberView{NotReady: true}}
+	if !snap.HasQuorum() || snap.Coordinator() != "c" || snap.IsCoordinator() {
+		t.Errorf("not-ready b: quorum %v coordinator %q", snap.HasQuorum(), snap.Coordinator())
+	}
 }
 
 func TestReaches(t *testing.T) {

@@ -41,6 +41,9 @@ type MemberView struct {
 	Peers []PeerSeen `json:"peers,omitempty"`
 	// Primary is the primary this sidecar believes in.
 	Primary PrimarySeen `json:"primary,omitzero"`
+	// NotReady is set by a sidecar that was ready once and no longer is (e.g. its mongod now
+	// reports another set): it still reports, but must not be chosen as the coordinator.
+	NotReady bool `json:"not_ready,omitempty"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the
