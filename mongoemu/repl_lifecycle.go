@@ -90,11 +90,12 @@ func (rc *replCoord) noopWriterLoop() {
 // catchUp is the primary-elect's catch-up phase (spec §5.4 step 2): reach the newest optime
 // seen among members, unless catchUpTimeoutMillis passes, it is aborted, or the term changes.
 func (rc *replCoord) catchUp(term int64) {
+	fresh := rc.freshRoundOpTimes()
 	rc.n.mu.Lock()
 	target := rc.lastApplied
-	for i, m := range rc.members {
-		if i != rc.self && m.up && target.less(m.applied) {
-			target = m.applied
+	for _, ot := range fresh {
+		if target.less(ot) {
+			target = ot
 		}
 	}
 	timeout := rc.cfg.settings.catchUpTimeout
@@ -146,4 +147,47 @@ func (rc *replCoord) catchUp(term int64) {
 		rc.catchUpAbort = nil
 	}
 	rc.n.mu.Unlock()
+}
+
+// freshRoundOpTimes is the catch-up target's source: a fresh round of heartbeats to every other
+// member (spec §5.4 step 2). Members that do not answer — a crashed former primary — do not
+// count, so a dead node's stale optime can never hold the new primary in catch-up.
+func (rc *replCoord) freshRoundOpTimes() []opTime {
+	rc.n.mu.Lock()
+	if rc.cfg == nil || rc.self < 0 {
+		rc.n.mu.Unlock()
+		return nil
+	}
+	cmd := bson.D{{Key: "replSetHeartbeat", Value: rc.cfg.name}, {Key: "configVersion", Value: rc.cfg.version},
+		{Key: "configTerm", Value: rc.cfg.term}, {Key: "hbv", Value: int32(1)},
+		{Key: "from", Value: rc.cfg.members[rc.self].host}, {Key: "fromId", Value: int32(rc.cfg.members[rc.self].id)},
+		{Key: "term", Value: rc.term}, {Key: "$db", Value: "admin"}}
+	var hosts []string
+	for i, m := range rc.cfg.members {
+		if i != rc.self && !m.arbiterOnly {
+			hosts = append(hosts, m.host)
+		}
+	}
+	timeout := min(2*time.Second, rc.cfg.settings.electionTimeout)
+	rc.n.mu.Unlock()
+	out := make(chan opTime, len(hosts))
+	for _, h := range hosts {
+		go func(host string) {
+			reply, err := callOnce(context.Background(), host, cmd, timeout)
+			if err != nil {
+				out <- nullOpTime
+				return
+			}
+			ot, ok := opTimeFromValue(reply.Lookup("opTime"))
+			if !ok {
+				ot = nullOpTime
+			}
+			out <- ot
+		}(h)
+	}
+	res := make([]opTime, 0, len(hosts))
+	for range hosts {
+		res = append(res, <-out)
+	}
+	return res
 }
