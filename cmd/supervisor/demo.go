@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rsguard/rsguard/mongo"
+)
+
+type demoCmd struct {
+	Once    bool   `help:"Fail over once, print a summary and exit: 0 when a new primary took writes within 30s and no acknowledged write was lost, else 1."`
+	Dir     string `placeholder:"DIR" help:"Directory for data, configs, audit logs and process logs (default: a temporary directory, removed at exit unless --keep). Must be empty or absent."`
+	FirstIP int    `name:"first-ip" default:"2" placeholder:"N" help:"Use 127.0.0.N..N+3: three mongods with their sidecars, and an arbiter sidecar. A block in use by another demo or e2e test is skipped."`
+	Keep    bool   `help:"Keep the directory at exit."`
+}
+
+// failoverDeadline bounds the wait for a writable new primary after the kill.
+const failoverDeadline = 30 * time.Second
+
+// demo is one run: the processes it started and what it measured.
+type demo struct {
+	out     io.Writer
+	dir     string
+	exe     string
+	started time.Time
+	hosts   []*mongodHost
+	cars    []*sidecar
+	http    *http.Client
+	client  *mongo.SetClient
+	load    *workload
+}
+
+// Run sets up the replica set and the sidecars, kills the primary and narrates the failover. It
+// always stops every process it started, on success, error and Ctrl-C alike.
+func (c *demoCmd) Run(e *env) (err error) {
+	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	d := &demo{out: e.stdout, started: time.Now(), http: &http.Client{Timeout: 2 * time.Second}}
+	if d.exe, err = os.Executable(); err != nil {
+		return fmt.Errorf("demo: cannot find this binary to start the sidecars: %w", err)
+	}
+	cleanupDir, err := c.prepareDir(d)
+	if err != nil {
+		return err
+	}
+	defer cleanupDir()
+	first, leases, err := leaseBlock(c.FirstIP, 4)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer func() {
+		for _, l := range leases {
+			l.release()
+		}
+	}()
+	defer d.shutdown()
+
+	err = d.run(ctx, first, c.Once)
+	if ctx.Err() != nil && e.ctx.Err() == nil {
+		fmt.Fprintln(d.out, "\ninterrupted: stopping the sidecars and mongods")
+		return nil
+	}
+	return err
+}
+
+// prepareDir creates the working directory and returns what to do with it at exit.
+func (c *demoCmd) prepareDir(d *demo) (func(), error) {
+	if c.Dir == "" {
+		dir, err := os.MkdirTemp("", "rsguard-demo-")
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		d.dir = dir
+		return func() {
+			if c.Keep {
+				fmt.Fprintf(d.out, "kept %s (configs, audit logs, process logs, data)\n", dir)
+				return
+			}
+			_ = os.RemoveAll(dir)
+		}, nil
+	}
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("demo: --dir: %w", err)
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fail(exitUsage, "demo: --dir %s is not empty: the demo initiates a fresh replica set there", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("demo: --dir: %w", err)
+	}
+	d.dir = dir
+	return func() {
+		if !c.Keep {
+			_ = os.RemoveAll(dir)
+			return
+		}
+		fmt.Fprintf(d.out, "kept %s (configs, audit logs, process logs, data)\n", dir)
+	}, nil
+}
+
+// say prints a setup line with the time since the demo started.
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "[%5.1fs] %s\n", time.Since(d.started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (d *demo) run(ctx context.Context, first int, once bool) error {
+	bin, err := findMongod(ctx, d.out, d.dir)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	d.say("mongod: %s", bin)
+	d.say("working directory: %s", d.dir)
+	if err := d.startSet(ctx, bin, first); err != nil {
+		return err
+	}
+	if err := d.startSidecars(ctx, fmt.Sprintf("127.0.0.%d", first+3)); err != nil {
+		return err
+	}
+	d.client, err = mongo.DialSet(mongo.SetOptions{Set: demoSet, Hosts: hostNames(d.hosts)})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	d.load = startWorkload(ctx, d.client)
+	d.say("workload: one w:\"majority\" insert every %s through a replica-set client (driver defaults, retryable writes)", writeEvery)
+	if err := d.waitQuiet(ctx); err != nil {
+		return err
+	}
+	res, err := d.failover(ctx)
+	if err != nil {
+		return err
+	}
+	d.printSummary(res)
+	if once {
+		if res.problem != "" {
+			return fail(exitFailed, "demo: %s", res.problem)
+		}
+		return nil
+	}
+	d.watchForever(ctx)
+	return nil
+}
+
+// startSet starts three mongods on 127.0.0.first..first+2 and initiates the set.
+func (d *demo) startSet(ctx context.Context, bin string, first int) error {
+	for i := range 3 {
+		addr := fmt.Sprintf("127.0.0.%d", first+i)
+		port, err := freePort(addr, 27017, false)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		h, err := newMongodHost(bin, d.dir, addr, port)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		d.hosts = append(d.hosts, h)
+	}
+	for _, h := range d.hosts {
+		if err := h.start(ctx); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		d.say("started mongod %s (pid %d, dbpath %s)", h.name(), h.proc.pid(), filepath.Join(h.dir, "db"))
+	}
+	names := hostNames(d.hosts)
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := mongo.Initiate(ictx, names[0], demoSet, names); err != nil {
+		return fmt.Errorf("demo: replSetInitiate on %s: %w", names[0], err)
+	}
+	d.say("replSetInitiate %s with %s (MongoDB's default election settings: electionTimeoutMillis 10000)", demoSet, strings.Join(names, ", "))
+	p, err := d.waitFor(ctx, 60*time.Second, "a primary and two secondaries", func(ctx context.Context) (string, error) {
+		return d.allHealthy(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	d.say("replica set is up: primary %s, two secondaries", p)
+	return nil
+}
+
+// allHealthy returns the primary once there is exactly one and the others are SECONDARY.
+func (d *demo) allHealthy(ctx context.Context) (string, error) {
+	var primary string
+	for _, h := range d.hosts {
+		hl, err := h.hello(ctx)
+		switch {
+		case err != nil:
+			return "", err
+		case hl.IsWritablePrimary:
+			primary = h.name()
+		case !hl.Secondary:
+			return "", fmt.Errorf("%s is %s", h.name(), hl.State())
+		}
+	}
+	if primary == "" {
+		return "", fmt.Errorf("no primary yet")
+	}
+	return primary, nil
+}
+
+// waitFor polls f until it succeeds, ctx ends or timeout passes; the error names what was awaited
+// and the last reason.
+func (d *demo) waitFor(ctx context.Context, timeout time.Duration, what string, f func(context.Context) (string, error)) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		v, err := f(ctx)
+		if err == nil {
+			return v, nil
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("demo: no %s after %s: %v", what, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// startSidecars writes the four configs and starts the sidecars, then waits until each is ready.
+func (d *demo) startSidecars(ctx context.Context, arbiterAddr string) error {
+	cars, err := newSidecars(d.dir, d.hosts, arbiterAddr)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	d.cars = cars
+	for _, s := range cars {
+		if err := s.writeConfig(d.dir, cars); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	for _, s := range cars {
+		if err := s.start(d.exe, d.dir); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		beside := "arbiter mode, no mongod"
+		if s.host != nil {
+			beside = "beside " + s.host.name()
+		}
+		d.say("started sidecar %s (%s): gossip %s, http %s, pid %d", s.id, beside, s.gossip, s.base(), s.proc.pid())
+	}
+	for _, s := range cars {
+		_, err := d.waitFor(ctx, 60*time.Second, "ready sidecar "+s.id, func(ctx context.Context) (string, error) {
+			select {
+			case <-s.proc.exited():
+				return "", fmt.Errorf("it exited; last lines of %s:\n%s", s.proc.logPath, s.proc.tail(15))
+			default:
+			}
+			return "", s.ready(ctx, d.http)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	d.say("all 4 sidecars ready (/readyz): gossip settled, each data sidecar sees its mongod in set %s", demoSet)
+	return nil
+}
+
+// shutdown stops everything: sidecars first (they leave gossip cleanly), then the mongods.
+func (d *demo) shutdown() {
+	if d.load != nil {
+		d.load.stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if d.client != nil {
+		_ = d.client.Close(ctx)
+	}
+	done := make(chan struct{})
+	for _, s := range d.cars {
+		go func() { s.stop(); done <- struct{}{} }()
+	}
+	for range d.cars {
+		<-done
+	}
+	for _, h := range d.hosts {
+		h.proc.stop(syscall.SIGKILL, time.Second)
+		_ = h.node.Close(ctx)
+	}
+}
+
+func hostNames(hs []*mongodHost) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.name()
+	}
+	return out
+}
