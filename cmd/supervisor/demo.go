@@ -36,6 +36,7 @@ type demo struct {
 	http    *http.Client
 	client  *mongo.SetClient
 	load    *workload
+	coord   string // the coordinator before the fault
 }
 
 // Run sets up the replica set and the sidecars, kills the primary and narrates the failover. It

@@ -68,6 +68,7 @@ func (d *demo) waitQuiet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.coord = coord
 	d.say("all sidecars agree: healthy; coordinator %s (the lowest visible sidecar id acts, the others defer)", coord)
 	if s := d.car(coord); s != nil {
 		if r, err := s.status(ctx, d.http); err == nil {
@@ -135,6 +136,7 @@ type narrator struct {
 	reasons map[string]election.Reason
 	actions map[string]time.Time
 	down    map[string]bool
+	coord   string
 	failed  bool
 }
 
@@ -154,7 +156,7 @@ type statusUpdate struct {
 func (n *narrator) watch(ctx context.Context) {
 	d, res := n.d, n.res
 	n.kinds, n.reasons = map[string]election.Kind{}, map[string]election.Reason{}
-	n.actions, n.down = map[string]time.Time{}, map[string]bool{}
+	n.actions, n.down, n.coord = map[string]time.Time{}, map[string]bool{}, d.coord
 	for _, s := range d.cars {
 		n.kinds[s.id], n.reasons[s.id] = election.Healthy, election.ReasonHealthy // as waitQuiet left them
 	}
@@ -214,13 +216,13 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 		return
 	}
 	n.down[id] = false
+	if r.Coordinator != n.coord && r.Coordinator != "" && r.IsCoordinator {
+		n.coord = r.Coordinator
+		n.at(u.at, "%s is the coordinator: the sidecar that acts once a quorum agrees", r.Coordinator)
+	}
 	if k := r.Analysis.Kind; k != n.kinds[id] {
 		n.kinds[id] = k
-		coord := ""
-		if r.Coordinator != "" {
-			coord = ", coordinator " + r.Coordinator
-		}
-		n.at(u.at, "%s sees %s%s: %s", id, k, coord, explainKind(k))
+		n.at(u.at, "%-8s %s: %s", id+":", k, explainKind(k))
 		if k.Actionable() && res.detectedAt == 0 {
 			res.detectedAt, res.detected, res.detectedBy = u.at.Sub(res.killAt), k, id
 			for _, ev := range r.Analysis.Evidence {
@@ -231,9 +233,9 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 	if dec := r.Decision; r.IsCoordinator && dec.Reason != n.reasons[id] && !dec.At.Before(res.killAt) {
 		n.reasons[id] = dec.Reason
 		if dec.Action.IsNone() {
-			n.at(u.at, "%s (coordinator) does nothing: %s, %s", id, dec.Reason, explainReason(dec.Reason))
+			n.at(u.at, "%-8s decides nothing, %s: %s", id+":", dec.Reason, explainReason(dec.Reason))
 		} else {
-			n.at(u.at, "%s (coordinator) decides %s, reason %s: %s", id, dec.Action, dec.Reason, explainReason(dec.Reason))
+			n.at(u.at, "%-8s decides %s, reason %s: %s", id+":", dec.Action, dec.Reason, explainReason(dec.Reason))
 			if res.action == "" {
 				res.actedAt, res.action, res.actionBy, res.reason = u.at.Sub(res.killAt), dec.Action.String(), id, dec.Reason
 			}
@@ -241,7 +243,7 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 	}
 	if la := r.LastAction; la != nil && la.At.After(res.killAt) && !la.At.Equal(n.actions[id]) {
 		n.actions[id] = la.At
-		n.at(u.at, "%s ran %s: %s in %dms", id, la.Action, la.Result, la.Millis)
+		n.at(u.at, "%-8s ran %s: %s in %dms", id+":", la.Action, la.Result, la.Millis)
 		if res.actionDone == "" || res.actionBy == id {
 			res.actionDone = fmt.Sprintf("%s in %dms", la.Result, la.Millis)
 			if res.action == "" {
@@ -276,7 +278,8 @@ func (n *narrator) pollWrites() {
 	st := statsAround(n.d.load.snapshot(), n.res.killAt)
 	if st.firstFail != nil && !n.failed {
 		n.failed = true
-		n.at(st.firstFail.end, "application writes fail: %s", shortErr(st.firstFail.err))
+		n.at(st.firstFail.end, "application write _id %d (sent at %+.3fs) failed: %s", st.firstFail.id,
+			st.firstFail.start.Sub(n.res.killAt).Seconds(), shortErr(st.firstFail.err))
 	}
 	if st.firstOK != nil && n.res.firstWrite == 0 {
 		n.res.firstWrite = st.firstOK.end.Sub(n.res.killAt)

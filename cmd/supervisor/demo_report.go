@@ -160,7 +160,11 @@ func (d *demo) printSummary(res *failoverResult) {
 // watchForever prints a compact status every few seconds until Ctrl-C.
 func (d *demo) watchForever(ctx context.Context) {
 	fmt.Fprintln(d.out, "\nthe set keeps running; try:")
-	fmt.Fprintf(d.out, "  %s status --addr %s\n", d.exe, d.cars[0].base())
+	self := d.exe
+	if strings.Contains(self, "go-build") { // go run: the binary lives in a temporary directory
+		self = "go run ./cmd/supervisor"
+	}
+	fmt.Fprintf(d.out, "  %s status --addr %s\n", self, d.cars[0].base())
 	var pids []string
 	for _, h := range d.hosts {
 		pids = append(pids, fmt.Sprintf("%s pid %d", h.name(), h.proc.pid()))
