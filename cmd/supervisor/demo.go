@@ -17,10 +17,13 @@ import (
 
 type demoCmd struct {
 	Once    bool   `help:"Fail over once, print a summary and exit: 0 when a new primary took writes within 30s and no acknowledged write was lost, else 1."`
-	Dir     string `placeholder:"DIR" help:"Directory for data, configs, audit logs and process logs (default: a temporary directory, removed at exit unless --keep). Must be empty or absent."`
+	Dir     string `placeholder:"DIR" help:"Directory for data, configs, audit logs and process logs, kept at exit; must be empty or absent (default: a temporary directory, removed at exit unless --keep)."`
 	FirstIP int    `name:"first-ip" default:"2" placeholder:"N" help:"Use 127.0.0.N..N+3: three mongods with their sidecars, and an arbiter sidecar. A block in use by another demo or e2e test is skipped."`
-	Keep    bool   `help:"Keep the directory at exit."`
+	Keep    bool   `help:"Keep the temporary directory at exit."`
 }
+
+// exitInterrupted is the shell's code for a SIGINT death: --once did not get to its verdict.
+const exitInterrupted = 130
 
 // failoverDeadline bounds the wait for a writable new primary after the kill.
 const failoverDeadline = 30 * time.Second
@@ -67,7 +70,10 @@ func (c *demoCmd) Run(e *env) (err error) {
 	err = d.run(ctx, first, c.Once)
 	if ctx.Err() != nil && e.ctx.Err() == nil {
 		fmt.Fprintln(d.out, "\ninterrupted: stopping the sidecars and mongods")
-		return nil
+		if c.Once {
+			return fail(exitInterrupted, "demo: interrupted before the failover was verified")
+		}
+		return nil // Ctrl-C is how the interactive demo ends
 	}
 	return err
 }
@@ -99,13 +105,7 @@ func (c *demoCmd) prepareDir(d *demo) (func(), error) {
 		return nil, fmt.Errorf("demo: --dir: %w", err)
 	}
 	d.dir = dir
-	return func() {
-		if !c.Keep {
-			_ = os.RemoveAll(dir)
-			return
-		}
-		fmt.Fprintf(d.out, "kept %s (configs, audit logs, process logs, data)\n", dir)
-	}, nil
+	return func() { fmt.Fprintf(d.out, "kept %s (configs, audit logs, process logs, data)\n", dir) }, nil
 }
 
 // say prints a setup line with the time since the demo started.
