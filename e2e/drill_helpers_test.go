@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/rsguard/rsguard/e2e/harness"
+	"github.com/rsguard/rsguard/supervisor"
+)
+
+// Drills run MongoDB's DEFAULT election settings (no Options.Settings): the point is rsguard
+// against MongoDB's own ~12 s. Their bounds below are deadlines for polling, not pass/fail
+// thresholds on timing (DESIGN.md "Test tiers"); measured times go to the drill report.
+const (
+	drillStartTimeout    = 60 * time.Second
+	drillSettleTimeout   = 60 * time.Second
+	drillFailoverTimeout = 45 * time.Second
+	drillRejoinTimeout   = 60 * time.Second
+)
+
+// drillSet is a replica set for the drills: its members (data first, then arbiter mongods) and,
+// optionally, bare hosts that run no mongod at all (the arbiter sidecar's own address).
+type drillSet struct {
+	c       *harness.Cluster
+	members []*harness.Host // replica-set members, data first
+	data    []*harness.Host
+	bare    []*harness.Host // leased hosts whose mongod is not part of the set (killed)
+}
+
+// newDrillSet starts data data members and arbiters arbiter mongods with default election
+// settings, plus bare hosts without a mongod (for arbiter sidecars on their own address).
+//
+// The harness leases addresses only together with a mongod, so a bare host is leased as an extra
+// arbiter whose mongod is killed before replSetInitiate and never joins the set. The first
+// election is started with replSetStepUp on the first member instead of waiting out
+// electionTimeoutMillis (10 s): a startup shortcut only, the election settings stay MongoDB's
+// defaults and every drilled failover runs with them.
+func newDrillSet(t *testing.T, data, arbiters, bare int) *drillSet {
+	t.Helper()
+	c := harness.NewCluster(t, harness.Options{Members: data, Arbiters: arbiters + bare,
+		NoInitiate: true, Timeout: drillStartTimeout})
+	hosts := c.Hosts()
+	d := &drillSet{c: c, members: hosts[:data+arbiters], data: hosts[:data], bare: hosts[data+arbiters:]}
+	for _, h := range d.bare {
+		if err := h.Kill(); err != nil {
+			t.Fatalf("bare host %s: %v", h, err)
+		}
+	}
+	var members bson.A
+	for i, h := range d.members {
+		m := bson.D{{Key: "_id", Value: int32(i)}, {Key: "host", Value: h.HostPort()}}
+		if h.Arbiter {
+			m = append(m, bson.E{Key: "arbiterOnly", Value: true})
+		}
+		members = append(members, m)
+	}
+	cfg := bson.D{{Key: "_id", Value: d.members[0].ReplSet}, {Key: "members", Value: members}}
+	ctx, cancel := context.WithTimeout(context.Background(), drillStartTimeout)
+	defer cancel()
+	if _, err := d.members[0].Command(ctx, bson.D{{Key: "replSetInitiate", Value: cfg}}); err != nil {
+		t.Fatalf("replSetInitiate: %v", err)
+	}
+	c.Timeline.Mark("replSetInitiate on %s (default election settings)", d.members[0])
+	harness.WaitFor(t, drillStartTimeout, "a primary after replSetStepUp", func(ctx context.Context) error {
+		if p, err := c.Primary(ctx); err == nil {
+			c.Timeline.Mark("first primary %s", p)
+			return nil
+		}
+		_, err := d.members[0].Command(ctx, bson.D{{Key: "replSetStepUp", Value: 1}})
+		return fmt.Errorf("no primary yet (stepUp: %v)", err)
+	})
+	d.WaitHealthy(t, drillStartTimeout)
+	return d
+}
+
+// healthy checks that the primary sees every member up and every member agrees on its state.
+func (d *drillSet) healthy(ctx context.Context) (*harness.Host, error) {
+	p, err := d.c.Primary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := d.c.Members(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) != len(d.members) {
+		return nil, fmt.Errorf("primary %s lists %d members, want %d", p, len(ms), len(d.members))
+	}
+	for _, m := range ms {
+		switch {
+		case m.StateStr == "PRIMARY" && !m.Self:
+			return nil, fmt.Errorf("primary %s still sees %s as PRIMARY", p, m.Name)
+		case m.Health != 1:
+			return nil, fmt.Errorf("primary %s sees %s with health %v (%s)", p, m.Name, m.Health, m.StateStr)
+		case m.StateStr != "PRIMARY" && m.StateStr != "SECONDARY" && m.StateStr != "ARBITER":
+			return nil, fmt.Errorf("primary %s sees %s in %s", p, m.Name, m.StateStr)
+		}
+	}
+	for _, h := range d.members {
+		if h == p {
+			continue
+		}
+		st, err := d.c.State(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if st != "SECONDARY" && st != "ARBITER" {
+			return nil, fmt.Errorf("%s says it is %s", h, st)
+		}
+	}
+	return p, nil
+}
+
+// WaitHealthy polls until the set is healthy and returns the primary.
+func (d *drillSet) WaitHealthy(t testing.TB, timeout time.Duration) *harness.Host {
+	t.Helper()
+	var p *harness.Host
+	harness.WaitFor(t, timeout, "a primary and every member healthy", func(ctx context.Context) error {
+		var err error
+		p, err = d.healthy(ctx)
+		return err
+	})
+	return p
+}
+
+// term is the replica-set term h reports (replSetGetStatus.term).
+func (d *drillSet) term(ctx context.Context, h *harness.Host) (int64, error) {
+	st, err := d.c.Status(ctx, h)
+	if err != nil {
+		return 0, err
+	}
+	switch v := st["term"].(type) {
+	case int64:
+		return v, nil
+	case int32:
+		return int64(v), nil
+	}
+	return 0, fmt.Errorf("%s: replSetGetStatus term %T", h, st["term"])
+}
+
+// newPrimary polls hello on every data member but old (~every 50 ms) until one is a writable
+// primary, and returns it with the time it was first seen.
+func (d *drillSet) newPrimary(ctx context.Context, old *harness.Host, timeout time.Duration) (*harness.Host, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var found *harness.Host
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, h := range d.data {
+			if h == old || !h.Running() {
+				continue
+			}
+			wg.Go(func() {
+				hctx, hcancel := context.WithTimeout(ctx, 400*time.Millisecond)
+				defer hcancel()
+				if hl, err := h.Hello(hctx); err == nil && hl["isWritablePrimary"] == true {
+					mu.Lock()
+					found = h
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if found != nil {
+			return found, time.Now(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, time.Time{}, fmt.Errorf("no new writable primary (besides %s) within %v", old, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// stillPrimary reports whether h answers hello as writable primary (within a short deadline).
+func stillPrimary(ctx context.Context, h *harness.Host) bool {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	hl, err := h.Hello(ctx)
+	return err == nil && hl["isWritablePrimary"] == true
+}
+
+// writeOp is one insert of the workload.
+type writeOp struct {
+	id         int64
+	start, end time.Time
+	err        error
+}
+
+// workload inserts {_id: seq} with w:"majority" through a replica-set client every 50-100 ms and
+// records every attempt; only acknowledged ids must survive ("No acknowledged w:majority write
+// is lost").
+type workload struct {
+	coll   *mongo.Collection
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu  sync.Mutex
+	ops []writeOp
+}
+
+// drillWriteTimeout bounds one insert, so a stalled or dead primary shows as failing writes
+// rather than one insert hanging across the whole outage.
+const drillWriteTimeout = 3 * time.Second
+
+func startWorkload(t testing.TB, d *drillSet, collName string) *workload {
+	t.Helper()
+	cl := d.c.MajorityClient(t)
+	w := &workload{coll: cl.Database("drill").Collection(collName), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = cancel
+	go func() {
+		defer close(w.done)
+		for id := int64(1); ctx.Err() == nil; id++ {
+			op := writeOp{id: id, start: time.Now()}
+			ictx, icancel := context.WithTimeout(ctx, drillWriteTimeout)
+			_, op.err = w.coll.InsertOne(ictx, bson.D{{Key: "_id", Value: id}, {Key: "at", Value: op.start}})
+			icancel()
+			op.end = time.Now()
+			if ctx.Err() != nil && op.err != nil {
+				return // interrupted by Stop: neither acknowledged nor a failure
+			}
+			w.mu.Lock()
+			w.ops = append(w.ops, op)
+			w.mu.Unlock()
+			pause := time.NewTimer(50*time.Millisecond + rand.N(50*time.Millisecond))
+			select {
+			case <-ctx.Done():
+			case <-pause.C:
+			}
+			pause.Stop()
+		}
+	}()
+	t.Cleanup(w.Stop)
+	return w
+}
+
+// Stop ends the workload and waits for its last insert.
+func (w *workload) Stop() {
+	w.cancel()
+	<-w.done
+}
+
+func (w *workload) snapshot() []writeOp {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]writeOp(nil), w.ops...)
+}
+
+// acked lists the acknowledged ids.
+func (w *workload) acked() []int64 {
+	var out []int64
+	for _, op := range w.snapshot() {
+		if op.err == nil {
+			out = append(out, op.id)
+		}
+	}
+	return out
+}
+
+// firstAckAfter is the first write acknowledged after the fault at t0 (the end of its insert),
+// ignoring a reply to an insert that was acknowledged by the old primary before t0 and still in
+// flight (issued before t0 and ended within 100 ms of it).
+func (w *workload) firstAckAfter(t0 time.Time) (writeOp, bool) {
+	for _, op := range w.snapshot() {
+		if op.err == nil && op.end.After(t0) && (op.start.After(t0) || op.end.Sub(t0) > 100*time.Millisecond) {
+			return op, true
+		}
+	}
+	return writeOp{}, false
+}
+
+// failuresAfter counts failed inserts that started after t0 and the first error.
+func (w *workload) failuresAfter(t0 time.Time) (int, error) {
+	n := 0
+	var first error
+	for _, op := range w.snapshot() {
+		if op.err != nil && !op.start.Before(t0) {
+			if n == 0 {
+				first = op.err
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+// waitAckAfter polls until a write is acknowledged after t0.
+func (w *workload) waitAckAfter(ctx context.Context, t0 time.Time, timeout time.Duration) (writeOp, error) {
+	var op writeOp
+	err := harness.Poll(ctx, timeout, func(context.Context) error {
+		var ok bool
+		if op, ok = w.firstAckAfter(t0); ok {
+			return nil
+		}
+		if n, first := w.failuresAfter(t0); n > 0 {
+			return fmt.Errorf("%d writes failed since, first: %v", n, first)
+		}
+		return errors.New("no write acknowledged since")
+	})
+	return op, err
+}
+
+// verify stops the workload and reads every acknowledged id back from the primary p (direct
+// connection): every acknowledged w:"majority" write must be there.
+func (w *workload) verify(t testing.TB, p *harness.Host) (acked int) {
+	t.Helper()
+	w.Stop()
+	want := w.acked()
+	if len(want) == 0 {
+		t.Fatalf("the workload had no acknowledged write at all")
+	}
+	coll := p.Client(t).Database("drill").Collection(w.coll.Name())
+	have := map[int64]bool{}
+	harness.WaitFor(t, 30*time.Second, "reading the acknowledged ids back from "+p.String(), func(ctx context.Context) error {
+		clear(have)
+		cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return err
+		}
+		var docs []struct {
+			ID int64 `bson:"_id"`
+		}
+		if err := cur.All(ctx, &docs); err != nil {
+			return err
+		}
+		for _, d := range docs {
+			have[d.ID] = true
+		}
+		return nil
+	})
+	var lost []int64
+	for _, id := range want {
+		if !have[id] {
+			lost = append(lost, id)
+		}
+	}
+	if len(lost) > 0 {
+		t.Errorf("LOST %d of %d acknowledged w:majority writes on primary %s: ids %v", len(lost), len(want), p, head(lost, 30))
+	}
+	return len(want)
+}
+
+func head[T any](s []T, n int) []T {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// holdWhile polls check for d; any violation fails the test at once. It is how the drills wait
+// out a soak or a "nothing may happen" window: a deadline loop asserting the invariant on every
+// iteration, never a fixed sleep.
+func holdWhile(t testing.TB, d time.Duration, what string, check func(ctx context.Context) error) {
+	t.Helper()
+	errHeld := errors.New("held")
+	err := harness.Poll(context.Background(), d, func(ctx context.Context) error {
+		if err := check(ctx); err != nil && ctx.Err() == nil {
+			return harness.Abort(err)
+		}
+		return errHeld
+	})
+	if !errors.Is(err, errHeld) {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// electionIDOf is the electionId of a hello reply (zero if none).
+func electionIDOf(hl bson.M) bson.ObjectID {
+	id, _ := hl["electionId"].(bson.ObjectID)
+	return id
+}
+
+// newerElection reports whether a is a newer electionId than b.
+func newerElection(a, b bson.ObjectID) bool { return bytes.Compare(a[:], b[:]) > 0 }
+
+// auditLine is one audit log record.
+type auditLine = supervisor.AuditRecord
