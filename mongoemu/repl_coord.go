@@ -86,6 +86,7 @@ type replCoord struct {
 	stopCh  chan struct{}
 	wg      sync.WaitGroup
 	hb      *heartbeatClients // heartbeat connections
+	hbKick  chan string       // hosts to heartbeat at once ("*" for all)
 	up      *heartbeatClients // replSetUpdatePosition connections
 
 	retry      *retryTable
@@ -107,6 +108,7 @@ func newReplCoord(n *Node) (*replCoord, error) {
 		lastDurable: nullOpTime, commitPoint: nullOpTime, minValid: nullOpTime,
 		waiters: map[*wcWaiter]struct{}{}, stateChanged: make(chan struct{}), stopCh: make(chan struct{})}
 	rc.hb, rc.up = newHeartbeatClients(), newHeartbeatClients()
+	rc.hbKick = make(chan string, 16)
 	rc.retry = newRetryTable()
 	if err := rc.loadDurableState(); err != nil {
 		return nil, err

@@ -347,6 +347,7 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	rc.n.events.info("ELECTION", 21450, "Election succeeded, assuming primary role", "term", term)
 	rc.bumpLocked()
 	rc.n.mu.Unlock()
+	rc.kickHeartbeat("*") // announce the win (spec §5.4 step 1)
 
 	rc.catchUp(term)
 

@@ -31,12 +31,23 @@ func (rc *replCoord) heartbeatLoop() {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		kicked := ""
 		select {
 		case <-rc.stopCh:
 			return
 		case <-tick.C:
+		case kicked = <-rc.hbKick:
 		}
 		now := time.Now()
+		if kicked != "" {
+			rc.n.mu.Lock()
+			for h, t := range targets {
+				if kicked == "*" || kicked == h {
+					t.next = now
+				}
+			}
+			rc.n.mu.Unlock()
+		}
 		// Target fields are shared with the sendHeartbeat goroutines; both sides hold n.mu.
 		rc.n.mu.Lock()
 		if rc.cfg == nil || rc.self < 0 {
@@ -86,7 +97,8 @@ func (rc *replCoord) sendHeartbeat(host string, t *hbTarget) {
 	cmd := bson.D{{Key: "replSetHeartbeat", Value: rc.cfg.name}, {Key: "configVersion", Value: rc.cfg.version},
 		{Key: "configTerm", Value: rc.cfg.term}, {Key: "hbv", Value: int32(1)},
 		{Key: "from", Value: rc.cfg.members[rc.self].host}, {Key: "fromId", Value: int32(rc.cfg.members[rc.self].id)},
-		{Key: "term", Value: rc.term}, {Key: "$db", Value: "admin"}}
+		{Key: "term", Value: rc.term}, {Key: "primaryId", Value: int32(memberIDOf(rc.cfg, rc.primary))},
+		{Key: "$db", Value: "admin"}}
 	rc.n.mu.Unlock()
 	timeout := s.heartbeatTimeout - time.Since(start)
 	if timeout < 100*time.Millisecond {
@@ -299,11 +311,18 @@ func (rc *replCoord) handleHeartbeat(ctx context.Context, r *request) (bson.D, e
 		return bson.D{{Key: "state", Value: int32(stateStartup)}, {Key: "v", Value: int64(-2)},
 			{Key: "set", Value: rc.n.opts.ReplSet}, {Key: "term", Value: rc.term}}, nil
 	}
-	if idx := rc.cfg.indexOfHost(from); idx >= 0 {
+	idx := rc.cfg.indexOfHost(from)
+	if idx >= 0 {
 		rc.members[idx].lastHeartbeatRecv = time.Now()
 	}
 	if reqTerm > rc.term {
 		rc.updateTermLocked(reqTerm, "heartbeat from "+from)
+	}
+	// A sender that says it is the primary, when we do not know it yet: heartbeat it now rather
+	// than at the next interval, so we learn of a new primary (and sync from it) at once.
+	if pid, ok := numberAsInt64(r.cmd.Lookup("primaryId")); ok && idx >= 0 && int(pid) == rc.cfg.members[idx].id &&
+		rc.primary != idx && reqTerm >= rc.term {
+		rc.kickHeartbeat(from)
 	}
 	d := rc.heartbeatReplyLocked()
 	if rc.cfg.newerThan(reqVersion, reqCfgTerm) {
@@ -406,5 +425,13 @@ func (rc *replCoord) maybeInstallHeartbeatConfigLocked(doc bson.Raw) {
 func (rc *replCoord) persistConfig(cfg *replConfig) {
 	if err := rc.n.store.PutMeta(metaConfig, cfg.raw()); err != nil {
 		rc.n.events.errorf("REPL", 21393, "Failed to persist replica set config", "error", err.Error())
+	}
+}
+
+// kickHeartbeat asks the heartbeat loop to contact host ("*": everyone) now.
+func (rc *replCoord) kickHeartbeat(host string) {
+	select {
+	case rc.hbKick <- host:
+	default:
 	}
 }
