@@ -71,6 +71,13 @@ func TestReplSetNativeFailover(t *testing.T) {
 			t.Fatalf("w:majority insert on %s: %v", p, err)
 		}
 	}
+	// Who syncs from whom matters for the election timers (drill detail): a secondary fetching
+	// from the primary hears from it with every batch.
+	for _, h := range c.Others(p) {
+		if st, err := c.Status(ctx, h); err == nil {
+			t.Logf("%s syncs from %v", h, st["syncSourceHost"])
+		}
+	}
 	// The last acknowledged majority write is immediately followed by the kill (see
 	// nativeFailoverMin).
 	if err := p.Kill(); err != nil {
@@ -81,15 +88,18 @@ func TestReplSetNativeFailover(t *testing.T) {
 
 	var np *harness.Host
 	n := 0
+	lastFailure := map[*harness.Host]string{} // for the drill: why the previous attempt failed
 	err = harness.Poll(ctx, nativeFailoverMax, func(ctx context.Context) error {
 		var errs []error
 		for _, h := range c.Others(p) {
 			n++
+			t0 := time.Now()
 			err := insert(ctx, h, fmt.Sprintf("post-%04d", n))
 			if err == nil {
 				np = h
 				return nil
 			}
+			lastFailure[h] = fmt.Sprintf("attempt at +%.3fs took %v: %v", t0.Sub(killed).Seconds(), time.Since(t0).Round(time.Millisecond), err)
 			errs = append(errs, fmt.Errorf("%s: %w", h, err))
 		}
 		return fmt.Errorf("no w:majority write accepted: %v", errs)
@@ -107,6 +117,15 @@ func TestReplSetNativeFailover(t *testing.T) {
 			t.Logf("%s log: %s %.3fs after the kill", np, ev.what, at.Sub(killed).Seconds())
 		}
 	}
+	for _, h := range c.Others(p) {
+		if h == np {
+			continue
+		}
+		if at, ok := lastLogTime(h, 21088, killed); ok { // "Changed sync source"
+			t.Logf("%s log: changed sync source %.3fs after the kill", h, at.Sub(killed).Seconds())
+		}
+	}
+	t.Logf("%s: last refused w:majority write before that: %s", np, lastFailure[np])
 	c.Timeline.Mark("native failover: new writable primary %s after %.1fs", np, elapsed.Seconds())
 	t.Logf("native failover: new writable primary %s after %.1fs (default settings)", np, elapsed.Seconds())
 	if elapsed < nativeFailoverMin {
