@@ -126,6 +126,11 @@ func (d *drillSet) WaitHealthy(t testing.TB, timeout time.Duration) *harness.Hos
 	t.Helper()
 	var p *harness.Host
 	harness.WaitFor(t, timeout, "a primary and every member healthy", func(ctx context.Context) error {
+		for _, h := range d.members {
+			if !h.Running() {
+				return harness.Abort(fmt.Errorf("%s is not running (%s)", h, h.Proc().ExitState()))
+			}
+		}
 		var err error
 		p, err = d.healthy(ctx)
 		return err

@@ -153,8 +153,13 @@ func (d *drillSet) killRun(t *testing.T, cars *sidecarSet, mode string, run int)
 // 20 ms until acknowledged) and returns when that happened: how long majority commit takes on the
 // new primary, apart from the driver's server discovery.
 func directMajorityWrite(ctx context.Context, t testing.TB, h *harness.Host, coll string) (time.Time, error) {
+	return directWrite(ctx, t, h, coll, writeconcern.Majority())
+}
+
+// directWrite is directMajorityWrite with another write concern.
+func directWrite(ctx context.Context, t testing.TB, h *harness.Host, coll string, wc *writeconcern.WriteConcern) (time.Time, error) {
 	cl := h.Client(t)
-	c := cl.Database("drill").Collection(coll, options.Collection().SetWriteConcern(writeconcern.Majority()))
+	c := cl.Database("drill").Collection(coll, options.Collection().SetWriteConcern(wc))
 	var at time.Time
 	err := harness.Poll(ctx, drillFailoverTimeout, func(ctx context.Context) error {
 		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)

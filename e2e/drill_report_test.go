@@ -90,6 +90,7 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 type drillReport struct {
 	title  string
 	series []*series
+	lines  []string // verbatim (extra tables)
 	notes  []string
 }
 
@@ -110,6 +111,11 @@ func (r *drillReport) s(name string) *series {
 	s := &series{name: name}
 	r.series = append(r.series, s)
 	return s
+}
+
+// line adds a verbatim line (e.g. of an extra table) after the runs table.
+func (r *drillReport) line(format string, args ...any) {
+	r.lines = append(r.lines, fmt.Sprintf(format, args...))
 }
 
 func (r *drillReport) note(format string, args ...any) {
@@ -158,6 +164,12 @@ func (r *drillReport) String() string {
 			}
 			b.WriteString("\n")
 		}
+		b.WriteString("\n")
+	}
+	for _, l := range r.lines {
+		fmt.Fprintf(&b, "%s\n", l)
+	}
+	if len(r.lines) > 0 {
 		b.WriteString("\n")
 	}
 	for _, n := range r.notes {
