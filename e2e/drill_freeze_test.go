@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,11 +76,22 @@ func TestDrillPrimaryHostFrozen(t *testing.T) {
 			t.Fatalf("run %d: %v", run+1, err)
 		}
 		d.c.Timeline.Mark("run %d: +%s new primary %s", run+1, secs(at.Sub(t0)), np)
+		var syncs []string
+		for _, h := range d.data {
+			if h != p && h != np {
+				syncs = append(syncs, syncSourceOf(ctx, d, h))
+				d.c.Timeline.Mark("run %d: %s", run+1, syncs[len(syncs)-1])
+			}
+		}
 		direct, err := directMajorityWrite(ctx, t, np, fmt.Sprintf("freeze_%d_direct", run))
 		if err != nil {
 			t.Fatalf("run %d: direct w:majority write on the new primary %s: %v", run+1, np, err)
 		}
 		rep.s("direct write").add(direct.Sub(t0))
+		if lag := direct.Sub(at); lag > 2*time.Second {
+			rep.note("run %d: NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; as it became writable, the other secondary reported: %s",
+				run+1, secs(lag), strings.Join(syncs, "; "))
+		}
 		op, err := w.waitAckAfter(ctx, t0, drillFailoverTimeout)
 		if err != nil {
 			t.Fatalf("run %d: no acknowledged write on the new primary %s: %v", run+1, np, err)

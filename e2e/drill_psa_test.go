@@ -112,7 +112,7 @@ func TestDrillPSA(t *testing.T) {
 		if err := acar.Proc.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		hold := 20 * time.Second
+		hold := 12 * time.Second // past rsguard's detection (~2 s) and electionTimeoutMillis (10 s)
 		holdWhile(t, hold, "primary unchanged after losing the arbiter host", func(ctx context.Context) error {
 			hctx, cancel := context.WithTimeout(ctx, time.Second)
 			hl, err := p.Hello(hctx)

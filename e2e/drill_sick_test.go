@@ -15,7 +15,7 @@ import (
 // sickStuckWindow is how long the set must stay stuck behind a stalled primary without rsguard:
 // MongoDB's own failover (electionTimeoutMillis 10 s + jitter) would have happened well within it
 // if heartbeats had stopped, and they do not.
-const sickStuckWindow = 20 * time.Second
+const sickStuckWindow = 15 * time.Second
 
 // TestDrillSickPrimary: the primary's disk stalls (Host.DiskStall: the mongoemuDiskStall fail
 // point, fsyncLock on a real mongod): writes block while hello and heartbeats keep flowing, so
@@ -217,7 +217,7 @@ func TestDrillSickPrimary(t *testing.T) {
 		rep.s("rsguard: primary").add(at.Sub(t0))
 		rep.s("rsguard: first write").add(op.end.Sub(t0))
 		if lag := direct.Sub(at); lag > 2*time.Second {
-			rep.note("NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; when it did, the other secondary said: %s",
+			rep.note("NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; as it became writable, the other secondary reported: %s",
 				secs(lag), strings.Join(syncs, "; "))
 		}
 
