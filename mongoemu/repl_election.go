@@ -379,7 +379,10 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	}
 	if rc.term == term && rc.leader == leaderDrain {
 		rc.leader = leaderWritable
-		rc.cfg.term = term
+		// Installed configs are immutable (readers persist them without the lock): copy to bump.
+		bumped := *rc.cfg
+		bumped.term = term
+		rc.cfg = &bumped
 		cfg := rc.cfg
 		rc.updateCommitPointLocked()
 		rc.n.events.info("REPL", 21331, "Transition to primary complete; database writes are now permitted", "term", term)

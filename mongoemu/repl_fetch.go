@@ -176,7 +176,12 @@ func (rc *replCoord) processReplData(reply bson.Raw, source string) {
 		w, _ := md.Lookup("lastCommittedWall").TimeOK()
 		rc.learnCommitPointLocked(cp, w)
 	}
-	if isPrimary, _ := md.Lookup("isPrimary").BooleanOK(); isPrimary && rc.leader == leaderNone {
+	// Metadata saying there is still a primary in our term — the source itself, or the one a
+	// chained source follows — pushes our election back (spec §5.2 item 1).
+	isPrimary, _ := md.Lookup("isPrimary").BooleanOK()
+	pidx, _ := numberAsInt64(md.Lookup("primaryIndex"))
+	t, _ := numberAsInt64(md.Lookup("term"))
+	if rc.leader == leaderNone && t == rc.term && (isPrimary || pidx >= 0) {
 		rc.resetElectionTimerLocked()
 	}
 	if idx := rc.cfg.indexOfHost(source); idx >= 0 {

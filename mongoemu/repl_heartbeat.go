@@ -341,7 +341,10 @@ func (rc *replCoord) heartbeatReplyLocked() bson.D {
 	if state == stateStartup2 {
 		applied, durable = nullOpTime, nullOpTime
 	}
-	electable := rc.self >= 0 && rc.cfg.members[rc.self].isElectable() && state == stateSecondary
+	// Electable as the primary's stepdown sees it (spec §6.1 (c)): a secondary with priority,
+	// not in its own stepdown/freeze period.
+	electable := rc.self >= 0 && rc.cfg.members[rc.self].isElectable() && state == stateSecondary &&
+		!time.Now().Before(rc.stepDownUntil)
 	d = append(d,
 		bson.E{Key: "state", Value: int32(state)}, bson.E{Key: "v", Value: rc.cfg.version},
 		bson.E{Key: "configTerm", Value: rc.cfg.term}, bson.E{Key: "set", Value: rc.cfg.name},
@@ -362,7 +365,8 @@ func (rc *replCoord) replDataLocked() bson.D {
 		{Key: "configVersion", Value: rc.cfg.version}, {Key: "configTerm", Value: rc.cfg.term},
 		{Key: "replicaSetId", Value: rc.cfg.settings.replicaSetID},
 		{Key: "syncSourceIndex", Value: int32(rc.cfg.indexOfHost(rc.syncSource))},
-		{Key: "isPrimary", Value: rc.leader != leaderNone}}
+		{Key: "isPrimary", Value: rc.leader != leaderNone},
+		{Key: "primaryIndex", Value: int32(rc.primary)}}
 }
 
 func memberIDOf(cfg *replConfig, idx int) int {

@@ -88,7 +88,7 @@ func (t *retryTable) rebuild(st *storage.Store) error {
 // retriedWriteReply answers a retryable write whose txnNumber already executed on this
 // session: the original outcome, not a second execution. It returns nil when the write must run.
 func (rc *replCoord) retriedWriteReply(r *request) (bson.D, error) {
-	if !r.isRetryableWrite() || r.name == "findAndModify" || r.name == "findandmodify" {
+	if r == nil || !r.isRetryableWrite() || r.name == "findAndModify" || r.name == "findandmodify" {
 		return nil, nil
 	}
 	lsid, _ := r.arg("lsid")

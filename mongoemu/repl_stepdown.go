@@ -214,7 +214,7 @@ func (rc *replCoord) safeToStepDownLocked() bool {
 		md := rc.members[i]
 		if md.up && !md.applied.less(rc.lastApplied) {
 			caught++
-			if md.state == stateSecondary && m.isElectable() {
+			if md.state == stateSecondary && m.isElectable() && md.electable {
 				electable = true
 			}
 		}
@@ -228,7 +228,7 @@ func (rc *replCoord) handoffTargetLocked() string {
 	best := -1
 	for i, m := range rc.cfg.members {
 		md := rc.members[i]
-		if i == rc.self || !m.isElectable() || !md.up || md.state != stateSecondary || md.applied.less(rc.lastApplied) {
+		if i == rc.self || !m.isElectable() || !md.electable || !md.up || md.state != stateSecondary || md.applied.less(rc.lastApplied) {
 			continue
 		}
 		if best < 0 || m.priority > rc.cfg.members[best].priority {

@@ -35,6 +35,9 @@ func startTestSetWith(t *testing.T, members int, arbiters int, settings bson.D, 
 		o := base
 		o.ReplSet = "rs0"
 		o.Parameters = map[string]string{"enableTestCommands": "1"}
+		for k, v := range base.Parameters {
+			o.Parameters[k] = v
+		}
 		n := startTestNode(t, o)
 		ts.nodes = append(ts.nodes, n)
 		ts.clients = append(ts.clients, n.client(t))
@@ -364,4 +367,18 @@ func TestReplSetRetriedWriteAnswersOriginalOutcome(t *testing.T) {
 	if err := ts.clients[q].Database("test").RunCommand(ctx, older).Err(); err == nil {
 		t.Fatalf("an older txnNumber on the same session must be refused")
 	}
+}
+
+// An idle primary writes a periodic no-op (spec §5.4); it must not need a client request.
+func TestReplSetIdlePrimaryWritesPeriodicNoop(t *testing.T) {
+	ts := startTestSetWith(t, 1, 0, nil, Options{Parameters: map[string]string{"periodicNoopIntervalSecs": "1"}})
+	p := ts.waitPrimary(20 * time.Second)
+	ts.nodes[p].mu.Lock()
+	before := ts.nodes[p].repl.lastApplied
+	ts.nodes[p].mu.Unlock()
+	eventually(t, 15*time.Second, "a periodic no-op after idling", func() bool {
+		ts.nodes[p].mu.Lock()
+		defer ts.nodes[p].mu.Unlock()
+		return before.less(ts.nodes[p].repl.lastApplied)
+	})
 }
