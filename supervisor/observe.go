@@ -85,6 +85,11 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, no
 	default:
 		l.fails++
 		l.err = err
+		if l.problem != "" {
+			// Its last answer said it is not a usable member of our set (wrong set name, never
+			// initiated, removed...): going silent does not make it one.
+			return
+		}
 		kind := mongo.Classify(err)
 		if kind == topology.FailureRefused || l.fails >= s.cfg.Probe.FailuresBeforeUnreachable {
 			// The last values stay (State, Term, OpTime...): "was PRIMARY in term 3, now refused"

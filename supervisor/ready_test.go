@@ -58,6 +58,13 @@ func TestWrongSetNameIsNotReadyAndNeverActs(t *testing.T) {
 		if st := c.status("a"); st.Decision.Reason != ReasonNotReady {
 			t.Errorf("a decided %s", st.Decision.Reason)
 		}
+
+		// Its mongod, last seen answering for another set, dies: silence does not make it ours.
+		w.kill(h1)
+		time.Sleep(5 * time.Second) // fake time: several probe intervals
+		if st := c.status("a"); st.Ready || !hasReason(st.NotReady, `belongs to replica set "other"`) {
+			t.Errorf("a became ready after its wrong-set mongod died: ready %v, reasons %q", st.Ready, st.NotReady)
+		}
 	})
 }
 
