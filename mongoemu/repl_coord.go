@@ -33,6 +33,7 @@ type memberData struct {
 	configTerm        int64
 	electionTime      bson.Timestamp
 	term              int64
+	leaderTerm        int64 // term the member won, while it reports PRIMARY
 	message           string
 	electable         bool
 }
@@ -66,6 +67,7 @@ type replCoord struct {
 	electionDeadline time.Time
 	takeoverAt       time.Time // scheduled priority takeover, zero if none
 	electionTime     bson.Timestamp
+	leaderTerm       int64 // the term this node won while it is (or is leaving) PRIMARY
 	electionDate     time.Time
 	firstOpOfTerm    opTime
 	rbid             int32

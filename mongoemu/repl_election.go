@@ -100,7 +100,7 @@ func (rc *replCoord) primaryInTermSeenLocked() bool {
 		return false
 	}
 	m := rc.members[rc.primary]
-	return m.up && m.state == statePrimary && m.term == rc.term &&
+	return m.up && m.state == statePrimary && m.leaderTerm == rc.term &&
 		time.Since(m.lastHeartbeat) < rc.cfg.settings.electionTimeout
 }
 
@@ -338,6 +338,7 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	rc.primary = rc.self
 	rc.takeoverAt = time.Time{}
 	rc.electionTime = bson.Timestamp{T: uint32(now.Unix()), I: 1}
+	rc.leaderTerm = term
 	rc.electionDate = now
 	rc.candidate = &candidateMetrics{reason: reason, date: now, term: term, lastCommitted: rc.commitPoint,
 		lastSeen: rc.lastApplied, votesNeeded: rc.cfg.majorityVoteCount(), priority: rc.selfConfig().priority,

@@ -30,6 +30,9 @@ func (rc *replCoord) fetchFrom(source string) error {
 		return err
 	}
 	defer c.Close()
+	// A getMore blocked on a hung source only returns at its timeout; re-evaluate the source
+	// meanwhile and drop the connection as soon as a better one is known.
+	go rc.watchSource(ctx, c, source)
 	rc.n.mu.Lock()
 	last, term := rc.lastApplied, rc.term
 	await := rc.cfg.settings.electionTimeout / 2
@@ -130,9 +133,14 @@ func (rc *replCoord) shouldStopFetching(source string) error {
 	if !rc.cfg.settings.chainingAllowed && rc.primary >= 0 && rc.primary != idx {
 		return errStopFetch
 	}
+	src := rc.members[idx]
+	// A source still claiming PRIMARY in an older term than ours is a deposed primary (crashed,
+	// frozen or stuck stepping down): a primary of our term has the newer history.
+	if src.state == statePrimary && src.leaderTerm < rc.term && rc.primary >= 0 && rc.primary != idx {
+		return errStopFetch
+	}
 	// A secondary source that is not ahead of us and either syncs from us or from nobody cannot
 	// bring anything new (spec §7.2 re-evaluation): look for a better one.
-	src := rc.members[idx]
 	me := rc.cfg.members[rc.self].host
 	if src.state != statePrimary && !rc.lastApplied.less(src.applied) && (src.syncSource == "" || src.syncSource == me) {
 		return errStopFetch
@@ -274,5 +282,23 @@ func (rc *replCoord) sendPositions() {
 			continue
 		}
 		_, _ = rc.up.call(context.Background(), p.source, p.cmd, 5*time.Second)
+	}
+}
+
+// watchSource closes the fetcher's connection once shouldStopFetching says the source is no
+// longer the right one; the blocked read then fails and syncLoop picks another source.
+func (rc *replCoord) watchSource(ctx context.Context, c *wire.Client, source string) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := rc.shouldStopFetching(source); err != nil {
+			_ = c.Close()
+			return
+		}
 	}
 }

@@ -227,6 +227,14 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 	}
 	term, _ := numberAsInt64(reply.Lookup("term"))
 	m.term = term
+	// A primary that learned of a newer term is stepping down but may still say PRIMARY: what
+	// makes it the current primary is the term it won (its electionId), not its current term.
+	m.leaderTerm = -1
+	if lt, ok := numberAsInt64(reply.Lookup("electionTerm")); ok {
+		m.leaderTerm = lt
+	} else if newState == statePrimary {
+		m.leaderTerm = term
+	}
 	if term > rc.term {
 		rc.updateTermLocked(term, "heartbeat from "+host)
 	}
@@ -237,7 +245,7 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 		}
 		m = &rc.members[idx]
 	}
-	if newState == statePrimary && term == rc.term {
+	if newState == statePrimary && m.leaderTerm == rc.term {
 		if rc.leader != leaderNone && idx != rc.self {
 			// Two primaries in one term cannot happen in pv1; a same-term report is stale.
 		} else if rc.primary != idx {
@@ -246,7 +254,7 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 		}
 		rc.resetElectionTimerLocked()
 		rc.maybeScheduleTakeoverLocked(idx)
-	} else if rc.primary == idx && newState != statePrimary {
+	} else if rc.primary == idx && (newState != statePrimary || m.leaderTerm < rc.term) {
 		rc.primary = -1
 		rc.bumpLocked()
 	}
@@ -335,7 +343,7 @@ func (rc *replCoord) heartbeatReplyLocked() bson.D {
 	state := rc.stateLocked()
 	d := bson.D{}
 	if state == statePrimary {
-		d = append(d, bson.E{Key: "electionTime", Value: rc.electionTime})
+		d = append(d, bson.E{Key: "electionTime", Value: rc.electionTime}, bson.E{Key: "electionTerm", Value: rc.leaderTerm})
 	}
 	applied, durable := rc.lastApplied, rc.lastDurable
 	if state == stateStartup2 {

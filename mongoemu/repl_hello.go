@@ -77,7 +77,7 @@ func (rc *replCoord) helloFieldsLocked(isHello bool) bson.D {
 	}
 	d = append(d, bson.E{Key: "me", Value: self.host})
 	if state == statePrimary {
-		d = append(d, bson.E{Key: "electionId", Value: electionID(rc.term)})
+		d = append(d, bson.E{Key: "electionId", Value: electionID(rc.leaderTerm)})
 	}
 	if !self.arbiterOnly {
 		lw := bson.D{{Key: "opTime", Value: rc.lastApplied.doc()}, {Key: "lastWriteDate", Value: rc.lastApplied.date()}}

@@ -185,9 +185,22 @@ func (rc *replCoord) freshRoundOpTimes() []opTime {
 			out <- ot
 		}(h)
 	}
+	// Wait for every answer, but once a majority of the set (counting us) has answered, give
+	// the rest only a short grace: a hung member must not hold the new primary in catch-up
+	// until its heartbeat times out.
 	res := make([]opTime, 0, len(hosts))
+	need := len(hosts)/2 + 1 - 1
+	var grace <-chan time.Time
 	for range hosts {
-		res = append(res, <-out)
+		select {
+		case ot := <-out:
+			res = append(res, ot)
+		case <-grace:
+			return res
+		}
+		if len(res) >= need && grace == nil {
+			grace = time.After(250 * time.Millisecond)
+		}
 	}
 	return res
 }

@@ -131,6 +131,9 @@ func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source str
 		if md.applied.less(rc.lastApplied) || (md.applied == rc.lastApplied && md.state != statePrimary) {
 			continue
 		}
+		if md.state == statePrimary && md.leaderTerm < rc.term && rc.primary >= 0 && rc.primary != i {
+			continue // a deposed primary (see shouldStopFetching)
+		}
 		if until, ok := denylist[m.host]; ok && now.Before(until) {
 			stale++
 			continue
