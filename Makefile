@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build test test-race lint bench soak demo clean
+.PHONY: build test test-race lint bench drill soak clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -25,3 +25,12 @@ bench:
 
 clean:
 	rm -rf bin/
+
+# The supervisor issue's measurements: 10 SIGKILL failovers with rsguard and 10 native, frozen
+# host, sick primary, PSA; the report lands in e2e/testdata/drills/report.md.
+drill:
+	RSGUARD_DRILL_RUNS=10 RSGUARD_DRILL_REPORT=testdata/drills/report.md $(GO) test ./e2e/ -run Drill -v -count=1 -timeout 45m
+
+# The 5-minute false-positive soak (link blips, one observer cut off, a stopped secondary).
+soak:
+	RSGUARD_SOAK=5m $(GO) test ./e2e/ -run TestDrillFalsePositives -v -count=1 -timeout 15m
