@@ -382,3 +382,49 @@ func TestReplSetIdlePrimaryWritesPeriodicNoop(t *testing.T) {
 		return before.less(ts.nodes[p].repl.lastApplied)
 	})
 }
+
+// replSetMaintenance, replSetSyncFrom and replSetAbortPrimaryCatchUp (spec §6.4, §6.5, §6.8).
+func TestReplSetMaintenanceSyncFromAbortCatchUp(t *testing.T) {
+	ts := startTestSet(t, 3, 0, fastSettings)
+	p := ts.waitPrimary(20 * time.Second)
+	s1, s2 := (p+1)%3, (p+2)%3
+	eventually(t, 10*time.Second, "secondaries up", func() bool { return ts.state(s1) == "SECONDARY" && ts.state(s2) == "SECONDARY" })
+	code := func(err error) int32 {
+		var ce mongo.CommandError
+		if errorAs(err, &ce) {
+			return ce.Code
+		}
+		return -1
+	}
+	if err := ts.admin(s1, bson.D{{Key: "replSetMaintenance", Value: true}}, nil); err != nil {
+		t.Fatalf("maintenance on: %v", err)
+	}
+	if got := ts.state(s1); got != "RECOVERING" {
+		t.Fatalf("in maintenance the member is %s, want RECOVERING", got)
+	}
+	if err := ts.admin(s1, bson.D{{Key: "replSetMaintenance", Value: false}}, nil); err != nil {
+		t.Fatalf("maintenance off: %v", err)
+	}
+	if got := ts.state(s1); got != "SECONDARY" {
+		t.Fatalf("after maintenance the member is %s", got)
+	}
+	if c := code(ts.admin(s1, bson.D{{Key: "replSetMaintenance", Value: false}}, nil)); c != 96 {
+		t.Fatalf("leaving maintenance twice: code %d, want OperationFailed 96", c)
+	}
+	if c := code(ts.admin(p, bson.D{{Key: "replSetMaintenance", Value: true}}, nil)); c != 95 {
+		t.Fatalf("maintenance on the primary: code %d, want NotSecondary 95", c)
+	}
+	var sf bson.M
+	if err := ts.admin(s1, bson.D{{Key: "replSetSyncFrom", Value: ts.nodes[s2].Addr()}}, &sf); err != nil || sf["syncFromRequested"] != ts.nodes[s2].Addr() {
+		t.Fatalf("replSetSyncFrom: %v %v", sf, err)
+	}
+	if c := code(ts.admin(s1, bson.D{{Key: "replSetSyncFrom", Value: ts.nodes[s1].Addr()}}, nil)); c != 72 {
+		t.Fatalf("sync from myself: code %d, want InvalidOptions 72", c)
+	}
+	if c := code(ts.admin(p, bson.D{{Key: "replSetSyncFrom", Value: ts.nodes[s1].Addr()}}, nil)); c != 95 {
+		t.Fatalf("sync from on the primary: code %d, want NotSecondary 95", c)
+	}
+	if c := code(ts.admin(p, bson.D{{Key: "replSetAbortPrimaryCatchUp", Value: 1}}, nil)); c != 20 {
+		t.Fatalf("abort catch-up outside catch-up: code %d, want IllegalOperation 20", c)
+	}
+}
