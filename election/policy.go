@@ -42,6 +42,9 @@ type Policy struct {
 	AvoidZones  []string
 	// RequireTags: a candidate must carry every one of these replica-set member tags.
 	RequireTags map[string]string
+	// MinPriority: members whose replica-set priority is below it are never promoted (priority-0
+	// members never are, whatever the floor).
+	MinPriority float64
 
 	// AntiFlapWindow blocks a second automatic failover of the set within this window unless
 	// the first was acknowledged (orchestrator's recovery block).

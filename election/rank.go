@@ -19,6 +19,7 @@ const (
 	ExcludedUnreachable    Exclusion = "unreachable"
 	ExcludedNotSecondary   Exclusion = "not_secondary"
 	ExcludedPriorityZero   Exclusion = "priority_zero"
+	ExcludedBelowPriority  Exclusion = "priority_below_min"
 	ExcludedHidden         Exclusion = "hidden"
 	ExcludedNonVoter       Exclusion = "non_voter"
 	ExcludedFrozen         Exclusion = "frozen"
@@ -104,6 +105,8 @@ func exclude(c Candidate, all []Candidate, r Ranking, p Policy) (Exclusion, stri
 		return ExcludedNotSecondary, c.State.String()
 	case c.Priority <= 0:
 		return ExcludedPriorityZero, ""
+	case c.Priority < p.MinPriority:
+		return ExcludedBelowPriority, fmt.Sprintf("priority %g, floor %g", c.Priority, p.MinPriority)
 	case c.Hidden:
 		return ExcludedHidden, ""
 	case c.Votes <= 0:

@@ -125,6 +125,7 @@ func TestRankExclusions(t *testing.T) {
 		with("unreach", func(c *Candidate) { c.Reachable, c.ReachableBy, c.Grants = false, 1, false }),
 		with("recov", func(c *Candidate) { c.State = topology.StateRecovering }),
 		with("prio0", func(c *Candidate) { c.Priority = 0 }),
+		with("lowprio", func(c *Candidate) { c.Priority = 0.5 }),
 		with("hidden", func(c *Candidate) { c.Hidden = true }),
 		with("novote", func(c *Candidate) { c.Votes, c.Grants = 0, false }),
 		with("frozen", func(c *Candidate) { c.Frozen = true }),
@@ -136,12 +137,13 @@ func TestRankExclusions(t *testing.T) {
 	p.AvoidZones = []string{"bad"}
 	p.RequireTags = map[string]string{"dc": "east"}
 	p.MaxLag = 10 * time.Second
+	p.MinPriority = 1
 	r := Rank(cs, p)
 	if best, _ := r.Best(); best.Host != "ok" || len(r.Ranked) != 1 {
 		t.Fatalf("ranked = %+v", r.Ranked)
 	}
 	want := map[string]Exclusion{"prim": ExcludedCurrentPrimary, "arb": ExcludedArbiter, "nosidecar": ExcludedNoSidecar,
-		"unreach": ExcludedUnreachable, "recov": ExcludedNotSecondary, "prio0": ExcludedPriorityZero, "hidden": ExcludedHidden,
+		"unreach": ExcludedUnreachable, "recov": ExcludedNotSecondary, "prio0": ExcludedPriorityZero, "lowprio": ExcludedBelowPriority, "hidden": ExcludedHidden,
 		"novote": ExcludedNonVoter, "frozen": ExcludedFrozen, "avoided": ExcludedZoneAvoided, "west": ExcludedTags, "laggy": ExcludedLag}
 	for _, e := range r.Excluded {
 		if want[e.Host] != e.Reason {

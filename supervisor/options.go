@@ -122,6 +122,18 @@ func withParams(uri string, v url.Values) string {
 	return uri + sep + v.Encode()
 }
 
+// profileProbeInterval maps gossip.profile to memberlist's probe interval: local networks
+// tolerate a faster detector, WAN links need a slower one to avoid false suspicion.
+func profileProbeInterval(p config.GossipProfile) time.Duration {
+	switch p {
+	case config.ProfileLocal:
+		return 200 * time.Millisecond
+	case config.ProfileWAN:
+		return 2 * time.Second
+	}
+	return 500 * time.Millisecond
+}
+
 // gossipOptions maps the gossip section. The replica-set name is the memberlist label, so that
 // sidecars of two sets sharing addresses never merge.
 func gossipOptions(cfg *config.Config) (heartbeat.Options, error) {
@@ -137,6 +149,9 @@ func gossipOptions(cfg *config.Config) (heartbeat.Options, error) {
 		Keyring:  cfg.Gossip.KeyringBytes(),
 		Label:    cfg.ReplicaSet,
 		Settle:   cfg.Gossip.Settle,
+		// gossip.profile picks the failure detector's pace; heartbeat derives memberlist's other
+		// timings from it (heartbeat/doc.go). lan is heartbeat's own default.
+		ProbeInterval: profileProbeInterval(cfg.Gossip.Profile),
 	}
 	if cfg.Gossip.Advertise != "" && cfg.Gossip.Advertise != cfg.Gossip.Bind {
 		if o.AdvertiseAddr, o.AdvertisePort, err = splitHostPort(cfg.Gossip.Advertise); err != nil {

@@ -41,8 +41,7 @@ const (
 //	                                         StepDownSecs 60, PendingTimeout 15 s, FreezeSecs 120:
 //	                                         election.DefaultPolicy.
 //
-// failover.candidates.min_priority has no counterpart yet: priority-0 members are never candidates
-// anyway (election.Rank); a higher floor is not applied.
+//	failover.candidates.min_priority      -> MinPriority
 func policyFrom(cfg *config.Config) election.Policy {
 	p := election.DefaultPolicy()
 	f, pr := cfg.Failover, cfg.Probe
@@ -57,6 +56,7 @@ func policyFrom(cfg *config.Config) election.Policy {
 	p.PreferZones = slices.Clone(f.Candidates.PreferZones)
 	p.AvoidZones = slices.Clone(f.Candidates.AvoidZones)
 	p.RequireTags = maps.Clone(f.Candidates.RequireTags)
+	p.MinPriority = f.Candidates.MinPriority
 	p.SickAfter = pr.SickAfter
 	p.ProbeSlow = pr.SickWriteLatency
 	p.ProbeFailures = pr.FailuresBeforeUnreachable

@@ -32,6 +32,7 @@ failover:
   fence_after: 9s
   candidates:
     max_lag: 3s
+    min_priority: 2
     prefer_zones: [z2]
     avoid_zones: [z3]
     require_tags: {dc: east}
@@ -50,6 +51,9 @@ failover:
 		p.ProbeSlow != want.ProbeSlow || p.ProbeFailures != want.ProbeFailures ||
 		p.ElectionQuiet != want.ElectionQuiet || p.PendingTimeout != want.PendingTimeout || p.SickStepDown {
 		t.Errorf("policy = %+v", p)
+	}
+	if p.MinPriority != 2 {
+		t.Errorf("min_priority not mapped: %v", p.MinPriority)
 	}
 	if len(p.PreferZones) != 1 || p.PreferZones[0] != "z2" || p.AvoidZones[0] != "z3" || p.RequireTags["dc"] != "east" {
 		t.Errorf("candidate rules = %v %v %v", p.PreferZones, p.AvoidZones, p.RequireTags)
@@ -127,5 +131,20 @@ func TestStateFileRoundTrip(t *testing.T) {
 	}
 	if _, err := loadState(path); err == nil {
 		t.Error("corrupt state accepted")
+	}
+}
+
+func TestGossipProfileSetsProbeInterval(t *testing.T) {
+	for profile, want := range map[config.GossipProfile]time.Duration{config.ProfileLocal: 200 * time.Millisecond,
+		config.ProfileLAN: 500 * time.Millisecond, config.ProfileWAN: 2 * time.Second} {
+		cfg := parseConfig(t, "")
+		cfg.Gossip.Profile = profile
+		o, err := gossipOptions(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ProbeInterval != want {
+			t.Errorf("profile %s: probe interval %v, want %v", profile, o.ProbeInterval, want)
+		}
 	}
 }
