@@ -85,6 +85,11 @@ func (d rdoc) str(key string) string {
 }
 
 func (d rdoc) strs(key string) []string {
+	return arrayOf(d, key, func(v bson.RawValue) (string, bool) { return v.StringValueOK() })
+}
+
+// arrayOf reads an array, keeping the elements conv accepts and skipping anything else.
+func arrayOf[T any](d rdoc, key string, conv func(bson.RawValue) (T, bool)) []T {
 	v, ok := d.val(key)
 	if !ok {
 		return nil
@@ -97,10 +102,10 @@ func (d rdoc) strs(key string) []string {
 	if err != nil {
 		return nil
 	}
-	out := make([]string, 0, len(vals))
+	out := make([]T, 0, len(vals))
 	for _, e := range vals {
-		if s, ok := e.StringValueOK(); ok {
-			out = append(out, s)
+		if x, ok := conv(e); ok {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -117,25 +122,10 @@ func (d rdoc) doc(key string) (rdoc, bool) {
 
 // docs reads an array of documents, skipping anything else.
 func (d rdoc) docs(key string) []rdoc {
-	v, ok := d.val(key)
-	if !ok {
-		return nil
-	}
-	arr, ok := v.ArrayOK()
-	if !ok {
-		return nil
-	}
-	vals, err := arr.Values()
-	if err != nil {
-		return nil
-	}
-	out := make([]rdoc, 0, len(vals))
-	for _, e := range vals {
-		if sub, ok := e.DocumentOK(); ok {
-			out = append(out, rdoc(sub))
-		}
-	}
-	return out
+	return arrayOf(d, key, func(v bson.RawValue) (rdoc, bool) {
+		sub, ok := v.DocumentOK()
+		return rdoc(sub), ok
+	})
 }
 
 // time reads a BSON date (or a Timestamp's seconds). The epoch, mongod's "never" (spec §3.3),
