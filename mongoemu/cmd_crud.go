@@ -46,6 +46,34 @@ func statements(r *request, field string) ([]bson.RawValue, error) {
 	return vals, nil
 }
 
+// parseWriteBatch reads what insert, update and delete share: the target collection, the
+// statements under field (each turned into a T by parse), ordered, and the write concern
+// precheck, which must pass before anything is written.
+func parseWriteBatch[T any](n *Node, r *request, field string, parse func(bson.RawValue, int) (T, error)) (target, []T, bool, error) {
+	t, err := crudTarget(r)
+	if err != nil {
+		return target{}, nil, false, err
+	}
+	vals, err := statements(r, field)
+	if err != nil {
+		return target{}, nil, false, err
+	}
+	ordered, err := orderedArg(r)
+	if err != nil {
+		return target{}, nil, false, err
+	}
+	stmts := make([]T, len(vals))
+	for i, v := range vals {
+		if stmts[i], err = parse(v, i); err != nil {
+			return target{}, nil, false, err
+		}
+	}
+	if err := n.precheckWriteConcern(r); err != nil {
+		return target{}, nil, false, err
+	}
+	return t, stmts, ordered, nil
+}
+
 func orderedArg(r *request) (bool, error) {
 	if _, ok := r.arg("ordered"); !ok {
 		return true, nil
@@ -74,27 +102,14 @@ func (b *batchOutcome) appendTo(fields bson.D) bson.D {
 // cmdInsert: documents get an ObjectId _id first when they lack one; a duplicate _id is a
 // writeError and an ordered batch stops there while the documents before it commit.
 func (n *Node) cmdInsert(ctx context.Context, r *request) (bson.D, error) {
-	t, err := crudTarget(r)
-	if err != nil {
-		return nil, err
-	}
-	vals, err := statements(r, "documents")
-	if err != nil {
-		return nil, err
-	}
-	ordered, err := orderedArg(r)
-	if err != nil {
-		return nil, err
-	}
-	docs := make([]bson.Raw, len(vals))
-	for i, v := range vals {
+	t, docs, ordered, err := parseWriteBatch(n, r, "documents", func(v bson.RawValue, i int) (bson.Raw, error) {
 		d, ok := v.DocumentOK()
 		if !ok {
 			return nil, wrongType("insert.documents."+strconv.Itoa(i), v, "object")
 		}
-		docs[i] = withIDFirst(d)
-	}
-	if err := n.precheckWriteConcern(r); err != nil {
+		return withIDFirst(d), nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	var out batchOutcome
@@ -163,25 +178,8 @@ func parseDeleteStmt(v bson.RawValue, i int) (deleteStmt, error) {
 
 // cmdDelete replies {n, writeErrors}.
 func (n *Node) cmdDelete(ctx context.Context, r *request) (bson.D, error) {
-	t, err := crudTarget(r)
+	t, stmts, ordered, err := parseWriteBatch(n, r, "deletes", parseDeleteStmt)
 	if err != nil {
-		return nil, err
-	}
-	vals, err := statements(r, "deletes")
-	if err != nil {
-		return nil, err
-	}
-	ordered, err := orderedArg(r)
-	if err != nil {
-		return nil, err
-	}
-	stmts := make([]deleteStmt, len(vals))
-	for i, v := range vals {
-		if stmts[i], err = parseDeleteStmt(v, i); err != nil {
-			return nil, err
-		}
-	}
-	if err := n.precheckWriteConcern(r); err != nil {
 		return nil, err
 	}
 	var out batchOutcome

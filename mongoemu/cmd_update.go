@@ -120,25 +120,8 @@ func applyUpdate(w *collWriter, st updateStmt, now time.Time) (updateResult, err
 // cmdUpdate replies {n, upserted: [{index, _id}], nModified, writeErrors}; n counts matched
 // and upserted documents, nModified those whose bytes changed.
 func (n *Node) cmdUpdate(ctx context.Context, r *request) (bson.D, error) {
-	t, err := crudTarget(r)
+	t, stmts, ordered, err := parseWriteBatch(n, r, "updates", parseUpdateStmt)
 	if err != nil {
-		return nil, err
-	}
-	vals, err := statements(r, "updates")
-	if err != nil {
-		return nil, err
-	}
-	ordered, err := orderedArg(r)
-	if err != nil {
-		return nil, err
-	}
-	stmts := make([]updateStmt, len(vals))
-	for i, v := range vals {
-		if stmts[i], err = parseUpdateStmt(v, i); err != nil {
-			return nil, err
-		}
-	}
-	if err := n.precheckWriteConcern(r); err != nil {
 		return nil, err
 	}
 	var out batchOutcome

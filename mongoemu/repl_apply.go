@@ -93,7 +93,7 @@ func applyOplogEntry(tx *storage.Tx, e bson.Raw) error {
 		}
 		return applyOplogUpdate(tx, ns, id, o)
 	case "d":
-		if _, err := tx.Delete(ns, o.Lookup("_id")); err != nil && !isNSNotFound(err) {
+		if _, err := tx.Delete(ns, o.Lookup("_id")); err != nil && !isNamespaceNotFound(err) {
 			return err
 		}
 		return nil
@@ -171,5 +171,3 @@ func isCode(err error, code mongoerr.Code) bool {
 	var me *mongoerr.Error
 	return errors.As(err, &me) && me.Code == code
 }
-
-func isNSNotFound(err error) bool { return isCode(err, mongoerr.NamespaceNotFound) }

@@ -104,7 +104,7 @@ func (rc *replCoord) rollbackFrom(source string) error {
 		for key, a := range affected {
 			doc := refetched[key]
 			if doc == nil {
-				if _, err := tx.Delete(a.ns, a.id); err != nil && !isNSNotFound(err) {
+				if _, err := tx.Delete(a.ns, a.id); err != nil && !isNamespaceNotFound(err) {
 					return err
 				}
 				continue
@@ -236,7 +236,7 @@ func (rc *replCoord) saveRollbackFiles(ops []rolledBackOp) (map[string]affectedD
 			affected[k] = affectedDoc{ns: ns, id: id}
 			if rc.n.params.boolValue("createRollbackDataFiles") && kind != "d" {
 				doc, ok, err := tx.Get(ns, id)
-				if err != nil && !isNSNotFound(err) {
+				if err != nil && !isNamespaceNotFound(err) {
 					return err
 				}
 				if ok {
