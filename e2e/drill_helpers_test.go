@@ -85,40 +85,7 @@ func newDrillSet(t *testing.T, data, arbiters, bare int) *drillSet {
 
 // healthy checks that the primary sees every member up and every member agrees on its state.
 func (d *drillSet) healthy(ctx context.Context) (*harness.Host, error) {
-	p, err := d.c.Primary(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := d.c.Members(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if len(ms) != len(d.members) {
-		return nil, fmt.Errorf("primary %s lists %d members, want %d", p, len(ms), len(d.members))
-	}
-	for _, m := range ms {
-		switch {
-		case m.StateStr == "PRIMARY" && !m.Self:
-			return nil, fmt.Errorf("primary %s still sees %s as PRIMARY", p, m.Name)
-		case m.Health != 1:
-			return nil, fmt.Errorf("primary %s sees %s with health %v (%s)", p, m.Name, m.Health, m.StateStr)
-		case m.StateStr != "PRIMARY" && m.StateStr != "SECONDARY" && m.StateStr != "ARBITER":
-			return nil, fmt.Errorf("primary %s sees %s in %s", p, m.Name, m.StateStr)
-		}
-	}
-	for _, h := range d.members {
-		if h == p {
-			continue
-		}
-		st, err := d.c.State(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		if st != "SECONDARY" && st != "ARBITER" {
-			return nil, fmt.Errorf("%s says it is %s", h, st)
-		}
-	}
-	return p, nil
+	return d.c.HealthyOf(ctx, d.members)
 }
 
 // WaitHealthy polls until the set is healthy and returns the primary.

@@ -164,7 +164,10 @@ func (c *Cluster) Members(ctx context.Context, h *Host) ([]Member, error) {
 
 // Healthy checks that the primary sees every member up (health 1) as SECONDARY or ARBITER, that
 // every other member says so itself (no deposed primary left), and returns the primary.
-func (c *Cluster) Healthy(ctx context.Context) (*Host, error) {
+func (c *Cluster) Healthy(ctx context.Context) (*Host, error) { return c.HealthyOf(ctx, c.hosts) }
+
+// HealthyOf is Healthy over the given members only (a drill may lease hosts that are no members).
+func (c *Cluster) HealthyOf(ctx context.Context, hosts []*Host) (*Host, error) {
 	p, err := c.Primary(ctx)
 	if err != nil {
 		return nil, err
@@ -173,8 +176,8 @@ func (c *Cluster) Healthy(ctx context.Context) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(ms) != len(c.hosts) {
-		return nil, fmt.Errorf("primary %s lists %d members, want %d", p, len(ms), len(c.hosts))
+	if len(ms) != len(hosts) {
+		return nil, fmt.Errorf("primary %s lists %d members, want %d", p, len(ms), len(hosts))
 	}
 	for _, m := range ms {
 		switch {
@@ -186,7 +189,7 @@ func (c *Cluster) Healthy(ctx context.Context) (*Host, error) {
 			return nil, fmt.Errorf("primary %s sees %s in %s", p, m.Name, m.StateStr)
 		}
 	}
-	for _, h := range c.hosts { // a deposed primary must have noticed, too
+	for _, h := range hosts { // a deposed primary must have noticed, too
 		if h == p {
 			continue
 		}
