@@ -139,6 +139,14 @@ func (rc *replCoord) shouldStopFetching(source string) error {
 	if src.state == statePrimary && src.leaderTerm < rc.term && rc.primary >= 0 && rc.primary != idx {
 		return errStopFetch
 	}
+	// A secondary source while the primary is up and not meaningfully farther away: the primary
+	// is strictly preferable (the same 5 ms rule as chooseSyncSource).
+	if src.state != statePrimary && rc.primary >= 0 && rc.primary != idx && rc.primary != rc.self {
+		p := rc.members[rc.primary]
+		if p.up && p.state == statePrimary && p.leaderTerm == rc.term && p.pingMs-src.pingMs < changeSyncSourceThresholdMillis {
+			return errStopFetch
+		}
+	}
 	// A secondary source that is not ahead of us and either syncs from us or from nobody cannot
 	// bring anything new (spec §7.2 re-evaluation): look for a better one.
 	me := rc.cfg.members[rc.self].host

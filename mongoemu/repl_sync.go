@@ -110,7 +110,7 @@ func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source str
 		rc.syncFromRequest = ""
 		return t, false
 	}
-	best, bestPing := -1, int64(0)
+	best, bestPing, primary := -1, int64(0), -1
 	stale := 0
 	for i, m := range rc.cfg.members {
 		md := rc.members[i]
@@ -144,15 +144,27 @@ func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source str
 		if m.hidden && rc.selfConfig().isVoter() {
 			continue
 		}
-		if best < 0 || md.pingMs < bestPing || (md.pingMs == bestPing && md.state == statePrimary) {
+		if md.state == statePrimary {
+			primary = i
+		}
+		if best < 0 || md.pingMs < bestPing {
 			best, bestPing = i, md.pingMs
 		}
 	}
 	if best < 0 {
 		return "", stale > 0
 	}
+	// Another member is only "closer" than the primary when it is changeSyncSourceThresholdMillis
+	// (5 ms) closer (spec §7.2): on a LAN or loopback every ping ties, and chaining through a
+	// secondary would make majority commit depend on that secondary's own link to the primary.
+	if primary >= 0 && rc.members[primary].pingMs-bestPing < changeSyncSourceThresholdMillis {
+		best = primary
+	}
 	return rc.cfg.members[best].host, false
 }
+
+// changeSyncSourceThresholdMillis is mongod's parameter of that name (spec §6.13).
+const changeSyncSourceThresholdMillis = 5
 
 // enterTooStale is bgsync's "too stale to catch up -- entering maintenance mode" (spec §7.5).
 func (rc *replCoord) enterTooStale() {
