@@ -200,11 +200,16 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 	}
 	m.contacted, m.up, m.state, m.message = true, true, newState, ""
 	m.lastHeartbeat, m.lastUpdate = now, now
-	ms := rtt.Milliseconds()
-	if m.pingMs == 0 {
-		m.pingMs = ms
-	} else {
-		m.pingMs = (m.pingMs*4 + ms) / 5
+	// pingMs is an EWMA of round trips (spec §3.3). A round trip longer than the heartbeat
+	// interval measured a stalled process (ours was SIGSTOPped, or the peer was), not the
+	// network; folding it in would make a healthy primary look seconds away for a minute and
+	// push sync-source choice onto a secondary.
+	if ms := rtt.Milliseconds(); rtt <= rc.cfg.settings.heartbeatInterval {
+		if m.pingMs == 0 {
+			m.pingMs = ms
+		} else {
+			m.pingMs = (m.pingMs*4 + ms) / 5
+		}
 	}
 	if ot, ok := opTimeFromValue(reply.Lookup("opTime")); ok {
 		m.applied = ot
