@@ -26,7 +26,9 @@ type memberData struct {
 	lastHeartbeatRecv time.Time // last heartbeat request received from it
 	lastUpdate        time.Time // liveness: heartbeats and replSetUpdatePosition
 	upSince           time.Time
-	pingMs            int64
+	pingMs            int64 // EWMA, as replSetGetStatus reports it
+	recentRTT         [5]int64
+	rttSamples        int
 	syncSource        string
 	syncSourceID      int
 	configVersion     int64
@@ -316,3 +318,30 @@ func memberName(cfg *replConfig, i int) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// notePing records a heartbeat round trip: the EWMA replSetGetStatus shows, and a short window
+// of recent samples for sync-source choice.
+func (m *memberData) notePing(ms int64) {
+	if m.pingMs == 0 {
+		m.pingMs = ms
+	} else {
+		m.pingMs = (m.pingMs*4 + ms) / 5
+	}
+	m.recentRTT[m.rttSamples%len(m.recentRTT)] = ms
+	m.rttSamples++
+}
+
+// nearPing is the least of the recent round trips: a blip of a second or two must not make a
+// member look far away for the minute an EWMA takes to forget it, or sync sources flap onto
+// secondaries after every network hiccup.
+func (m *memberData) nearPing() int64 {
+	n := min(m.rttSamples, len(m.recentRTT))
+	if n == 0 {
+		return m.pingMs
+	}
+	best := m.recentRTT[0]
+	for _, v := range m.recentRTT[1:n] {
+		best = min(best, v)
+	}
+	return best
+}

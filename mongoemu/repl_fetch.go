@@ -143,7 +143,7 @@ func (rc *replCoord) shouldStopFetching(source string) error {
 	// is strictly preferable (the same 5 ms rule as chooseSyncSource).
 	if src.state != statePrimary && rc.primary >= 0 && rc.primary != idx && rc.primary != rc.self {
 		p := rc.members[rc.primary]
-		if p.up && p.state == statePrimary && p.leaderTerm == rc.term && p.pingMs-src.pingMs < changeSyncSourceThresholdMillis {
+		if p.up && p.state == statePrimary && p.leaderTerm == rc.term && p.nearPing()-src.nearPing() < changeSyncSourceThresholdMillis {
 			return errStopFetch
 		}
 	}

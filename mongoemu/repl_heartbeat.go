@@ -204,12 +204,8 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 	// interval measured a stalled process (ours was SIGSTOPped, or the peer was), not the
 	// network; folding it in would make a healthy primary look seconds away for a minute and
 	// push sync-source choice onto a secondary.
-	if ms := rtt.Milliseconds(); rtt <= rc.cfg.settings.heartbeatInterval {
-		if m.pingMs == 0 {
-			m.pingMs = ms
-		} else {
-			m.pingMs = (m.pingMs*4 + ms) / 5
-		}
+	if rtt <= rc.cfg.settings.heartbeatInterval {
+		m.notePing(rtt.Milliseconds())
 	}
 	if ot, ok := opTimeFromValue(reply.Lookup("opTime")); ok {
 		m.applied = ot

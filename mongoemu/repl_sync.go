@@ -147,8 +147,8 @@ func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source str
 		if md.state == statePrimary {
 			primary = i
 		}
-		if best < 0 || md.pingMs < bestPing {
-			best, bestPing = i, md.pingMs
+		if best < 0 || md.nearPing() < bestPing {
+			best, bestPing = i, md.nearPing()
 		}
 	}
 	if best < 0 {
@@ -157,7 +157,7 @@ func (rc *replCoord) chooseSyncSource(denylist map[string]time.Time) (source str
 	// Another member is only "closer" than the primary when it is changeSyncSourceThresholdMillis
 	// (5 ms) closer (spec §7.2): on a LAN or loopback every ping ties, and chaining through a
 	// secondary would make majority commit depend on that secondary's own link to the primary.
-	if primary >= 0 && rc.members[primary].pingMs-bestPing < changeSyncSourceThresholdMillis {
+	if primary >= 0 && rc.members[primary].nearPing()-bestPing < changeSyncSourceThresholdMillis {
 		best = primary
 	}
 	return rc.cfg.members[best].host, false
