@@ -86,10 +86,15 @@ type batchOutcome struct {
 	errs []bson.D
 }
 
-// fail records statement i's error; it reports whether the batch goes on.
-func (b *batchOutcome) fail(i int, me *mongoerr.Error, ordered bool) bool {
+// fail records statement i's error. A per-statement write error becomes a writeError and stop
+// says whether the batch ends here (ordered); any other error is fatal and aborts the batch.
+func (b *batchOutcome) fail(i int, err error, ordered bool) (stop bool, fatal error) {
+	me, ok := asWriteError(err)
+	if !ok {
+		return true, err
+	}
 	b.errs = append(b.errs, writeErrorDoc(i, me))
-	return !ordered
+	return ordered, nil
 }
 
 func (b *batchOutcome) appendTo(fields bson.D) bson.D {
@@ -122,11 +127,11 @@ func (n *Node) cmdInsert(ctx context.Context, r *request) (bson.D, error) {
 		}
 		for i, d := range docs {
 			if err := w.insert(d); err != nil {
-				me, ok := asWriteError(err)
-				if !ok {
-					return err
+				stop, fatal := out.fail(i, err, ordered)
+				if fatal != nil {
+					return fatal
 				}
-				if !out.fail(i, me, ordered) {
+				if stop {
 					break
 				}
 				continue
@@ -195,11 +200,11 @@ func (n *Node) cmdDelete(ctx context.Context, r *request) (bson.D, error) {
 				deleted += k
 			}
 			if err != nil {
-				me, ok := asWriteError(err)
-				if !ok {
-					return err
+				stop, fatal := out.fail(i, err, ordered)
+				if fatal != nil {
+					return fatal
 				}
-				if !out.fail(i, me, ordered) {
+				if stop {
 					break
 				}
 			}

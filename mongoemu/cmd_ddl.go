@@ -184,15 +184,7 @@ func (n *Node) cmdDropDatabase(ctx context.Context, r *request) (bson.D, error) 
 // cmdListDatabases answers {databases: [{name, sizeOnDisk, empty}], totalSize, totalSizeMb};
 // nameOnly lists names only. filter applies to the full entries.
 func (n *Node) cmdListDatabases(_ context.Context, r *request) (bson.D, error) {
-	nameOnly, err := r.boolArg("nameOnly")
-	if err != nil {
-		return nil, err
-	}
-	filter, _, err := r.docArg("filter")
-	if err != nil {
-		return nil, err
-	}
-	m, err := query.NewMatcher(filter)
+	nameOnly, m, err := listArgs(r)
 	if err != nil {
 		return nil, err
 	}
@@ -227,15 +219,7 @@ func (n *Node) cmdListDatabases(_ context.Context, r *request) (bson.D, error) {
 // cmdListCollections answers a cursor (ns "db.$cmd.listCollections") of {name, type, options,
 // info: {readOnly, uuid}, idIndex}; nameOnly keeps {name, type}. filter applies to full entries.
 func (n *Node) cmdListCollections(ctx context.Context, r *request) (bson.D, error) {
-	nameOnly, err := r.boolArg("nameOnly")
-	if err != nil {
-		return nil, err
-	}
-	filter, _, err := r.docArg("filter")
-	if err != nil {
-		return nil, err
-	}
-	m, err := query.NewMatcher(filter)
+	nameOnly, m, err := listArgs(r)
 	if err != nil {
 		return nil, err
 	}
@@ -318,4 +302,18 @@ func (n *Node) catalogCursor(ctx context.Context, r *request, ns string, docs []
 		id = n.cursors.add(ns, c, false, false)
 	}
 	return cursorReply(r, c, "firstBatch", first, id, ns), nil
+}
+
+// listArgs reads what listDatabases and listCollections share: nameOnly and a filter that
+// applies to the full entries.
+func listArgs(r *request) (nameOnly bool, m *query.Matcher, err error) {
+	if nameOnly, err = r.boolArg("nameOnly"); err != nil {
+		return false, nil, err
+	}
+	filter, _, err := r.docArg("filter")
+	if err != nil {
+		return false, nil, err
+	}
+	m, err = query.NewMatcher(filter)
+	return nameOnly, m, err
 }

@@ -142,11 +142,11 @@ func (n *Node) cmdUpdate(ctx context.Context, r *request) (bson.D, error) {
 				upserted = append(upserted, bson.D{{Key: "index", Value: int32(i)}, {Key: "_id", Value: ur.upserted}})
 			}
 			if err != nil {
-				me, ok := asWriteError(err)
-				if !ok {
-					return err
+				stop, fatal := out.fail(i, err, ordered)
+				if fatal != nil {
+					return fatal
 				}
-				if !out.fail(i, me, ordered) {
+				if stop {
 					break
 				}
 			}
