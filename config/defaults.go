@@ -40,6 +40,7 @@ func Default() Config {
 			Enabled:             true,
 			AntiFlapWindow:      5 * time.Minute,
 			StepDownSickPrimary: true,
+			AbortCatchUp:        true,
 			FenceOldPrimary:     true,
 			FenceAfter:          20 * time.Second,
 			Candidates: Candidates{

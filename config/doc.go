@@ -100,6 +100,10 @@
 //	  anti_flap_window        default 5m, 1s..24h. One automatic failover per set per window
 //	                          unless acknowledged.
 //	  step_down_sick_primary  default true. Act on a primary that is sick but not dead.
+//	  abort_catch_up          default true. After stepping a member up over a lost primary,
+//	                          end its catch-up (replSetAbortPrimaryCatchUp) once it only
+//	                          waits for the lost primary to be marked down and no reachable
+//	                          member is ahead of it (election/catchup.go).
 //	  fence_old_primary       default true. Stop a former primary's mongod that still claims
 //	                          primary fence_after after the failover (its own sidecar only).
 //	  fence_after             default 20s, 1s..10m.

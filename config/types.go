@@ -174,6 +174,7 @@ type Failover struct {
 	DryRun              bool          `yaml:"dry_run" json:"dry_run"`
 	AntiFlapWindow      time.Duration `yaml:"anti_flap_window" json:"anti_flap_window"`
 	StepDownSickPrimary bool          `yaml:"step_down_sick_primary" json:"step_down_sick_primary"`
+	AbortCatchUp        bool          `yaml:"abort_catch_up" json:"abort_catch_up"`
 	FenceOldPrimary     bool          `yaml:"fence_old_primary" json:"fence_old_primary"`
 	FenceAfter          time.Duration `yaml:"fence_after" json:"fence_after"`
 	AllowForceReconfig  bool          `yaml:"allow_force_reconfig" json:"allow_force_reconfig"`

@@ -16,6 +16,8 @@ const (
 	Freeze ActionKind = "freeze"
 	// Fence: the sidecar beside Host stops its mongod (audited); recovery brings it back.
 	Fence ActionKind = "fence"
+	// AbortCatchUp: replSetAbortPrimaryCatchUp on Host, a primary-elect in catch-up (spec §6.8).
+	AbortCatchUp ActionKind = "abort_catch_up"
 )
 
 // Action is one requested step. Sidecar is the sidecar beside Host: the executor of a Fence, and

@@ -48,6 +48,11 @@ const (
 	// Policy.FenceAfter after a newer term began: it cannot step down (a sick primary, spec
 	// §6.1, failover-notes) and its own sidecar should fence it.
 	StalePrimaryLingering
+	// PrimaryCatchingUp: the newest primary won its election but is still in catch-up or drain
+	// (spec §5.4): MongoDB is at work. It may lead to one action: when rsguard stepped it up
+	// because the former primary was lost, and catch-up only waits for that lost member to be
+	// marked down, replSetAbortPrimaryCatchUp ends the wait (election/catchup.go).
+	PrimaryCatchingUp
 	numKinds
 )
 
@@ -70,6 +75,7 @@ var kindInfo = [numKinds]struct {
 	SickPrimaryPending:               {"sick_primary_pending", false},
 	SplitBrainSuspected:              {"split_brain_suspected", false},
 	StalePrimaryLingering:            {"stale_primary_lingering", true},
+	PrimaryCatchingUp:                {"primary_catching_up", true},
 }
 
 // String returns the kind's stable code, used in logs, the audit log, the API and metric labels.

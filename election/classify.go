@@ -57,10 +57,20 @@ func Classify(snap topology.Snapshot, p Policy) Analysis {
 		return Analysis{Kind: NoPrimary, Since: o.now, Evidence: []string{"no visible sidecar reports a primary"}}
 	}
 	newest := claims[0]
+	// A primary-elect in catch-up is first-hand news from its own sidecar; an older primary
+	// still "healthy" in heartbeats is usually a view that lags by up to heartbeatTimeoutSecs
+	// (spec §5.1). Only a lingering older primary that must be fenced goes first.
+	catching, isCatching := o.catchingUp(newest)
 	for _, c := range claims[1:] {
 		if c.live && newest.live {
-			return o.twoPrimaries(c, newest, p)
+			if a := o.twoPrimaries(c, newest, p); a.Kind != SplitBrainSuspected || !isCatching {
+				return a
+			}
+			break
 		}
+	}
+	if isCatching {
+		return catching
 	}
 	u := o.lostPrimary(newest, p)
 	if u.Actionable() || u.Kind == ElectionInProgress {

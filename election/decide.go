@@ -68,6 +68,8 @@ func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decis
 		return act, why
 	case StalePrimaryLingering:
 		return fence(snap, a.Primary, ReasonStalePrimaryFence)
+	case PrimaryCatchingUp:
+		return abortCatchUp(snap, st, p, now, a)
 	case Healthy:
 		return freezeFormer(snap, st, p, now, a)
 	}

@@ -58,6 +58,9 @@ type Policy struct {
 	// priority takeover (spec §5.2) does not undo a failover within the anti-flap window
 	// (spec §6.2). Zero disables it.
 	FreezeSecs int
+	// AbortCatchUp lets the coordinator end the catch-up of a member it stepped up over a lost
+	// primary when nothing is left to fetch (election/catchup.go).
+	AbortCatchUp bool
 }
 
 // DefaultPolicy is the documented default: enabled, not dry-run.
@@ -76,6 +79,7 @@ func DefaultPolicy() Policy {
 		PendingTimeout: 15 * time.Second,
 		FenceAfter:     30 * time.Second,
 		FreezeSecs:     120,
+		AbortCatchUp:   true,
 	}
 }
 

@@ -15,6 +15,9 @@ const (
 	ReasonSickPrimaryFenceFirst Reason = "sick_primary_fence_first"
 	ReasonStalePrimaryFence     Reason = "stale_primary_fence"
 	ReasonFreezeFormerPrimary   Reason = "freeze_former_primary"
+	// ReasonCatchUpWaitsOnLostPrimary: the primary rsguard just stepped up is held in catch-up
+	// only by the former primary the quorum lost; see election/catchup.go.
+	ReasonCatchUpWaitsOnLostPrimary Reason = "catch_up_waits_on_lost_primary"
 )
 
 // Reasons for doing nothing because nothing is wrong.
@@ -38,6 +41,15 @@ const (
 	RefusedActionPending      Reason = "refused_action_pending"
 	RefusedFenceDisabled      Reason = "refused_fence_disabled"
 	RefusedFenceUnreachable   Reason = "refused_fence_unreachable"
+	// RefusedCatchUpNotOurs: a primary-elect in catch-up that rsguard did not step up for a lost
+	// primary (MongoDB's own election, a sick-primary step-up, or too long ago): MongoDB decides.
+	RefusedCatchUpNotOurs Reason = "refused_catch_up_not_ours"
+	// RefusedFormerPrimaryAnswering: the former primary answers again (its own sidecar, a direct
+	// probe, or a heartbeat after the step-up): catch-up may fetch from it and ends by itself.
+	RefusedFormerPrimaryAnswering Reason = "refused_former_primary_answering"
+	// RefusedCatchUpSourceAhead: a reachable member is ahead of the primary-elect, or a member's
+	// optime is unknown: catch-up has something to fetch, and aborting it would roll it back.
+	RefusedCatchUpSourceAhead Reason = "refused_catch_up_source_ahead"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.
@@ -59,4 +71,5 @@ var kindReason = [numKinds]Reason{
 	PrimaryHostUnreachable:           ReasonPrimaryHostUnreachable,
 	SickPrimary:                      ReasonSickPrimary,
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
+	PrimaryCatchingUp:                ReasonCatchUpWaitsOnLostPrimary,
 }

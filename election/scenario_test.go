@@ -63,6 +63,7 @@ type policyFile struct {
 	PendingTimeout *duration         `json:"pending_timeout"`
 	FenceAfter     *duration         `json:"fence_after"`
 	FreezeSecs     *int              `json:"freeze_secs"`
+	AbortCatchUp   *bool             `json:"abort_catch_up"`
 }
 
 type duration time.Duration
@@ -106,6 +107,7 @@ func (f policyFile) policy() Policy {
 	setDur(&p.PendingTimeout, f.PendingTimeout)
 	setDur(&p.FenceAfter, f.FenceAfter)
 	set(&p.FreezeSecs, f.FreezeSecs)
+	set(&p.AbortCatchUp, f.AbortCatchUp)
 	if f.PreferZones != nil {
 		p.PreferZones = f.PreferZones
 	}

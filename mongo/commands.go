@@ -103,6 +103,13 @@ func (n *DriverNode) StepUp(ctx context.Context, skipDryRun bool) error {
 	return err
 }
 
+// AbortCatchUp runs replSetAbortPrimaryCatchUp (spec §6.8): a primary-elect in catch-up stops
+// waiting for the newest optime it heard of and goes on to drain and accept writes.
+func (n *DriverNode) AbortCatchUp(ctx context.Context) error {
+	_, err := n.admin(ctx, "replSetAbortPrimaryCatchUp", bson.D{{Key: "replSetAbortPrimaryCatchUp", Value: 1}})
+	return err
+}
+
 // Freeze runs replSetFreeze (spec §6.2).
 func (n *DriverNode) Freeze(ctx context.Context, secs int) error {
 	_, err := n.admin(ctx, "replSetFreeze", bson.D{{Key: "replSetFreeze", Value: int32(secs)}})

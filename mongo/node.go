@@ -26,6 +26,8 @@ type Node interface {
 	StepDown(ctx context.Context, secs int, catchUp time.Duration, force bool) error
 	// StepUp runs replSetStepUp (spec §6.3) and waits for the election.
 	StepUp(ctx context.Context, skipDryRun bool) error
+	// AbortCatchUp runs replSetAbortPrimaryCatchUp (spec §6.8) on a primary-elect in catch-up.
+	AbortCatchUp(ctx context.Context) error
 	// Freeze runs replSetFreeze (spec §6.2); secs 0 unfreezes.
 	Freeze(ctx context.Context, secs int) error
 	// Reconfig sends cfg.Bumped(): cfg's edits applied to the raw document it was read from,

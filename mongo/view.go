@@ -81,6 +81,13 @@ func (o Observation) LocalView() topology.LocalView {
 			v.TermSince = c.Date
 		}
 	}
+	// A primary-elect in catch-up or drain: PRIMARY by state, not yet writable, and its new
+	// term's first entry not written (spec §5.4). A primary that is stepping down is also not
+	// writable, but it wrote its first entry long ago (newTermStartDate set).
+	if s.MyState == topology.StatePrimary && !o.Hello.IsWritablePrimary {
+		c := s.ElectionCandidate
+		v.CatchingUp = c == nil || (c.Term == s.Term && c.NewTermStartDate.IsZero())
+	}
 	if p := s.ElectionParticipant; p != nil && v.TermSince.IsZero() && p.Term == s.Term {
 		v.TermSince = p.LastVoteDate
 	}

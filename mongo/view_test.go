@@ -156,3 +156,34 @@ func TestFakeRecordsAndReconfigures(t *testing.T) {
 		t.Error("close")
 	}
 }
+
+// A primary-elect in catch-up or drain is PRIMARY in replSetGetStatus but not writable in hello,
+// and its newTermStartDate is not set yet (spec §5.4); a primary attempting a stepdown is not
+// writable either, but its term started long ago: it must not read as catching up.
+func TestObserveCatchingUp(t *testing.T) {
+	elected := time.Unix(1717000000, 0).UTC()
+	for _, tt := range []struct {
+		name     string
+		writable bool
+		started  time.Time
+		want     bool
+	}{
+		{"catch-up or drain", false, time.Time{}, true},
+		{"writable primary", true, elected, false},
+		{"stepping down", false, elected.Add(time.Second), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := mongotest.New("127.0.0.2:27017")
+			n.SetHello(mongo.Hello{SetName: "rs0", IsWritablePrimary: tt.writable, Me: "n1:27017", ElectionID: "7fffffff0000000000000005"})
+			n.SetStatus(mongo.Status{MyState: topology.StatePrimary, Term: 5,
+				ElectionCandidate: &mongo.ElectionCandidateMetrics{Term: 5, Date: elected, NewTermStartDate: tt.started}})
+			o, err := mongo.Observe(t.Context(), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.LocalView().CatchingUp; got != tt.want {
+				t.Errorf("CatchingUp = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

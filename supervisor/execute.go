@@ -88,6 +88,8 @@ func (s *Supervisor) run(ctx context.Context, a election.Action) error {
 		timeout = stepDownTimeout
 	case election.Freeze:
 		timeout = freezeTimeout
+	case election.AbortCatchUp:
+		timeout = abortCatchUpTimeout
 	case election.Fence:
 		if a.Host != s.selfHost || a.Sidecar != s.id {
 			return fmt.Errorf("supervisor: fence %s: only the sidecar beside it (%s) may stop it", a.Host, a.Sidecar)
@@ -110,6 +112,8 @@ func (s *Supervisor) run(ctx context.Context, a election.Action) error {
 		err = node.StepDown(ctx, a.Secs, 0, false)
 	case election.Freeze:
 		err = node.Freeze(ctx, a.Secs)
+	case election.AbortCatchUp:
+		err = node.AbortCatchUp(ctx)
 	case election.Fence:
 		err = node.Shutdown(ctx, true, fenceShutdownSecs)
 	}

@@ -13,11 +13,12 @@ import (
 // caught-up secondary (secondaryCatchUpPeriodSecs, default 10 s, spec §6.1); a fence must be quick
 // because the fenced primary is sick by definition (spec §6.9: with force it stops anyway).
 const (
-	stepUpTimeout     = 10 * time.Second
-	stepDownTimeout   = 15 * time.Second
-	freezeTimeout     = 5 * time.Second
-	fenceTimeout      = 5 * time.Second
-	fenceShutdownSecs = 1 * time.Second
+	stepUpTimeout       = 10 * time.Second
+	stepDownTimeout     = 15 * time.Second
+	freezeTimeout       = 5 * time.Second
+	abortCatchUpTimeout = 5 * time.Second
+	fenceTimeout        = 5 * time.Second
+	fenceShutdownSecs   = 1 * time.Second
 )
 
 // policyFrom maps the config onto election.Policy. The mapping, key by key:
@@ -42,6 +43,7 @@ const (
 //	                                         election.DefaultPolicy.
 //
 //	failover.candidates.min_priority      -> MinPriority
+//	failover.abort_catch_up               -> AbortCatchUp
 func policyFrom(cfg *config.Config) election.Policy {
 	p := election.DefaultPolicy()
 	f, pr := cfg.Failover, cfg.Probe
@@ -57,6 +59,7 @@ func policyFrom(cfg *config.Config) election.Policy {
 	p.AvoidZones = slices.Clone(f.Candidates.AvoidZones)
 	p.RequireTags = maps.Clone(f.Candidates.RequireTags)
 	p.MinPriority = f.Candidates.MinPriority
+	p.AbortCatchUp = f.AbortCatchUp
 	p.SickAfter = pr.SickAfter
 	p.ProbeSlow = pr.SickWriteLatency
 	p.ProbeFailures = pr.FailuresBeforeUnreachable

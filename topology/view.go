@@ -75,6 +75,12 @@ type LocalView struct {
 	// SlowWrites: the mongod itself reports slow or blocked local writes (e.g. serverStatus
 	// shows writes queued on a stalled disk).
 	SlowWrites bool `json:"slow_writes,omitempty"`
+	// CatchingUp: the mongod won an election (replSetGetStatus myState PRIMARY) but does not
+	// accept writes yet: it is in catch-up or drain (spec §5.4). hello says isWritablePrimary
+	// false and electionCandidateMetrics has no newTermStartDate until the new term's first
+	// entry is written (replication_coordinator_impl.cpp _onFollowerModeStateChange /
+	// signalDrainComplete).
+	CatchingUp bool `json:"catchup,omitempty"`
 }
 
 // WriteProbe is the state of a sidecar's periodic small write to the primary.

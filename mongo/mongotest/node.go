@@ -22,15 +22,16 @@ type Op string
 
 // Ops.
 const (
-	OpHello      Op = "hello"
-	OpStatus     Op = "replSetGetStatus"
-	OpConfig     Op = "replSetGetConfig"
-	OpStepDown   Op = "replSetStepDown"
-	OpStepUp     Op = "replSetStepUp"
-	OpFreeze     Op = "replSetFreeze"
-	OpReconfig   Op = "replSetReconfig"
-	OpWriteProbe Op = "write probe"
-	OpShutdown   Op = "shutdown"
+	OpHello        Op = "hello"
+	OpStatus       Op = "replSetGetStatus"
+	OpConfig       Op = "replSetGetConfig"
+	OpStepDown     Op = "replSetStepDown"
+	OpStepUp       Op = "replSetStepUp"
+	OpFreeze       Op = "replSetFreeze"
+	OpAbortCatchUp Op = "replSetAbortPrimaryCatchUp"
+	OpReconfig     Op = "replSetReconfig"
+	OpWriteProbe   Op = "write probe"
+	OpShutdown     Op = "shutdown"
 )
 
 // Call records one method call and its arguments.
@@ -175,6 +176,11 @@ func (n *Node) StepDown(ctx context.Context, secs int, catchUp time.Duration, fo
 // StepUp records the call.
 func (n *Node) StepUp(ctx context.Context, skipDryRun bool) error {
 	return n.call(ctx, Call{Op: OpStepUp, SkipDryRun: skipDryRun})
+}
+
+// AbortCatchUp records the call.
+func (n *Node) AbortCatchUp(ctx context.Context) error {
+	return n.call(ctx, Call{Op: OpAbortCatchUp})
 }
 
 // Freeze records the call.
