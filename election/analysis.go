@@ -49,9 +49,11 @@ const (
 	// §6.1, failover-notes) and its own sidecar should fence it.
 	StalePrimaryLingering
 	// PrimaryCatchingUp: the newest primary won its election but is still in catch-up or drain
-	// (spec §5.4): MongoDB is at work. It may lead to one action: when rsguard stepped it up
-	// because the former primary was lost, and catch-up only waits for that lost member to be
-	// marked down, replSetAbortPrimaryCatchUp ends the wait (election/catchup.go).
+	// (spec §5.4): MongoDB is at work, not a failure (not actionable). Like Healthy, which may
+	// freeze a former primary, it may lead to one follow-up of a failover rsguard made: when it
+	// stepped this member up because the former primary was lost, and catch-up only waits for
+	// that lost member to be marked down, replSetAbortPrimaryCatchUp ends the wait
+	// (election/catchup.go).
 	PrimaryCatchingUp
 	numKinds
 )
@@ -75,7 +77,7 @@ var kindInfo = [numKinds]struct {
 	SickPrimaryPending:               {"sick_primary_pending", false},
 	SplitBrainSuspected:              {"split_brain_suspected", false},
 	StalePrimaryLingering:            {"stale_primary_lingering", true},
-	PrimaryCatchingUp:                {"primary_catching_up", true},
+	PrimaryCatchingUp:                {"primary_catching_up", false},
 }
 
 // String returns the kind's stable code, used in logs, the audit log, the API and metric labels.

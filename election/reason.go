@@ -71,5 +71,5 @@ var kindReason = [numKinds]Reason{
 	PrimaryHostUnreachable:           ReasonPrimaryHostUnreachable,
 	SickPrimary:                      ReasonSickPrimary,
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
-	PrimaryCatchingUp:                ReasonCatchUpWaitsOnLostPrimary,
+	PrimaryCatchingUp:                RefusedCatchUpNotOurs,
 }

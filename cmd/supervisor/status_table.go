@@ -236,6 +236,8 @@ func explainKind(k election.Kind) string {
 		return "two members claim PRIMARY: the newer term wins and the older one steps down by itself"
 	case election.StalePrimaryLingering:
 		return "an old primary still claims PRIMARY long after a newer term began: its own sidecar fences it"
+	case election.PrimaryCatchingUp:
+		return "a new primary won its election and is catching up before it accepts writes"
 	}
 	return "unknown analysis"
 }
@@ -253,6 +255,14 @@ func explainReason(r election.Reason) string {
 		return "acting: the sick primary is fenced first, because the arbiter refuses to vote while it looks healthy"
 	case election.ReasonStalePrimaryFence:
 		return "acting: a former primary that cannot step down is stopped by its own sidecar"
+	case election.ReasonCatchUpWaitsOnLostPrimary:
+		return "acting: the new primary only waits for the lost primary to be marked down and no member is ahead, so its catch-up is ended"
+	case election.RefusedCatchUpNotOurs:
+		return "waiting: MongoDB finishes this catch-up on its own"
+	case election.RefusedFormerPrimaryAnswering:
+		return "waiting: the former primary answers again, so catch-up ends by itself with its writes"
+	case election.RefusedCatchUpSourceAhead:
+		return "waiting: a member is ahead of the new primary (or unknown), catch-up fetches from it"
 	case election.ReasonFreezeFormerPrimary:
 		return "acting: the former primary is frozen so that it does not run for election again at once"
 	case election.RefusedNoQuorum:
