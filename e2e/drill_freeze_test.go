@@ -12,111 +12,158 @@ import (
 )
 
 // TestDrillPrimaryHostFrozen: the primary's host hangs: SIGSTOP of its mongod AND of its sidecar
-// (nothing answers, nothing is refused: no first-hand proof of death). The other sidecars must
-// corroborate "unresponsive" and step up a secondary; the time from the freeze to a writable new
-// primary and to the workload's first acknowledged write is reported (target: 6 s median). After
-// the thaw the old primary must step down (it learns the newer term) and rejoin as SECONDARY, and
-// every acknowledged w:majority write must be on the primary.
+// (nothing answers, nothing is refused: no first-hand proof of death). First with the supervisor
+// off (MongoDB alone: the secondaries' election timers fire about electionTimeoutMillis after the
+// last heartbeat), then with the sidecars, which must corroborate "unreachable", step up a
+// secondary and, since mongod keeps a new primary in catch-up until its heartbeats to the frozen
+// member time out (topology_coordinator.cpp latestKnownOpTimeSinceHeartbeatRestart), end that
+// wait with replSetAbortPrimaryCatchUp once no reachable member is ahead (election/catchup.go).
+// The time from the freeze to a writable new primary and to the workload's first acknowledged
+// write is reported for both. After the thaw the old primary must step down (it learns the newer
+// term) and rejoin as SECONDARY, and every acknowledged w:majority write must be on the primary.
 //
 // Pass/fail: a new writable primary appears, the old one steps down and rejoins, nothing
-// acknowledged is lost. The timing is reported, not asserted (DESIGN.md "Test tiers").
+// acknowledged is lost, and rsguard beats MongoDB alone in the same run (medians of the first
+// write). The timing itself is reported, not asserted (DESIGN.md "Test tiers").
 func TestDrillPrimaryHostFrozen(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
+	if supBin == "" {
+		t.Skip("e2e: ./cmd/supervisor is not built yet")
+	}
 	runs := drillRuns(t)
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)
+	rep := newDrillReport(fmt.Sprintf("Drill 2: primary host frozen, SIGSTOP of mongod and sidecar (%d run(s) each, default election settings)", runs),
+		"native: primary", "native: first write", "rsguard: primary", "rsguard: direct write", "rsguard: first write",
+		"old primary SECONDARY after thaw")
+
+	for run := range runs {
+		r := d.freezeRun(t, nil, "native", run, rep)
+		rep.s("native: primary").add(r.primary)
+		rep.s("native: first write").add(r.write)
+	}
 	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{})
 	cars.Start(t)
-	rep := newDrillReport(fmt.Sprintf("Drill 2: primary host frozen, SIGSTOP of mongod and sidecar (%d run(s), default election settings)", runs),
-		"primary", "direct write", "first write", "old primary SECONDARY after thaw")
-	ctx := context.Background()
-
 	for run := range runs {
 		if run > 0 {
 			cars.Acknowledge(t)
 		}
-		d.WaitHealthy(t, drillRejoinTimeout)
-		cars.WaitSettled(t, drillSettleTimeout)
-		p := d.WaitHealthy(t, drillRejoinTimeout)
-		car := cars.ByHost(p)
-		w := startWorkload(t, d, fmt.Sprintf("freeze_%d", run))
-		harness.WaitFor(t, 30*time.Second, "the workload's first acknowledged writes", func(context.Context) error {
-			if n := len(w.acked()); n < 5 {
-				return fmt.Errorf("%d writes acknowledged", n)
-			}
-			return nil
-		})
+		r := d.freezeRun(t, cars, "rsguard", run, rep)
+		rep.s("rsguard: primary").add(r.primary)
+		rep.s("rsguard: direct write").add(r.direct)
+		rep.s("rsguard: first write").add(r.write)
+		rep.note("rsguard run %d: %s", run+1, r.how)
+	}
+	nat, rsg := rep.s("native: first write").median(), rep.s("rsguard: first write").median()
+	ratio := 0.0
+	if nat > 0 {
+		ratio = rsg.Seconds() / nat.Seconds()
+	}
+	rep.note("freeze -> first acknowledged w:majority write: median native %s, median rsguard %s, ratio rsguard/native %.2f",
+		secs(nat), secs(rsg), ratio)
+	rep.note("'direct write' = a w:majority insert sent straight to the new primary; 'first write' = the replica-set client's workload, whose insert in flight to the frozen primary only gives up after its %s timeout; the last column is measured from the thaw", drillWriteTimeout)
+	rep.publish(t)
+	if rsg >= nat {
+		t.Errorf("rsguard is not faster than MongoDB alone in this run: median first write %s with sidecars, %s without", secs(rsg), secs(nat))
+	}
+}
 
-		d.c.Timeline.Mark("run %d: freeze host %s (mongod and sidecar %s)", run+1, p.Addr, car.ID)
-		t0 := time.Now()
-		if err := p.Freeze(); err != nil {
-			t.Fatal(err)
+// freezeRun freezes the primary's host (its mongod, and its sidecar when cars is set), measures
+// the failover, thaws it, waits for the rejoin and verifies the acknowledged writes.
+func (d *drillSet) freezeRun(t *testing.T, cars *sidecarSet, mode string, run int, rep *drillReport) killResult {
+	t.Helper()
+	ctx := context.Background()
+	d.WaitHealthy(t, drillRejoinTimeout)
+	if cars != nil {
+		cars.WaitSettled(t, drillSettleTimeout)
+	}
+	p := d.WaitHealthy(t, drillRejoinTimeout)
+	w := startWorkload(t, d, fmt.Sprintf("freeze_%s_%d", mode, run))
+	harness.WaitFor(t, 30*time.Second, "the workload's first acknowledged writes", func(context.Context) error {
+		if n := len(w.acked()); n < 5 {
+			return fmt.Errorf("%d writes acknowledged", n)
 		}
+		return nil
+	})
+
+	var car *sidecar
+	if cars != nil {
+		car = cars.ByHost(p)
+	}
+	d.c.Timeline.Mark("%s run %d: freeze host %s", mode, run+1, p.Addr)
+	t0 := time.Now()
+	if err := p.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if car != nil {
 		if err := car.Proc.Signal(syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
 		d.c.Timeline.Mark("SIGSTOP sidecar %s", car.ID)
-		thawed := false
-		thaw := func() {
-			if thawed {
-				return
-			}
-			thawed = true
+	}
+	thawed := false
+	thaw := func() {
+		if thawed {
+			return
+		}
+		thawed = true
+		if car != nil {
 			_ = car.Proc.Signal(syscall.SIGCONT)
-			if err := p.Thaw(); err != nil {
-				t.Errorf("thaw %s: %v", p, err)
-			}
 			d.c.Timeline.Mark("SIGCONT sidecar %s", car.ID)
 		}
-		defer thaw()
-
-		np, at, err := d.newPrimary(ctx, p, drillFailoverTimeout)
-		if err != nil {
-			cars.DumpStatus(t)
-			t.Fatalf("run %d: %v", run+1, err)
+		if err := p.Thaw(); err != nil {
+			t.Errorf("thaw %s: %v", p, err)
 		}
-		d.c.Timeline.Mark("run %d: +%s new primary %s", run+1, secs(at.Sub(t0)), np)
-		var syncs []string
-		for _, h := range d.data {
-			if h != p && h != np {
-				syncs = append(syncs, syncSourceOf(ctx, d, h))
-				d.c.Timeline.Mark("run %d: %s", run+1, syncs[len(syncs)-1])
-			}
-		}
-		direct, err := directMajorityWrite(ctx, t, np, fmt.Sprintf("freeze_%d_direct", run))
-		if err != nil {
-			t.Fatalf("run %d: direct w:majority write on the new primary %s: %v", run+1, np, err)
-		}
-		rep.s("direct write").add(direct.Sub(t0))
-		if lag := direct.Sub(at); lag > 2*time.Second {
-			rep.note("run %d: NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; as it became writable, the other secondary reported: %s",
-				run+1, secs(lag), strings.Join(syncs, "; "))
-		}
-		op, err := w.waitAckAfter(ctx, t0, drillFailoverTimeout)
-		if err != nil {
-			t.Fatalf("run %d: no acknowledged write on the new primary %s: %v", run+1, np, err)
-		}
-		d.c.Timeline.Mark("run %d: +%s first acknowledged write (_id %d)", run+1, secs(op.end.Sub(t0)), op.id)
-		rep.s("primary").add(at.Sub(t0))
-		rep.s("first write").add(op.end.Sub(t0))
-		how := describeActions(cars.Executed(t, t0), t0)
-		if how == "" {
-			how = "no action executed (MongoDB's own election won)"
-		}
-		rep.note("run %d: %s", run+1, how)
-		t.Logf("run %d: froze %s; new primary %s after %s, first write after %s; %s", run+1, p, np,
-			secs(at.Sub(t0)), secs(op.end.Sub(t0)), how)
-
-		// Thaw: the old primary hears of the newer term and steps down by itself.
-		thawAt := time.Now()
-		thaw()
-		d.c.WaitState(t, p, "SECONDARY", drillRejoinTimeout)
-		rep.s("old primary SECONDARY after thaw").add(time.Since(thawAt))
-		cur := d.WaitHealthy(t, drillRejoinTimeout)
-		n := w.verify(t, cur)
-		cars.LogAudit(t, t0)
-		t.Logf("run %d: %d acknowledged writes, all present on %s", run+1, n, cur)
 	}
-	rep.note("target: writable new primary within 6s median; 'direct write' = a w:majority insert sent straight to the new primary; 'first write' = the replica-set client's workload, whose insert in flight to the frozen primary only gives up after its %s timeout; the last column is measured from the thaw", drillWriteTimeout)
-	rep.publish(t)
+	defer thaw()
+
+	np, at, err := d.newPrimary(ctx, p, drillFailoverTimeout)
+	if err != nil {
+		if cars != nil {
+			cars.DumpStatus(t)
+		}
+		t.Fatalf("%s run %d: %v", mode, run+1, err)
+	}
+	d.c.Timeline.Mark("%s run %d: +%s new primary %s", mode, run+1, secs(at.Sub(t0)), np)
+	var syncs []string
+	for _, h := range d.data {
+		if h != p && h != np {
+			syncs = append(syncs, syncSourceOf(ctx, d, h))
+		}
+	}
+	direct, err := directMajorityWrite(ctx, t, np, fmt.Sprintf("freeze_%s_%d_direct", mode, run))
+	if err != nil {
+		t.Fatalf("%s run %d: direct w:majority write on the new primary %s: %v", mode, run+1, np, err)
+	}
+	if lag := direct.Sub(at); lag > 2*time.Second {
+		rep.note("%s run %d: NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; as it became writable, the other secondary reported: %s",
+			mode, run+1, secs(lag), strings.Join(syncs, "; "))
+	}
+	op, err := w.waitAckAfter(ctx, t0, drillFailoverTimeout)
+	if err != nil {
+		t.Fatalf("%s run %d: no acknowledged write on the new primary %s: %v", mode, run+1, np, err)
+	}
+	res := killResult{primary: at.Sub(t0), direct: direct.Sub(t0), write: op.end.Sub(t0)}
+	d.c.Timeline.Mark("%s run %d: +%s first acknowledged write (_id %d)", mode, run+1, secs(res.write), op.id)
+	if cars != nil {
+		res.how = describeActions(cars.Executed(t, t0), t0)
+		if res.how == "" {
+			res.how = "no action executed (MongoDB's own election won)"
+		}
+	}
+	t.Logf("%s run %d: froze %s; new primary %s after %s, first write after %s; %s", mode, run+1, p, np,
+		secs(res.primary), secs(res.write), res.how)
+
+	// Thaw: the old primary hears of the newer term and steps down by itself.
+	thawAt := time.Now()
+	thaw()
+	d.c.WaitState(t, p, "SECONDARY", drillRejoinTimeout)
+	if cars != nil {
+		rep.s("old primary SECONDARY after thaw").add(time.Since(thawAt))
+		cars.LogAudit(t, t0)
+	}
+	cur := d.WaitHealthy(t, drillRejoinTimeout)
+	n := w.verify(t, cur)
+	t.Logf("%s run %d: %d acknowledged writes, all present on %s", mode, run+1, n, cur)
+	return res
 }

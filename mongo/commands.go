@@ -105,8 +105,15 @@ func (n *DriverNode) StepUp(ctx context.Context, skipDryRun bool) error {
 
 // AbortCatchUp runs replSetAbortPrimaryCatchUp (spec §6.8): a primary-elect in catch-up stops
 // waiting for the newest optime it heard of and goes on to drain and accept writes.
+// IllegalOperation (20) "The node is not in catch-up mode." (replication_coordinator_impl.cpp
+// abortCatchupIfNeeded) means catch-up already ended, which is what was asked: it counts as
+// success, as a stepdown's closed connection does.
 func (n *DriverNode) AbortCatchUp(ctx context.Context) error {
 	_, err := n.admin(ctx, "replSetAbortPrimaryCatchUp", bson.D{{Key: "replSetAbortPrimaryCatchUp", Value: 1}})
+	if ErrorCode(err) == CodeIllegalOperation {
+		n.log.Info("replSetAbortPrimaryCatchUp: catch-up had already ended; counted as success", "err", err)
+		return nil
+	}
 	return err
 }
 

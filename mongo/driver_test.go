@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -251,5 +252,32 @@ func TestShutdownAndOtherCommands(t *testing.T) {
 	}
 	if n.Addr() != s.addr() {
 		t.Errorf("addr %q", n.Addr())
+	}
+}
+
+// replSetAbortPrimaryCatchUp on a node whose catch-up already ended answers IllegalOperation
+// (replication_coordinator_impl.cpp abortCatchupIfNeeded): the goal is met, so it is success;
+// any other refusal (not primary...) stays an error.
+func TestAbortCatchUpAlreadyOverIsSuccess(t *testing.T) {
+	var rec recorder
+	var code atomic.Int32
+	code.Store(20)
+	s := newWireServer(t, func(cmd string, body bson.Raw) (bson.D, bool) {
+		rec.put(cmd, body)
+		if code.Load() == 20 {
+			return errReply(20, "IllegalOperation", "The node is not in catch-up mode."), false
+		}
+		return errReply(10107, "NotWritablePrimary", "not primary"), false
+	})
+	n := dialTest(t, s.addr())
+	if err := n.AbortCatchUp(testCtx(t)); err != nil {
+		t.Fatalf("AbortCatchUp after catch-up ended: %v", err)
+	}
+	if b := rec.get("replSetAbortPrimaryCatchUp"); b.Lookup("$db").StringValue() != "admin" {
+		t.Errorf("command sent: %s", b)
+	}
+	code.Store(10107)
+	if err := n.AbortCatchUp(testCtx(t)); ErrorCode(err) != 10107 {
+		t.Fatalf("AbortCatchUp on a secondary: %v, want NotWritablePrimary", err)
 	}
 }

@@ -13,6 +13,7 @@ const (
 	CodeBadValue                               = 2
 	CodeHostUnreachable                        = 6
 	CodeUnauthorized                           = 13
+	CodeIllegalOperation                       = 20
 	CodeAuthenticationFailed                   = 18
 	CodeMaxTimeMSExpired                       = 50
 	CodeCommandNotFound                        = 59
