@@ -1,0 +1,281 @@
+package mongoemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/rsguard/rsguard/mongoemu/testcerts"
+)
+
+// authClient connects with credentials (mechanism "" lets the driver negotiate through hello's
+// saslSupportedMechs and speculative authentication, as it does against mongod).
+func (tn *testNode) authClient(t *testing.T, user, pwd, mech string, extra ...*options.ClientOptions) *mongo.Client {
+	t.Helper()
+	cred := options.Credential{Username: user, Password: pwd, AuthSource: "admin", AuthMechanism: mech}
+	return tn.client(t, append([]*options.ClientOptions{options.Client().SetAuth(cred)}, extra...)...)
+}
+
+func runCmd(c *mongo.Client, db string, cmd bson.D) (bson.Raw, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Database(db).RunCommand(ctx, cmd).Raw()
+}
+
+// authedUser is connectionStatus' authInfo.authenticatedUsers[0] as "user@db".
+func authedUser(st bson.Raw) string {
+	u, _ := st.Lookup("authInfo", "authenticatedUsers", "0", "user").StringValueOK()
+	db, _ := st.Lookup("authInfo", "authenticatedUsers", "0", "db").StringValueOK()
+	return u + "@" + db
+}
+
+// wantCode checks a command error's code and that its message contains msg.
+func wantAuthCode(t *testing.T, err error, code int32, msg string) {
+	t.Helper()
+	var ce mongo.CommandError
+	if !errors.As(err, &ce) {
+		if strings.Contains(fmt.Sprint(err), msg) && msg != "" && code == 18 {
+			return // the driver wraps handshake auth failures in its own error type
+		}
+		t.Fatalf("error = %v, want code %d", err, code)
+	}
+	if ce.Code != code || !strings.Contains(ce.Message, msg) {
+		t.Fatalf("error = %d %q, want %d containing %q", ce.Code, ce.Message, code, msg)
+	}
+}
+
+// TestAuthSCRAMUsersAndRoles follows a DBA's first session on a mongod started with --auth
+// (db/commands.cpp, auth/authorization_session_impl.cpp, user_management_commands.cpp): the
+// localhost exception creates the first user and nothing else, then SCRAM-SHA-256 and -1 log in,
+// a wrong password is AuthenticationFailed (18), a missing role is Unauthorized (13).
+func TestAuthSCRAMUsersAndRoles(t *testing.T) {
+	tn := startTestNode(t, Options{Security: Security{Auth: true}})
+	anon := tn.client(t)
+
+	// Localhost exception: no users yet, so createUser on admin is allowed, reads are not.
+	_, err := runCmd(anon, "test", bson.D{{Key: "find", Value: "c"}})
+	wantAuthCode(t, err, 13, "not authorized on test to execute command { find: \"c\"")
+	if _, err := runCmd(anon, "admin", bson.D{{Key: "createUser", Value: "root"}, {Key: "pwd", Value: "s3cret"},
+		{Key: "roles", Value: bson.A{"root"}}}); err != nil {
+		t.Fatalf("createUser through the localhost exception: %v", err)
+	}
+	// The exception is gone for good once a user exists.
+	_, err = runCmd(anon, "admin", bson.D{{Key: "createUser", Value: "other"}, {Key: "pwd", Value: "x"}, {Key: "roles", Value: bson.A{}}})
+	wantAuthCode(t, err, 13, "Command createUser requires authentication")
+	_, err = runCmd(anon, "test", bson.D{{Key: "find", Value: "c"}})
+	wantAuthCode(t, err, 13, "Command find requires authentication")
+	if _, err := runCmd(anon, "admin", bson.D{{Key: "ping", Value: 1}}); err != nil {
+		t.Fatalf("ping needs no authentication on mongod: %v", err)
+	}
+
+	for _, mech := range []string{"", "SCRAM-SHA-256", "SCRAM-SHA-1"} {
+		root := tn.authClient(t, "root", "s3cret", mech)
+		st, err := runCmd(root, "admin", bson.D{{Key: "connectionStatus", Value: 1}})
+		if err != nil {
+			t.Fatalf("%q login: %v", mech, err)
+		}
+		if authedUser(st) != "root@admin" {
+			t.Fatalf("%q: connectionStatus = %v", mech, st)
+		}
+	}
+	bad := tn.authClient(t, "root", "wrong", "SCRAM-SHA-256")
+	_, err = runCmd(bad, "admin", bson.D{{Key: "ping", Value: 1}})
+	if err == nil || !strings.Contains(err.Error(), "Authentication failed") {
+		t.Fatalf("wrong password: %v, want AuthenticationFailed", err)
+	}
+	if !strings.Contains(strings.Join(tn.events.linesText(), "\n"), `"id":20249`) {
+		t.Fatalf("no 'Authentication failed' (20249) log line")
+	}
+
+	root := tn.authClient(t, "root", "s3cret", "")
+	if _, err := runCmd(root, "admin", bson.D{{Key: "createUser", Value: "reader"}, {Key: "pwd", Value: "r"},
+		{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "read"}, {Key: "db", Value: "test"}}}}}); err != nil {
+		t.Fatalf("createUser reader: %v", err)
+	}
+	_, err = runCmd(root, "admin", bson.D{{Key: "createUser", Value: "reader"}, {Key: "pwd", Value: "r"}, {Key: "roles", Value: bson.A{}}})
+	wantAuthCode(t, err, 51003, `User "reader@admin" already exists`)
+	_, err = runCmd(root, "admin", bson.D{{Key: "createUser", Value: "x"}, {Key: "pwd", Value: "r"}, {Key: "roles", Value: bson.A{"nosuch"}}})
+	wantAuthCode(t, err, 31, "Could not find role: nosuch@admin")
+
+	// Stored shape: both SCRAM credentials with mongod's iteration counts.
+	info, err := runCmd(root, "admin", bson.D{{Key: "usersInfo", Value: "reader"}, {Key: "showCredentials", Value: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := info.Lookup("users", "0").Document()
+	if u.Lookup("credentials", "SCRAM-SHA-1", "iterationCount").Int32() != 10000 ||
+		u.Lookup("credentials", "SCRAM-SHA-256", "iterationCount").Int32() != 15000 {
+		t.Fatalf("credentials = %v", u.Lookup("credentials"))
+	}
+	if u.Lookup("mechanisms").String() != `["SCRAM-SHA-1","SCRAM-SHA-256"]` || u.Lookup("_id").StringValue() != "admin.reader" {
+		t.Fatalf("usersInfo = %v", u)
+	}
+
+	reader := tn.authClient(t, "reader", "r", "")
+	ctx := context.Background()
+	if _, err := root.Database("test").Collection("c").InsertOne(ctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := reader.Database("test").Collection("c").CountDocuments(ctx, bson.D{}); err != nil || n != 1 {
+		t.Fatalf("reader count = %d, %v", n, err)
+	}
+	_, err = reader.Database("test").Collection("c").InsertOne(ctx, bson.D{{Key: "_id", Value: 2}})
+	wantAuthCode(t, err, 13, "not authorized on test to execute command { insert: \"c\"")
+	_, err = runCmd(reader, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}})
+	wantAuthCode(t, err, 13, "not authorized on admin to execute command { replSetGetStatus: 1")
+
+	// updateUser grants readWrite; the open session sees it at once (user cache invalidation).
+	if _, err := runCmd(root, "admin", bson.D{{Key: "updateUser", Value: "reader"},
+		{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "readWrite"}, {Key: "db", Value: "test"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Database("test").Collection("c").InsertOne(ctx, bson.D{{Key: "_id", Value: 2}}); err != nil {
+		t.Fatalf("insert after updateUser: %v", err)
+	}
+	// A new password works, the old one no longer does.
+	if _, err := runCmd(root, "admin", bson.D{{Key: "updateUser", Value: "reader"}, {Key: "pwd", Value: "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCmd(tn.authClient(t, "reader", "new", "SCRAM-SHA-1"), "admin", bson.D{{Key: "connectionStatus", Value: 1}}); err != nil {
+		t.Fatalf("login with the new password: %v", err)
+	}
+	if _, err := runCmd(tn.authClient(t, "reader", "r", ""), "admin", bson.D{{Key: "ping", Value: 1}}); err == nil {
+		t.Fatal("old password still accepted")
+	}
+	// dropUser: the open session loses the user.
+	if _, err := runCmd(root, "admin", bson.D{{Key: "dropUser", Value: "reader"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = reader.Database("test").Collection("c").CountDocuments(ctx, bson.D{})
+	wantAuthCode(t, err, 13, "requires authentication")
+	_, err = runCmd(root, "admin", bson.D{{Key: "dropUser", Value: "reader"}})
+	wantAuthCode(t, err, 11, "Could not find user")
+}
+
+// linesText returns the node's log lines (the ring getLog serves).
+func (l *eventLog) linesText() []string {
+	lines, _ := l.lines()
+	return lines
+}
+
+// TestAuthOffByDefault: without --auth nothing changes (the suite's other tests rely on it).
+func TestAuthOffByDefault(t *testing.T) {
+	tn := startTestNode(t, Options{})
+	if _, err := runCmd(tn.client(t), "test", bson.D{{Key: "find", Value: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKeyFileRules are readSecurityFile's and setUpSecurityKey's checks (security_file.cpp,
+// security_key.cpp).
+func TestKeyFileRules(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		path, want string
+	}{
+		{write("open", "abcdefgh", 0o644), "are too open"},
+		{write("short", "abc", 0o600), "must be between 6 and 1024"},
+		{write("bad", "abc$defg", 0o600), "invalid char in key file"},
+		{write("empty", " \n", 0o600), "does not contain any valid keys"},
+		{filepath.Join(dir, "missing"), "Error reading file"},
+	}
+	for _, c := range cases {
+		if _, err := readKeyFile(c.path); err == nil || !strings.Contains(err.Msg, c.want) {
+			t.Errorf("%s: %v, want %q", c.path, err, c.want)
+		}
+	}
+	key, err := readKeyFile(write("ok", "abc def\nghi=\n", 0o400))
+	if err != nil || key != "abcdefghi=" {
+		t.Fatalf("key = %q, %v (whitespace must be stripped)", key, err)
+	}
+	if _, err := New(Options{DBPath: t.TempDir(), Security: Security{KeyFile: filepath.Join(dir, "open")}}); err == nil {
+		t.Fatal("node started with a world-readable key file")
+	}
+}
+
+// TestTLSRequireAndX509: requireTLS refuses plain clients, serves TLS clients, and
+// MONGODB-X509 logs a certificate's subject in as its $external user.
+func TestTLSRequireAndX509(t *testing.T) {
+	certs, err := testcerts.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := startTestNode(t, Options{Security: Security{Auth: true, TLSMode: "requireTLS",
+		TLSCertificateKeyFile: certs.ServerFile, TLSCAFile: certs.CAFile, TLSAllowConnectionsWithoutCertificates: true}})
+	plain := tn.client(t, options.Client().SetServerSelectionTimeout(time.Second))
+	if _, err := runCmd(plain, "admin", bson.D{{Key: "ping", Value: 1}}); err == nil {
+		t.Fatal("plain connection served in requireTLS mode")
+	}
+	tlsURI := func(extra string) *options.ClientOptions {
+		return options.Client().ApplyURI(tn.uri() + "&tls=true&tlsCAFile=" + url.QueryEscape(certs.CAFile) + extra)
+	}
+	anon := tn.client(t, tlsURI(""))
+	if _, err := runCmd(anon, "admin", bson.D{{Key: "createUser", Value: certs.ClientSubject}, {Key: "roles", Value: bson.A{"root"}}}); err != nil {
+		// createUser on $external through the localhost exception
+		if _, err := anon.Database("$external").RunCommand(context.Background(), bson.D{{Key: "createUser", Value: certs.ClientSubject},
+			{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}}}).Raw(); err != nil {
+			t.Fatalf("create $external user: %v", err)
+		}
+	}
+	x509c := tn.client(t, tlsURI("&tlsCertificateKeyFile="+url.QueryEscape(certs.ClientFile)+"&authMechanism=MONGODB-X509"))
+	st, err := runCmd(x509c, "admin", bson.D{{Key: "connectionStatus", Value: 1}})
+	if err != nil {
+		t.Fatalf("X.509 login: %v", err)
+	}
+	if authedUser(st) != certs.ClientSubject+"@$external" {
+		t.Fatalf("connectionStatus = %v", st)
+	}
+}
+
+// TestKeyFileSetAuthenticatesMembers: members with the same key file form a set (every
+// internal connection authenticates as __system); a member with another key is refused.
+func TestKeyFileSetAuthenticatesMembers(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte("c2VjcmV0LWtleS1mb3ItdGVzdHM="), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := startTestSetWith(t, 2, 0, fastSettings, Options{Security: Security{KeyFile: key}})
+	p := ts.waitPrimary(20 * time.Second)
+	s := 1 - p
+	eventually(t, 20*time.Second, "secondary", func() bool { return ts.state(s) == "SECONDARY" })
+
+	// An unauthenticated client (inside the localhost exception: no users yet) may not send
+	// internal commands: only __system holds the internal action.
+	_, err := runCmd(ts.clients[p], "admin", bson.D{{Key: "replSetHeartbeat", Value: "rs0"}})
+	wantAuthCode(t, err, 13, "not authorized on admin to execute command { replSetHeartbeat: \"rs0\"")
+
+	// A third node with a different key cannot take part: its heartbeats fail authentication.
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("ZGlmZmVyZW50LWtleQ=="), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	intruder := startTestNode(t, Options{ReplSet: "rs0", Security: Security{KeyFile: other}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := intruder.dialPeer(ctx, ts.nodes[p].Addr(), 2*time.Second); err == nil ||
+		!strings.Contains(err.Error(), "Authentication failed") {
+		t.Fatalf("dial with the wrong key: %v, want AuthenticationFailed", err)
+	}
+	if _, err := ts.nodes[s].dialPeer(ctx, ts.nodes[p].Addr(), 2*time.Second); err != nil {
+		t.Fatalf("dial with the right key: %v", err)
+	}
+}
+
