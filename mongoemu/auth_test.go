@@ -278,4 +278,3 @@ func TestKeyFileSetAuthenticatesMembers(t *testing.T) {
 		t.Fatalf("dial with the right key: %v", err)
 	}
 }
-

@@ -199,7 +199,9 @@ func (n *Node) writeUsers(ctx context.Context, r *request, fields func() bson.D,
 	return n.finishWrite(ctx, r, res, fields())
 }
 
-func idValue(u userName) bson.RawValue { return bson.RawValue{Type: bson.TypeString, Value: bsonString(u.id())} }
+func idValue(u userName) bson.RawValue {
+	return bson.RawValue{Type: bson.TypeString, Value: bsonString(u.id())}
+}
 
 func (n *Node) cmdCreateUser(ctx context.Context, r *request) (bson.D, error) {
 	u, err := n.userArg(r)
