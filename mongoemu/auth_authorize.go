@@ -48,9 +48,9 @@ func onNS(actions ...string) cmdAuth {
 func commandAuth(name string) cmdAuth {
 	switch name {
 	case "hello", "isMaster", "ismaster", "saslStart", "saslContinue", "authenticate", "logout", "buildInfo",
-		"buildinfo", "ping", "connectionStatus", "configureFailPoint", "endSessions", "listCommands", "whatsmyuri":
+		"buildinfo", "ping", "connectionStatus", "configureFailPoint", "endSessions", "listCommands":
 		return cmdAuth{kind: authNone}
-	case "startSession", "refreshSessions", "killSessions", "getMore", "killCursors", "listDatabases":
+	case "startSession", "refreshSessions", "killSessions", "getMore", "killCursors", "listDatabases", "whatsmyuri":
 		// listDatabases answers with the databases the user may see (authorizedDatabases).
 		return cmdAuth{kind: authLoggedIn}
 	case "find", "count", "distinct", "aggregate":
