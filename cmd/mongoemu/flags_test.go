@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
