@@ -151,7 +151,7 @@ func (n *Node) authorize(r *request) error {
 	user := n.sessionUser(r.c)
 	localhost := user == nil && n.localhostException(r.c)
 	if user == nil && !localhost {
-		return mongoerr.New(mongoerr.Unauthorized, "Command %s requires authentication", r.name)
+		return n.authzFailed(mongoerr.New(mongoerr.Unauthorized, "Command %s requires authentication", r.name))
 	}
 	if spec.kind == authLoggedIn {
 		return nil
@@ -160,18 +160,30 @@ func (n *Node) authorize(r *request) error {
 	if user != nil {
 		roles = n.rolesOf(*user)
 	}
+	arbiter := false
+	if localhost && n.repl != nil {
+		n.mu.Lock()
+		arbiter = n.repl.isArbiterLocked()
+		n.mu.Unlock()
+	}
 	for _, p := range spec.privs(r) {
-		if !privilegeHeld(p, roles, localhost) {
-			n.events.info("ACCESS", 20436, "Checking authorization failed", "error", bson.D{
-				{Key: "code", Value: int32(mongoerr.Unauthorized)}, {Key: "codeName", Value: "Unauthorized"}})
-			return mongoerr.New(mongoerr.Unauthorized, "not authorized on %s to execute command %s", r.db, storage.FormatDocument(r.cmd))
+		if !privilegeHeld(p, roles, localhost, arbiter) {
+			return n.authzFailed(mongoerr.New(mongoerr.Unauthorized, "not authorized on %s to execute command %s",
+				r.db, storage.FormatDocument(r.cmd)))
 		}
 	}
 	return nil
 }
 
-func privilegeHeld(p privilege, roles []roleName, localhost bool) bool {
-	if localhost && localhostAllows(p.action, p.res) {
+// authzFailed logs "Checking authorization failed" (20436, commands.cpp) and returns err.
+func (n *Node) authzFailed(err *mongoerr.Error) error {
+	n.events.info("ACCESS", 20436, "Checking authorization failed", "error", bson.D{
+		{Key: "code", Value: int32(err.Code)}, {Key: "codeName", Value: err.Code.Name()}, {Key: "errmsg", Value: err.Msg}})
+	return err
+}
+
+func privilegeHeld(p privilege, roles []roleName, localhost, arbiter bool) bool {
+	if localhost && localhostAllows(p.action, p.res, arbiter) {
 		return true
 	}
 	for _, rn := range roles {

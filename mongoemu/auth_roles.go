@@ -119,8 +119,11 @@ func roleAllows(role roleName, action string, res resource) bool {
 // localhostPrivileges are what the localhost exception grants while no user exists
 // (auth/authorization_session_impl.cpp _getDefaultPrivileges): create the first user and
 // initiate or inspect the replica set.
-func localhostAllows(action string, res resource) bool {
+// An arbiter, which never holds users, also lets local clients read serverStatus and shut it down.
+func localhostAllows(action string, res resource, arbiter bool) bool {
 	switch {
+	case res.cluster && arbiter && (action == "serverStatus" || action == "shutdown"):
+		return true
 	case res.cluster:
 		return actionIn(action, []string{"addShard", "replSetConfigure", "replSetGetStatus", "issueDirectShardOperations"})
 	case res.db == "admin" && res.coll == "":

@@ -21,6 +21,8 @@ type saslConv struct {
 	skipEmpty bool
 	user      userName
 	verified  bool // the client proof checked out; an empty final step may follow
+	// speculative: started from hello's speculativeAuthenticate (logged as such).
+	speculative bool
 }
 
 // errAuthFailed is what every authentication failure answers: mongod hides the reason from the
@@ -65,7 +67,7 @@ func (n *Node) startSASL(c *conn, db string, cmd bson.Raw, speculative bool) (bs
 	if err != nil {
 		return nil, err
 	}
-	conv := &saslConv{mech: mech, db: db}
+	conv := &saslConv{mech: mech, db: db, speculative: speculative}
 	conv.skipEmpty, _ = cmd.Lookup("options", "skipEmptyExchange").BooleanOK()
 	var lookupErr error
 	srv, _ := h.NewServer(func(user string) (scram.StoredCredentials, error) {
@@ -80,7 +82,7 @@ func (n *Node) startSASL(c *conn, db string, cmd bson.Raw, speculative bool) (bs
 		if lookupErr != nil {
 			err = lookupErr
 		}
-		n.logAuthFailure(c, conv, speculative, err)
+		n.logAuthFailure(c, conv, err)
 		return nil, errAuthFailed()
 	}
 	c.authn.mu.Lock()
@@ -122,6 +124,9 @@ func (n *Node) cmdSaslContinue(_ context.Context, r *request) (bson.D, error) {
 	if conv == nil {
 		return nil, mongoerr.New(mongoerr.ProtocolError, "No SASL session state found")
 	}
+	if id, _ := numberAsInt64(r.cmd.Lookup("conversationId")); id != 1 {
+		return nil, mongoerr.New(mongoerr.ProtocolError, "sasl: Mismatched conversation id")
+	}
 	payload, err := saslPayload(r.cmd)
 	if err != nil {
 		return nil, err
@@ -139,13 +144,13 @@ func (n *Node) cmdSaslContinue(_ context.Context, r *request) (bson.D, error) {
 			err = errors.New("invalid proof")
 		}
 		c.authn.set(c.authn.current())
-		n.logAuthFailure(c, conv, false, err)
+		n.logAuthFailure(c, conv, err)
 		return nil, errAuthFailed()
 	}
 	u := conv.user
 	c.authn.set(&u)
-	n.events.info("ACCESS", 20250, "Authentication succeeded", "mechanism", conv.mech, "speculative", false,
-		"principalName", u.user, "authenticationDatabase", u.db, "remote", c.nc.RemoteAddr().String())
+	n.events.info("ACCESS", 20250, "Authentication succeeded", "mechanism", conv.mech, "speculative", conv.speculative,
+		"principalName", u.user, "authenticationDatabase", u.db, "remote", c.nc.RemoteAddr().String(), "extraInfo", bson.D{})
 	if conv.skipEmpty {
 		return done(out), nil
 	}
@@ -158,10 +163,12 @@ func (n *Node) cmdSaslContinue(_ context.Context, r *request) (bson.D, error) {
 	return reply, nil
 }
 
-func (n *Node) logAuthFailure(c *conn, conv *saslConv, speculative bool, err error) {
-	n.events.info("ACCESS", 20249, "Authentication failed", "mechanism", conv.mech, "speculative", speculative,
+// logAuthFailure is doSaslStep's "Authentication failed" (20249, auth/sasl_commands.cpp): the
+// reason goes to the log only.
+func (n *Node) logAuthFailure(c *conn, conv *saslConv, err error) {
+	n.events.info("ACCESS", 20249, "Authentication failed", "mechanism", conv.mech, "speculative", conv.speculative,
 		"principalName", conv.user.user, "authenticationDatabase", conv.db,
-		"remote", c.nc.RemoteAddr().String(), "error", err.Error())
+		"remote", c.nc.RemoteAddr().String(), "extraInfo", bson.D{}, "error", err.Error())
 }
 
 // cmdAuthenticate is MONGODB-X509: the user is the subject of the verified client certificate

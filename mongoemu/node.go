@@ -105,7 +105,7 @@ func New(opts Options) (*Node, error) {
 	}
 	n.wireStalls()
 	n.cmds = n.buildCommands()
-	n.events.info("NETWORK", 23016, "Waiting for connections", "port", n.Port(), "ssl", "off")
+	n.events.info("NETWORK", 23016, "Waiting for connections", "port", n.Port(), "ssl", n.sslLogValue())
 	return n, nil
 }
 

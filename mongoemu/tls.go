@@ -110,3 +110,11 @@ func (n *Node) internalTLS() *tls.Config {
 	}
 	return n.auth.tls.client
 }
+
+// sslLogValue is the "ssl" attribute of "Waiting for connections" (23016).
+func (n *Node) sslLogValue() string {
+	if n.auth != nil && n.auth.tls != nil {
+		return "on"
+	}
+	return "off"
+}

@@ -217,7 +217,7 @@ func (c *Cluster) URI() string {
 // selection timeout; it is disconnected when the test ends.
 func (c *Cluster) MajorityClient(t testing.TB) *mongo.Client {
 	t.Helper()
-	opts := c.sec.apply(options.Client().ApplyURI(c.URI())).
+	opts := c.sec.apply(options.Client().ApplyURI(c.URI()), true).
 		SetWriteConcern(writeconcern.Majority()).
 		SetRetryWrites(true).
 		SetServerSelectionTimeout(5 * time.Second).

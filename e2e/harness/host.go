@@ -209,7 +209,7 @@ func (h *Host) ClientOptions() *options.ClientOptions {
 		SetServerSelectionTimeout(2 * time.Second).
 		SetConnectTimeout(time.Second).
 		SetHeartbeatInterval(500 * time.Millisecond).
-		SetAppName("rsguard-e2e"))
+		SetAppName("rsguard-e2e"), !h.Arbiter)
 }
 
 // Client returns a new direct driver client, disconnected when the test ends.

@@ -92,8 +92,10 @@ func (s *clusterSecurity) args(keyFile string) []string {
 	return a
 }
 
-// apply adds TLS (trusting the test CA) and, once it exists, the root credential.
-func (s *clusterSecurity) apply(o *options.ClientOptions) *options.ClientOptions {
+// apply adds TLS (trusting the test CA) and, once it exists, the root credential. Arbiters
+// hold no users (they do not replicate data), so clients reach them through the localhost
+// exception only, as on mongod: withCred is false for them.
+func (s *clusterSecurity) apply(o *options.ClientOptions, withCred bool) *options.ClientOptions {
 	if s == nil {
 		return o
 	}
@@ -107,7 +109,7 @@ func (s *clusterSecurity) apply(o *options.ClientOptions) *options.ClientOptions
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cred != nil {
+	if s.cred != nil && withCred {
 		o.SetAuth(*s.cred)
 	}
 	return o
