@@ -206,9 +206,9 @@ func (h *Host) ExitCode() int { return h.proc.ExitCode() }
 // timeouts so a dead or frozen host fails calls fast.
 func (h *Host) ClientOptions() *options.ClientOptions {
 	return h.sec.apply(options.Client().ApplyURI(h.URI()).
-		SetServerSelectionTimeout(2 * time.Second).
+		SetServerSelectionTimeout(2*time.Second).
 		SetConnectTimeout(time.Second).
-		SetHeartbeatInterval(500 * time.Millisecond).
+		SetHeartbeatInterval(500*time.Millisecond).
 		SetAppName("rsguard-e2e"), !h.Arbiter)
 }
 
