@@ -21,6 +21,9 @@ type authState struct {
 }
 
 func newAuthState(sec Security) (*authState, error) {
+	if err := sec.validate(); err != nil {
+		return nil, err
+	}
 	a := &authState{enabled: sec.authEnabled()}
 	if sec.KeyFile != "" && sec.clusterAuthMode() != "x509" {
 		key, kerr := readKeyFile(sec.KeyFile)

@@ -2,6 +2,7 @@ package mongoemu
 
 import (
 	"context"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"net/url"
@@ -276,5 +277,94 @@ func TestKeyFileSetAuthenticatesMembers(t *testing.T) {
 	}
 	if _, err := ts.nodes[s].dialPeer(ctx, ts.nodes[p].Addr(), 2*time.Second); err != nil {
 		t.Fatalf("dial with the right key: %v", err)
+	}
+}
+
+// TestAuthUsersSurviveRestartAndDropAll: users live in admin.system.users on disk, so a
+// restarted mongod still knows them; a user may look itself up without viewUser;
+// dropAllUsersFromDatabase removes one database's users and reports how many.
+func TestAuthUsersSurviveRestartAndDropAll(t *testing.T) {
+	dir := t.TempDir()
+	tn := startTestNode(t, Options{DBPath: dir, Security: Security{Auth: true}})
+	anon := tn.client(t)
+	for _, u := range []bson.D{
+		{{Key: "createUser", Value: "root"}, {Key: "pwd", Value: "pw"}, {Key: "roles", Value: bson.A{"root"}}},
+	} {
+		if _, err := runCmd(anon, "admin", u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := tn.authClient(t, "root", "pw", "")
+	for _, name := range []string{"a", "b"} {
+		cmd := bson.D{{Key: "createUser", Value: name}, {Key: "pwd", Value: "pw"}, {Key: "roles", Value: bson.A{"read"}}}
+		if err := root.Database("app").RunCommand(context.Background(), cmd).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port := tn.Port()
+	tn.Stop(nil)
+	tn2 := startTestNode(t, Options{DBPath: dir, Port: port, Security: Security{Auth: true}})
+	cred := options.Credential{Username: "a", Password: "pw", AuthSource: "app"}
+	a := tn2.client(t, options.Client().SetAuth(cred))
+	self, err := runCmd(a, "app", bson.D{{Key: "usersInfo", Value: "a"}})
+	if err != nil {
+		t.Fatalf("user a after restart, looking itself up: %v", err)
+	}
+	if v, _ := self.Lookup("users", "0", "user").StringValueOK(); v != "a" {
+		t.Fatalf("usersInfo a = %v", self)
+	}
+	_, err = runCmd(a, "app", bson.D{{Key: "usersInfo", Value: "b"}})
+	wantAuthCode(t, err, 13, "not authorized on app to execute command { usersInfo: \"b\"")
+	root2 := tn2.authClient(t, "root", "pw", "")
+	res, err := runCmd(root2, "app", bson.D{{Key: "dropAllUsersFromDatabase", Value: 1}})
+	if err != nil || res.Lookup("n").Int32() != 2 {
+		t.Fatalf("dropAllUsersFromDatabase = %v, %v", res, err)
+	}
+	if _, err := runCmd(root2, "admin", bson.D{{Key: "connectionStatus", Value: 1}}); err != nil {
+		t.Fatalf("admin users must survive dropAllUsersFromDatabase on app: %v", err)
+	}
+}
+
+// TestTLSAllowModeAndX509ClusterAuth: allowTLS serves plain and TLS clients (and dials peers
+// in plain text); with clusterAuthMode x509 members prove membership with their certificate
+// (same O and OU) instead of a key file.
+func TestTLSAllowModeAndX509ClusterAuth(t *testing.T) {
+	certs, err := testcerts.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	allow := startTestNode(t, Options{Security: Security{TLSMode: "allowTLS", TLSCertificateKeyFile: certs.ServerFile}})
+	if _, err := runCmd(allow.client(t), "admin", bson.D{{Key: "ping", Value: 1}}); err != nil {
+		t.Fatalf("plain client on allowTLS: %v", err)
+	}
+	tlsOpt := options.Client().ApplyURI(allow.uri() + "&tls=true&tlsCAFile=" + url.QueryEscape(certs.CAFile))
+	if _, err := runCmd(allow.client(t, tlsOpt), "admin", bson.D{{Key: "ping", Value: 1}}); err != nil {
+		t.Fatalf("TLS client on allowTLS: %v", err)
+	}
+
+	sec := Security{ClusterAuthMode: "x509", TLSMode: "requireTLS", TLSCertificateKeyFile: certs.ServerFile,
+		TLSCAFile: certs.CAFile, TLSAllowConnectionsWithoutCertificates: true}
+	a := startTestNode(t, Options{ReplSet: "rs0", Security: sec})
+	b := startTestNode(t, Options{ReplSet: "rs0", Security: sec})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := a.dialPeer(ctx, b.Addr(), 2*time.Second)
+	if err != nil {
+		t.Fatalf("member dial with x509 cluster auth: %v", err)
+	}
+	defer c.Close()
+	st, err := c.Command(ctx, bson.D{{Key: "connectionStatus", Value: 1}, {Key: "$db", Value: "admin"}}, 2*time.Second)
+	if err != nil || authedUser(st) != "__system@local" {
+		t.Fatalf("peer connection authenticated as %q (%v), want __system@local", authedUser(st), err)
+	}
+	// A client certificate from another OU is no member.
+	other := filepath.Join(certs.Dir, "other.pem")
+	if err := certs.Issue(other, pkix.Name{CommonName: "intruder", Organization: []string{"rsguard"}, OrganizationalUnit: []string{"clients"}}, 9); err != nil {
+		t.Fatal(err)
+	}
+	x := a.client(t, options.Client().ApplyURI(a.uri()+"&tls=true&tlsCAFile="+url.QueryEscape(certs.CAFile)+
+		"&tlsCertificateKeyFile="+url.QueryEscape(other)+"&authMechanism=MONGODB-X509"))
+	if _, err := runCmd(x, "admin", bson.D{{Key: "ping", Value: 1}}); err == nil || !strings.Contains(err.Error(), "Authentication failed") {
+		t.Fatalf("non-member certificate without a $external user: %v, want AuthenticationFailed", err)
 	}
 }

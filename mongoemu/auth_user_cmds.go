@@ -64,7 +64,15 @@ func userCommandAuth(name string) (cmdAuth, bool) {
 	case "revokeRolesFromUser":
 		return cmdAuth{kind: authPrivileges, privs: onRoles("", "revokeRole")}, true
 	case "usersInfo":
-		return onDB("viewUser"), true
+		// A user may always look itself up (isAuthorizedToViewUser... usersInfo checkAuth).
+		return cmdAuth{kind: authPrivileges, privs: func(r *request) []privilege {
+			if u := r.c.authn.current(); u != nil {
+				if name, ok := r.firstValue().StringValueOK(); ok && (userName{user: name, db: r.db}) == *u {
+					return nil
+				}
+			}
+			return []privilege{{dbRes(r.db), "viewUser"}}
+		}}, true
 	}
 	return cmdAuth{}, false
 }
