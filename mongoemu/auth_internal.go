@@ -45,7 +45,7 @@ func (n *Node) authenticateInternal(ctx context.Context, c *wire.Client, timeout
 	if n.auth == nil {
 		return nil
 	}
-	if n.opts.Security.clusterAuthMode() == "x509" {
+	if m := n.opts.Security.clusterAuthMode(); m == "x509" || m == "sendX509" {
 		_, err := c.Command(ctx, bson.D{{Key: "authenticate", Value: 1}, {Key: "mechanism", Value: mechX509},
 			{Key: "$db", Value: "$external"}}, timeout)
 		return err

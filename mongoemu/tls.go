@@ -74,6 +74,17 @@ func (n *Node) wrapTLS(nc net.Conn) (net.Conn, error) {
 		return nc, nil
 	}
 	ts := n.auth.tls
+	// The connection is not in n.conns until served: a shutdown must still end a client that
+	// connected and sent nothing, or Stop would wait for the handshake deadline.
+	handshook := make(chan struct{})
+	defer close(handshook)
+	go func() {
+		select {
+		case <-n.quit:
+			_ = nc.Close()
+		case <-handshook:
+		}
+	}()
 	br := bufio.NewReader(nc)
 	_ = nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	first, err := br.Peek(1)
