@@ -50,7 +50,14 @@ func commandAuth(name string) cmdAuth {
 	case "hello", "isMaster", "ismaster", "saslStart", "saslContinue", "authenticate", "logout", "buildInfo",
 		"buildinfo", "ping", "connectionStatus", "configureFailPoint", "endSessions", "listCommands":
 		return cmdAuth{kind: authNone}
-	case "startSession", "refreshSessions", "killSessions", "getMore", "killCursors", "listDatabases", "whatsmyuri":
+	case "getMore":
+		// The cursor's user is not tracked; getMore still needs find on the namespace
+		// (AuthorizationSession::checkAuthForGetMore).
+		return cmdAuth{kind: authPrivileges, privs: func(r *request) []privilege {
+			coll, _ := r.cmd.Lookup("collection").StringValueOK()
+			return []privilege{{nsRes(r.db, coll), "find"}}
+		}}
+	case "startSession", "refreshSessions", "killSessions", "killCursors", "listDatabases", "whatsmyuri":
 		// listDatabases answers with the databases the user may see (authorizedDatabases).
 		return cmdAuth{kind: authLoggedIn}
 	case "find", "count", "distinct", "aggregate":

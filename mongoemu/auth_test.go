@@ -153,6 +153,20 @@ func TestAuthSCRAMUsersAndRoles(t *testing.T) {
 	if _, err := runCmd(tn.authClient(t, "reader", "r", ""), "admin", bson.D{{Key: "ping", Value: 1}}); err == nil {
 		t.Fatal("old password still accepted")
 	}
+	// getMore needs find on the namespace: a cursor opened with the role dies with the role.
+	cur, err := reader.Database("test").Collection("c").Find(ctx, bson.D{}, options.Find().SetBatchSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cur.Next(ctx) {
+		t.Fatalf("first batch: %v", cur.Err())
+	}
+	if _, err := runCmd(root, "admin", bson.D{{Key: "updateUser", Value: "reader"}, {Key: "roles", Value: bson.A{}}}); err != nil {
+		t.Fatal(err)
+	}
+	for cur.Next(ctx) {
+	}
+	wantAuthCode(t, cur.Err(), 13, "not authorized on test to execute command { getMore:")
 	// dropUser: the open session loses the user.
 	if _, err := runCmd(root, "admin", bson.D{{Key: "dropUser", Value: "reader"}}); err != nil {
 		t.Fatal(err)
