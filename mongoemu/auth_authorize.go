@@ -249,3 +249,28 @@ func (n *Node) localhostException(c *conn) bool {
 	}
 	return true
 }
+
+// mayListDatabase is listDatabases' authorizedDatabases filter (commands/list_databases.cpp):
+// without the cluster listDatabases action a user sees only the databases it holds some
+// privilege in (isAuthorizedForAnyActionOnAnyResourceInDB); the localhost exception's only
+// database privileges are on admin.
+func (n *Node) mayListDatabase(r *request, db string) bool {
+	if n.auth == nil || !n.auth.enabled {
+		return true
+	}
+	user := n.sessionUser(r.c)
+	if user == nil {
+		return db == "admin" && n.localhostException(r.c)
+	}
+	roles := n.rolesOf(*user)
+	if privilegeHeld(privilege{clusterRes(), "listDatabases"}, roles, false, false) {
+		return true
+	}
+	all := append(append(append(append([]string{}, readActions...), readWriteOnly...), dbAdminActions...), userAdminActions...)
+	for _, a := range all {
+		if privilegeHeld(privilege{dbRes(db), a}, roles, false, false) || privilegeHeld(privilege{nsRes(db, "any"), a}, roles, false, false) {
+			return true
+		}
+	}
+	return false
+}

@@ -132,6 +132,13 @@ func TestAuthSCRAMUsersAndRoles(t *testing.T) {
 	}
 	_, err = reader.Database("test").Collection("c").InsertOne(ctx, bson.D{{Key: "_id", Value: 2}})
 	wantAuthCode(t, err, 13, "not authorized on test to execute command { insert: \"c\"")
+	// listDatabases shows a user without the listDatabases action only its own databases.
+	if names, err := reader.ListDatabaseNames(ctx, bson.D{}); err != nil || fmt.Sprint(names) != "[test]" {
+		t.Fatalf("reader's listDatabases = %v, %v; want [test]", names, err)
+	}
+	if names, err := root.ListDatabaseNames(ctx, bson.D{}); err != nil || len(names) < 2 {
+		t.Fatalf("root's listDatabases = %v, %v", names, err)
+	}
 	_, err = runCmd(reader, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}})
 	wantAuthCode(t, err, 13, "not authorized on admin to execute command { replSetGetStatus: 1")
 
