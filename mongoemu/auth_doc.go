@@ -5,8 +5,8 @@ package mongoemu
 //
 //	--auth/--keyFile/--clusterAuthMode/--tls* parsing and refusals   auth_options.go
 //	    util/net/ssl_options_server.cpp (exit 2)                       cmd/mongoemu TestRunExitCodes
-//	key file rules (perms, base64, 6..1024) and exit 1                 keyfile.go, auth_startup.go
-//	    db/auth/security_file.cpp, security_key.cpp, mongod_main.cpp   TestKeyFileRules, TestRunExitCodes
+//	key file rules (perms, YAML, base64, 6..1024, rollover), exit 1   keyfile.go, auth_startup.go
+//	    db/auth/security_file.cpp, security_key.cpp, mongod_main.cpp   TestKeyFileRules, TestKeyFileRollover
 //	SCRAM-SHA-1/256 server (xdg-go/scram), stored credentials          auth_scram.go, auth_sasl.go
 //	    db/auth/sasl_commands.cpp, sasl_scram_server_conversation.cpp  TestAuthSCRAMUsersAndRoles
 //	speculativeAuthenticate, saslSupportedMechs in hello                auth_sasl.go (helloAuthFields)

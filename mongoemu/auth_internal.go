@@ -2,12 +2,14 @@ package mongoemu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/xdg-go/scram"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/rsguard/rsguard/mongoemu/mongoerr"
 	"github.com/rsguard/rsguard/mongoemu/wire"
 )
 
@@ -53,7 +55,23 @@ func (n *Node) authenticateInternal(ctx context.Context, c *wire.Client, timeout
 	if n.auth.internal == nil {
 		return nil
 	}
-	client, err := scram.SHA256.NewClient(internalUserName, n.auth.internal.key, "")
+	// Each key of a rollover key file is tried in turn, as authenticateInternalClient walks the
+	// internal auth parameters (client/internal_auth.cpp).
+	var err error
+	for _, key := range n.auth.internal.keys {
+		if err = n.authenticateWithKey(ctx, c, timeout, key); err == nil {
+			return nil
+		}
+		var ce *wire.CommandError
+		if !errors.As(err, &ce) || ce.Code != int32(mongoerr.AuthenticationFailed) {
+			return err
+		}
+	}
+	return err
+}
+
+func (n *Node) authenticateWithKey(ctx context.Context, c *wire.Client, timeout time.Duration, key string) error {
+	client, err := scram.SHA256.NewClient(internalUserName, key, "")
 	if err != nil {
 		return fmt.Errorf("internal auth: %w", err)
 	}

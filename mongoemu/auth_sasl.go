@@ -2,7 +2,9 @@ package mongoemu
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,9 +17,11 @@ import (
 
 // saslConv is one SCRAM conversation in progress on a connection (auth/authentication_session.h).
 type saslConv struct {
-	mech      string
-	db        string
-	srv       *scram.ServerConversation
+	mech string
+	db   string
+	srv  *scram.ServerConversation
+	// alt checks the same exchange against the second key of a rollover key file (__system).
+	alt       *scram.ServerConversation
 	skipEmpty bool
 	user      userName
 	verified  bool // the client proof checked out; an empty final step may follow
@@ -70,14 +74,29 @@ func (n *Node) startSASL(c *conn, db string, cmd bson.Raw, speculative bool) (bs
 	conv := &saslConv{mech: mech, db: db, speculative: speculative}
 	conv.skipEmpty, _ = cmd.Lookup("options", "skipEmptyExchange").BooleanOK()
 	var lookupErr error
-	srv, _ := h.NewServer(func(user string) (scram.StoredCredentials, error) {
-		conv.user = userName{user: user, db: db}
-		sc, err := n.scramCredentials(conv.user, mech)
-		lookupErr = err
-		return sc, err
-	})
-	conv.srv = srv.NewConversation()
+	// Both conversations share the server nonce, so they send the same server-first message
+	// (the keys of a rollover file share their salt) and either may verify the client's proof.
+	nonce := newServerNonce()
+	newConv := func(key int) *scram.ServerConversation {
+		srv, _ := h.NewServer(func(user string) (scram.StoredCredentials, error) {
+			u := userName{user: user, db: db}
+			sc, err := n.scramCredentials(u, mech, key)
+			if key == 0 {
+				conv.user, lookupErr = u, err
+			}
+			return sc, err
+		})
+		return srv.WithNonceGenerator(func() string { return nonce }).NewConversation()
+	}
+	conv.srv = newConv(0)
 	out, err := conv.srv.Step(payload)
+	if err == nil && conv.user.user == internalUserName && conv.user.db == internalUserDB {
+		if alt := newConv(1); alt != nil {
+			if altOut, aerr := alt.Step(payload); aerr == nil && altOut == out {
+				conv.alt = alt
+			}
+		}
+	}
 	if err != nil {
 		if lookupErr != nil {
 			err = lookupErr
@@ -94,12 +113,16 @@ func (n *Node) startSASL(c *conn, db string, cmd bson.Raw, speculative bool) (bs
 
 // scramCredentials finds the stored keys of a user for a mechanism; __system@local derives
 // them from the key file (security_key.cpp).
-func (n *Node) scramCredentials(u userName, mech string) (scram.StoredCredentials, error) {
+// key picks the key of a rollover key file for __system; other users have one credential.
+func (n *Node) scramCredentials(u userName, mech string, key int) (scram.StoredCredentials, error) {
 	if u.user == internalUserName && u.db == internalUserDB && n.auth.internal != nil {
-		if mech == mechSCRAMSHA1 {
-			return n.auth.internal.sha1, nil
+		if sc, ok := n.auth.internal.credentials(mech, key); ok {
+			return sc, nil
 		}
-		return n.auth.internal.sha256, nil
+		return scram.StoredCredentials{}, errors.New("no alternate key")
+	}
+	if key > 0 {
+		return scram.StoredCredentials{}, errors.New("no alternate credentials")
 	}
 	doc, ok := n.lookupUser(u)
 	if !ok {
@@ -139,6 +162,11 @@ func (n *Node) cmdSaslContinue(_ context.Context, r *request) (bson.D, error) {
 		return done(""), nil
 	}
 	out, err := conv.srv.Step(payload)
+	if (err != nil || !conv.srv.Valid()) && conv.alt != nil {
+		if altOut, aerr := conv.alt.Step(payload); aerr == nil && conv.alt.Valid() {
+			out, err, conv.srv = altOut, nil, conv.alt
+		}
+	}
 	if err != nil || !conv.srv.Valid() {
 		if err == nil {
 			err = errors.New("invalid proof")
@@ -298,4 +326,12 @@ func (n *Node) x509ClusterMember(cert *x509.Certificate) bool {
 	eq := func(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
 	return eq(own.Subject.Organization, cert.Subject.Organization) &&
 		eq(own.Subject.OrganizationalUnit, cert.Subject.OrganizationalUnit)
+}
+
+// newServerNonce is the server's part of the SCRAM nonce: 24 random bytes in base64, as the
+// library's default generator makes it.
+func newServerNonce() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
 }

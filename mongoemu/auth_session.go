@@ -26,11 +26,11 @@ func newAuthState(sec Security) (*authState, error) {
 	}
 	a := &authState{enabled: sec.authEnabled()}
 	if sec.KeyFile != "" && sec.clusterAuthMode() != "x509" {
-		key, kerr := readKeyFile(sec.KeyFile)
+		keys, kerr := readKeyFile(sec.KeyFile)
 		if kerr != nil {
 			return nil, &KeyFileError{Err: kerr}
 		}
-		ic, err := newInternalCredentials(key)
+		ic, err := newInternalCredentials(keys)
 		if err != nil {
 			return nil, &KeyFileError{Err: mongoerr.New(mongoerr.BadValue, "%s", err.Error())}
 		}

@@ -215,7 +215,9 @@ func TestKeyFileRules(t *testing.T) {
 		{write("open", "abcdefgh", 0o644), "are too open"},
 		{write("short", "abc", 0o600), "must be between 6 and 1024"},
 		{write("bad", "abc$defg", 0o600), "invalid char in key file"},
-		{write("empty", " \n", 0o600), "does not contain any valid keys"},
+		// yaml-cpp loads an empty file as a null node: neither string nor sequence.
+		{write("empty", " \n", 0o600), "Only strings and sequences are supported"},
+		{write("emptyseq", "[]\n", 0o600), "does not contain any valid keys"},
 		{filepath.Join(dir, "missing"), "Error reading file"},
 	}
 	for _, c := range cases {
@@ -223,9 +225,18 @@ func TestKeyFileRules(t *testing.T) {
 			t.Errorf("%s: %v, want %q", c.path, err, c.want)
 		}
 	}
-	key, err := readKeyFile(write("ok", "abc def\nghi=\n", 0o400))
-	if err != nil || key != "abcdefghi=" {
-		t.Fatalf("key = %q, %v (whitespace must be stripped)", key, err)
+	keys, err := readKeyFile(write("ok", "abc def\n ghi=\n", 0o400))
+	if err != nil || len(keys) != 1 || keys[0] != "abcdefghi=" {
+		t.Fatalf("keys = %q, %v (whitespace must be stripped)", keys, err)
+	}
+	// Key rollover: a YAML sequence of at most two keys.
+	keys, err = readKeyFile(write("two", "- newkey123\n- oldkey456\n", 0o400))
+	if err != nil || len(keys) != 2 || keys[0] != "newkey123" || keys[1] != "oldkey456" {
+		t.Fatalf("rollover keys = %q, %v", keys, err)
+	}
+	if _, err := readKeyFile(write("three", "- aaaaaaa\n- bbbbbbb\n- ccccccc\n", 0o400)); err == nil ||
+		!strings.Contains(err.Msg, "Only two keys are supported") {
+		t.Fatalf("three keys: %v", err)
 	}
 	if _, err := New(Options{DBPath: t.TempDir(), Security: Security{KeyFile: filepath.Join(dir, "open")}}); err == nil {
 		t.Fatal("node started with a world-readable key file")
@@ -387,5 +398,39 @@ func TestTLSAllowModeAndX509ClusterAuth(t *testing.T) {
 		"&tlsCertificateKeyFile="+url.QueryEscape(other)+"&authMechanism=MONGODB-X509"))
 	if _, err := runCmd(x, "admin", bson.D{{Key: "ping", Value: 1}}); err == nil || !strings.Contains(err.Error(), "Authentication failed") {
 		t.Fatalf("non-member certificate without a $external user: %v, want AuthenticationFailed", err)
+	}
+}
+
+// TestKeyFileRollover: during a key rotation a member whose file lists the new and the old key
+// still talks to members that only know the old one, in both directions: the server accepts
+// either key, the client tries its keys in turn (security_key.cpp alternateCredentials,
+// client/internal_auth.cpp).
+func TestKeyFileRollover(t *testing.T) {
+	dir := t.TempDir()
+	oldOnly := filepath.Join(dir, "old")
+	both := filepath.Join(dir, "both")
+	newOnly := filepath.Join(dir, "new")
+	for p, content := range map[string]string{oldOnly: "b2xkLWtleS12YWx1ZQ==\n", both: "- bmV3LWtleS12YWx1ZQ==\n- b2xkLWtleS12YWx1ZQ==\n",
+		newOnly: "bmV3LWtleS12YWx1ZQ==\n"} {
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startTestNode(t, Options{ReplSet: "rs0", Security: Security{KeyFile: oldOnly}})
+	b := startTestNode(t, Options{ReplSet: "rs0", Security: Security{KeyFile: both}})
+	c := startTestNode(t, Options{ReplSet: "rs0", Security: Security{KeyFile: newOnly}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, pair := range []struct {
+		from, to *testNode
+		ok       bool
+	}{{a, b, true}, {b, a, true}, {c, b, true}, {b, c, true}, {a, c, false}, {c, a, false}} {
+		cl, err := pair.from.dialPeer(ctx, pair.to.Addr(), 3*time.Second)
+		if (err == nil) != pair.ok {
+			t.Errorf("%s -> %s: %v, want ok=%v", pair.from.Addr(), pair.to.Addr(), err, pair.ok)
+		}
+		if cl != nil {
+			_ = cl.Close()
+		}
 	}
 }
