@@ -58,8 +58,8 @@ func (n *Node) authenticateInternal(ctx context.Context, c *wire.Client, timeout
 	// Each key of a rollover key file is tried in turn, as authenticateInternalClient walks the
 	// internal auth parameters (client/internal_auth.cpp).
 	var err error
-	for _, key := range n.auth.internal.keys {
-		if err = n.authenticateWithKey(ctx, c, timeout, key); err == nil {
+	for _, client := range n.auth.internal.clients {
+		if err = authenticateWithKey(ctx, c, timeout, client); err == nil {
 			return nil
 		}
 		var ce *wire.CommandError
@@ -70,11 +70,7 @@ func (n *Node) authenticateInternal(ctx context.Context, c *wire.Client, timeout
 	return err
 }
 
-func (n *Node) authenticateWithKey(ctx context.Context, c *wire.Client, timeout time.Duration, key string) error {
-	client, err := scram.SHA256.NewClient(internalUserName, key, "")
-	if err != nil {
-		return fmt.Errorf("internal auth: %w", err)
-	}
+func authenticateWithKey(ctx context.Context, c *wire.Client, timeout time.Duration, client *scram.Client) error {
 	conv := client.NewConversation()
 	first, err := conv.Step("")
 	if err != nil {

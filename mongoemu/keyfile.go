@@ -116,10 +116,21 @@ type internalCredentials struct {
 	keys []string
 	sha1 []scram.StoredCredentials // one per key, same salt
 	sha2 []scram.StoredCredentials
+	// clients authenticate this node to its peers, one per key. A client caches the keys it
+	// derives per salt, as mongod's SCRAM client caches its secrets, so only the first
+	// connection to a peer pays the 15000 PBKDF2 iterations.
+	clients []*scram.Client
 }
 
 func newInternalCredentials(keys []string) (*internalCredentials, error) {
 	ic := &internalCredentials{keys: keys}
+	for _, key := range keys {
+		c, err := scram.SHA256.NewClient(internalUserName, key, "")
+		if err != nil {
+			return nil, fmt.Errorf("Could not prep security key file for SCRAM-SHA-256: %w", err)
+		}
+		ic.clients = append(ic.clients, c)
+	}
 	for _, m := range []string{mechSCRAMSHA1, mechSCRAMSHA256} {
 		h, _ := scramHash(m)
 		salt := make([]byte, h().Size()-4)
