@@ -260,12 +260,10 @@ func TestTLSRequireAndX509(t *testing.T) {
 		return options.Client().ApplyURI(tn.uri() + "&tls=true&tlsCAFile=" + url.QueryEscape(certs.CAFile) + extra)
 	}
 	anon := tn.client(t, tlsURI(""))
-	if _, err := runCmd(anon, "admin", bson.D{{Key: "createUser", Value: certs.ClientSubject}, {Key: "roles", Value: bson.A{"root"}}}); err != nil {
-		// createUser on $external through the localhost exception
-		if _, err := anon.Database("$external").RunCommand(context.Background(), bson.D{{Key: "createUser", Value: certs.ClientSubject},
-			{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}}}).Raw(); err != nil {
-			t.Fatalf("create $external user: %v", err)
-		}
+	// The localhost exception also allows creating the first user in $external.
+	if _, err := runCmd(anon, "$external", bson.D{{Key: "createUser", Value: certs.ClientSubject},
+		{Key: "roles", Value: bson.A{bson.D{{Key: "role", Value: "root"}, {Key: "db", Value: "admin"}}}}}); err != nil {
+		t.Fatalf("create the $external user: %v", err)
 	}
 	x509c := tn.client(t, tlsURI("&tlsCertificateKeyFile="+url.QueryEscape(certs.ClientFile)+"&authMechanism=MONGODB-X509"))
 	st, err := runCmd(x509c, "admin", bson.D{{Key: "connectionStatus", Value: 1}})
