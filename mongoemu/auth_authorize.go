@@ -93,6 +93,20 @@ func commandAuth(name string) cmdAuth {
 		return onCluster(name)
 	case "fsyncUnlock":
 		return onCluster("unlock")
+	// Commands mongoemu may grow (other fidelity work): their mongod action types, so they do
+	// not fall back to root-only.
+	case "currentOp":
+		return onCluster("inprog")
+	case "killOp":
+		return onCluster("killop")
+	case "top", "connPoolStats", "logRotate", "appendOplogNote", "setFeatureCompatibilityVersion":
+		return onCluster(name)
+	case "collMod", "validate":
+		return onNS(name)
+	case "dbHash":
+		return onDB("dbHash")
+	case "profile":
+		return onDB("enableProfiler")
 	case "killAllSessions":
 		return onCluster("killAnySession")
 	case "replSetInitiate", "replSetReconfig":
