@@ -80,7 +80,7 @@ func switchFlag(dst func(cl *CommandLine) *bool) flagDef {
 // the e2e harness passes to mongod that mean nothing here (--nounixsocket,
 // --wiredTigerCacheSizeGB) are accepted and ignored so the same command line runs both.
 func mongodFlags() map[string]flagDef {
-	return map[string]flagDef{
+	defs := map[string]flagDef{
 		"port":        intFlag("port", 0, 65535, func(cl *CommandLine) *int { return &cl.Options.Port }),
 		"bind_ip":     stringFlag(func(cl *CommandLine) *string { return &cl.Options.BindIP }),
 		"bind_ip_all": {kind: flagSwitch, set: func(cl *CommandLine, _ string) error { cl.Options.BindIP = "0.0.0.0"; return nil }},
@@ -107,6 +107,10 @@ func mongodFlags() map[string]flagDef {
 		"nounixsocket":          {kind: flagSwitch, set: func(*CommandLine, string) error { return nil }},
 		"wiredTigerCacheSizeGB": {kind: flagValue, set: func(_ *CommandLine, v string) error { return checkFloat("wiredTigerCacheSizeGB", v) }},
 	}
+	for name, def := range securityFlags() { // auth_options.go
+		defs[name] = def
+	}
+	return defs
 }
 
 func checkFloat(name, v string) error {
@@ -181,6 +185,9 @@ func ParseCommandLine(args []string) (*CommandLine, error) {
 			return nil, err
 		}
 	}
+	if err := cl.Options.Security.validate(); err != nil {
+		return nil, err
+	}
 	return cl, nil
 }
 
@@ -239,5 +246,5 @@ func synthesizedArgv(o Options) []string {
 	if o.LogPath != "" {
 		argv = append(argv, "--logpath", o.LogPath)
 	}
-	return argv
+	return append(argv, securityArgv(o.Security)...)
 }

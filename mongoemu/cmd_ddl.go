@@ -200,7 +200,7 @@ func (n *Node) cmdListDatabases(_ context.Context, r *request) (bson.D, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !m.Match(raw) {
+		if !m.Match(raw) || !n.mayListDatabase(r, d.Name) { // auth_authorize.go
 			continue
 		}
 		total += d.SizeOnDisk

@@ -30,6 +30,7 @@ type conn struct {
 	appName       atomic.Value
 	internal      atomic.Bool // another node (internalClient) rather than a user client
 	replyID       atomic.Int32
+	authn         connAuth // the authenticated user (auth_session.go)
 }
 
 func newConn(n *Node, nc net.Conn) *conn {

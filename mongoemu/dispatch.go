@@ -61,6 +61,9 @@ func (n *Node) dispatch(ctx context.Context, r *request) (bson.Raw, action) {
 		return n.errorReply(r, mongoerr.New(mongoerr.CommandNotFound, "no such command: '%s'", r.name)), action{}
 	}
 	n.counters.countCommand(r.name)
+	if err := n.authorize(r); err != nil { // auth_authorize.go
+		return n.errorReply(r, err), action{}
+	}
 	if fc := n.fail.matchFailCommand(r); fc != nil {
 		if fc.blockFor > 0 {
 			select {

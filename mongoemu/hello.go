@@ -78,7 +78,11 @@ func (n *Node) cmdHello(ctx context.Context, r *request) (bson.D, error) {
 			return nil, err
 		}
 	}
-	return n.helloReply(r)
+	d, err := n.helloReply(r)
+	if err != nil {
+		return nil, err
+	}
+	return n.helloAuthFields(r, d), nil // auth_sasl.go
 }
 
 // streamHello produces the next exhaust reply: it waits for a change after the last reply's

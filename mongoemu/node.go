@@ -27,6 +27,7 @@ type Node struct {
 	mu   sync.Mutex // guards topo and everything the repl coordinator keeps under n.mu
 	topo topologyVersion
 	repl *replCoord // nil for a standalone (no --replSet)
+	auth *authState // --auth, --keyFile, --tlsMode (auth_session.go)
 
 	listeners []net.Listener
 	conns     connSet
@@ -83,6 +84,11 @@ func New(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("open dbpath: %w", err)
 	}
 	n.store = st
+	if n.auth, err = n.newAuth(); err != nil { // auth_startup.go
+		_ = st.Close()
+		n.events.close()
+		return nil, err
+	}
 	if err := n.listen(); err != nil {
 		_ = st.Close()
 		n.events.close()
@@ -99,7 +105,7 @@ func New(opts Options) (*Node, error) {
 	}
 	n.wireStalls()
 	n.cmds = n.buildCommands()
-	n.events.info("NETWORK", 23016, "Waiting for connections", "port", n.Port(), "ssl", "off")
+	n.events.info("NETWORK", 23016, "Waiting for connections", "port", n.Port(), "ssl", n.sslLogValue())
 	return n, nil
 }
 
@@ -172,11 +178,15 @@ func (n *Node) acceptLoop(ln net.Listener) {
 			_ = nc.Close()
 			continue
 		}
-		c := newConn(n, nc)
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			c.serve()
+			wc, err := n.wrapTLS(nc) // tls.go: --tlsMode
+			if err != nil {
+				_ = nc.Close()
+				return
+			}
+			newConn(n, wc).serve()
 		}()
 	}
 }

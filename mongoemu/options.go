@@ -24,6 +24,8 @@ type Options struct {
 	LogPath string
 	// Logger receives the same events as structured slog records. Nil discards.
 	Logger *slog.Logger
+	// Security is --auth, --keyFile, --clusterAuthMode and --tls* (auth_options.go).
+	Security Security
 }
 
 // hostPort is the address this node calls itself: the first bind address and the port.

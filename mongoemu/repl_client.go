@@ -13,11 +13,14 @@ import (
 // heartbeatClients keeps one connection per peer for heartbeats, redialled after an error, the
 // way mongod's network interface keeps pooled internal connections.
 type heartbeatClients struct {
-	mu sync.Mutex
-	m  map[string]*wire.Client
+	mu   sync.Mutex
+	m    map[string]*wire.Client
+	dial func(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error)
 }
 
-func newHeartbeatClients() *heartbeatClients { return &heartbeatClients{m: map[string]*wire.Client{}} }
+func newHeartbeatClients(dial func(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error)) *heartbeatClients {
+	return &heartbeatClients{m: map[string]*wire.Client{}, dial: dial}
+}
 
 // call runs cmd on host over the cached connection, dropping it on any network error.
 func (h *heartbeatClients) call(ctx context.Context, host string, cmd bson.D, timeout time.Duration) (bson.Raw, error) {
@@ -27,7 +30,7 @@ func (h *heartbeatClients) call(ctx context.Context, host string, cmd bson.D, ti
 	h.mu.Unlock()
 	if c == nil {
 		var err error
-		if c, err = dialInternal(ctx, host, timeout); err != nil {
+		if c, err = h.dial(ctx, host, timeout); err != nil {
 			return nil, err
 		}
 	}
@@ -56,26 +59,16 @@ func (h *heartbeatClients) closeAll() {
 	}
 }
 
-// dialInternal connects to a peer and identifies as an internal client (hello internalClient), so
-// failCommand and user-connection bookkeeping treat it like mongod's intra-cluster traffic.
-func dialInternal(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error) {
-	c, err := wire.Dial(ctx, host, timeout)
-	if err != nil {
-		return nil, err
-	}
-	_, err = c.Command(ctx, bson.D{{Key: "hello", Value: 1}, {Key: "helloOk", Value: true},
-		{Key: "internalClient", Value: bson.D{{Key: "minWireVersion", Value: int32(maxWireVersion)}, {Key: "maxWireVersion", Value: int32(maxWireVersion)}}},
-		{Key: "$db", Value: "admin"}}, timeout)
-	if err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return c, nil
+// dialInternal connects to a peer as an internal client (hello internalClient), so failCommand
+// and user-connection bookkeeping treat it like mongod's intra-cluster traffic; with --keyFile
+// or TLS it authenticates first (auth_internal.go).
+func (rc *replCoord) dialInternal(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error) {
+	return rc.n.dialPeer(ctx, host, timeout)
 }
 
 // callOnce runs one command on a fresh internal connection (votes, stepUp handoff).
-func callOnce(ctx context.Context, host string, cmd bson.D, timeout time.Duration) (bson.Raw, error) {
-	c, err := dialInternal(ctx, host, timeout)
+func (rc *replCoord) callOnce(ctx context.Context, host string, cmd bson.D, timeout time.Duration) (bson.Raw, error) {
+	c, err := rc.dialInternal(ctx, host, timeout)
 	if err != nil {
 		return nil, err
 	}

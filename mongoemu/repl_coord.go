@@ -111,7 +111,7 @@ func newReplCoord(n *Node) (*replCoord, error) {
 	rc := &replCoord{n: n, self: -1, follower: stateStartup, primary: -1, lastApplied: nullOpTime,
 		lastDurable: nullOpTime, commitPoint: nullOpTime, minValid: nullOpTime,
 		waiters: map[*wcWaiter]struct{}{}, stateChanged: make(chan struct{}), stopCh: make(chan struct{})}
-	rc.hb, rc.up = newHeartbeatClients(), newHeartbeatClients()
+	rc.hb, rc.up = newHeartbeatClients(rc.dialInternal), newHeartbeatClients(rc.dialInternal)
 	rc.hbKick = make(chan string, 16)
 	rc.retry = newRetryTable()
 	if err := rc.loadDurableState(); err != nil {

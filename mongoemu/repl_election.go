@@ -281,7 +281,7 @@ func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) 
 		voters++
 		go func(host string) {
 			defer func() { done <- struct{}{} }()
-			reply, err := callOnce(ctx, host, cmd, timeout)
+			reply, err := rc.callOnce(ctx, host, cmd, timeout)
 			mu.Lock()
 			defer mu.Unlock()
 			answered++

@@ -25,7 +25,7 @@ func (rc *replCoord) fetchFrom(source string) error {
 		case <-ctx.Done():
 		}
 	}()
-	c, err := dialInternal(ctx, source, 5*time.Second)
+	c, err := rc.dialInternal(ctx, source, 5*time.Second)
 	if err != nil {
 		return err
 	}

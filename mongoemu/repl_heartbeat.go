@@ -390,7 +390,7 @@ func memberIDOf(cfg *replConfig, idx int) int {
 func (rc *replCoord) fetchConfigFrom(host string) {
 	cmd := bson.D{{Key: "replSetHeartbeat", Value: rc.n.opts.ReplSet}, {Key: "configVersion", Value: int64(-2)},
 		{Key: "hbv", Value: int32(1)}, {Key: "from", Value: rc.n.host}, {Key: "term", Value: int64(-1)}, {Key: "$db", Value: "admin"}}
-	reply, err := callOnce(context.Background(), host, cmd, 5*time.Second)
+	reply, err := rc.callOnce(context.Background(), host, cmd, 5*time.Second)
 	if err != nil {
 		return
 	}

@@ -105,7 +105,7 @@ func (rc *replCoord) initialSyncAttempt(source string, p *initialSyncProgress) e
 	if err := rc.n.store.PutMeta(metaInitialSync, flag); err != nil {
 		return err
 	}
-	c, err := dialInternal(ctx, source, 5*time.Second)
+	c, err := rc.dialInternal(ctx, source, 5*time.Second)
 	if err != nil {
 		return err
 	}

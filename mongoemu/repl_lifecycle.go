@@ -173,7 +173,7 @@ func (rc *replCoord) freshRoundOpTimes() []opTime {
 	out := make(chan opTime, len(hosts))
 	for _, h := range hosts {
 		go func(host string) {
-			reply, err := callOnce(context.Background(), host, cmd, timeout)
+			reply, err := rc.callOnce(context.Background(), host, cmd, timeout)
 			if err != nil {
 				out <- nullOpTime
 				return

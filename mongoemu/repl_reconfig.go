@@ -81,7 +81,7 @@ func (rc *replCoord) initiateQuorumCheck(ctx context.Context, cfg *replConfig, s
 			cmd := bson.D{{Key: "replSetHeartbeat", Value: cfg.name}, {Key: "configVersion", Value: int64(1)},
 				{Key: "hbv", Value: int32(1)}, {Key: "from", Value: rc.n.host}, {Key: "term", Value: int64(0)},
 				{Key: "checkEmpty", Value: true}, {Key: "$db", Value: "admin"}}
-			reply, err := callOnce(ctx, host, cmd, 10*time.Second)
+			reply, err := rc.callOnce(ctx, host, cmd, 10*time.Second)
 			msg := ""
 			switch {
 			case err != nil:

@@ -60,7 +60,7 @@ type rolledBackOp struct {
 func (rc *replCoord) rollbackFrom(source string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := dialInternal(ctx, source, 5*time.Second)
+	c, err := rc.dialInternal(ctx, source, 5*time.Second)
 	if err != nil {
 		return err
 	}

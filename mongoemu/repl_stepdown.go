@@ -240,6 +240,6 @@ func (rc *replCoord) handoffTargetLocked() string {
 
 func (rc *replCoord) electionHandoff(host string) {
 	rc.n.events.info("REPL", 21347, "Starting an election for a priority takeover / handoff", "target", host)
-	_, _ = callOnce(context.Background(), host, bson.D{{Key: "replSetStepUp", Value: int32(1)},
+	_, _ = rc.callOnce(context.Background(), host, bson.D{{Key: "replSetStepUp", Value: int32(1)},
 		{Key: "skipDryRun", Value: true}, {Key: "$db", Value: "admin"}}, 10*time.Second)
 }

@@ -16,6 +16,7 @@ import (
 // mongoemu and mongod alike.
 const (
 	exitClean      = 0
+	exitFailure    = 1   // EXIT_FAILURE: initializeServerSecurityGlobalState failed (bad --keyFile)
 	exitBadOptions = 2   // EXIT_BADOPTIONS: the command line was refused
 	exitAbrupt     = 14  // EXIT_ABRUPT: fatal error while running (e.g. unrecoverable rollback)
 	exitNetError   = 48  // EXIT_NET_ERROR: could not listen
@@ -39,7 +40,21 @@ const usage = `Options:
   --nounixsocket               Accepted for compatibility (mongoemu opens no unix socket)
   --wiredTigerCacheSizeGB arg  Accepted for compatibility (ignored)
 
-mongoemu emulates a MongoDB ` + mongoemu.ServerVersion + ` mongod; --fork and authentication are not supported.
+Security options:
+  --auth                       Run with security
+  --keyFile arg                Private key for cluster authentication
+  --clusterAuthMode arg        Authentication mode used for cluster authentication
+                               (keyFile|sendKeyFile|sendX509|x509)
+  --tlsMode arg                Set the TLS operation mode (disabled|allowTLS|preferTLS|requireTLS)
+  --tlsCertificateKeyFile arg  Certificate and key file for TLS
+  --tlsCAFile arg              Certificate Authority file for TLS
+  --tlsAllowInvalidCertificates
+                               Allow connections to servers with invalid certificates
+  --tlsAllowConnectionsWithoutCertificates
+                               Allow client to connect without presenting a certificate
+  (the legacy --ssl* spellings are accepted)
+
+mongoemu emulates a MongoDB ` + mongoemu.ServerVersion + ` mongod; --fork is not supported.
 `
 
 // printParseError reports a refused command line the way mongod does, on stderr.
@@ -64,6 +79,10 @@ func startupExitCode(err error) int {
 	var me *mongoerr.Error
 	if errors.As(err, &me) && me.Code == mongoerr.DBPathInUse {
 		return exitUncaught
+	}
+	var ke *mongoemu.KeyFileError
+	if errors.As(err, &ke) {
+		return exitFailure
 	}
 	if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EACCES) {
 		return exitNetError

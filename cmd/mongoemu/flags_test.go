@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -58,6 +59,16 @@ func TestParseArgs(t *testing.T) {
 			wantErr: "Bad value for parameter"},
 		{name: "fork", args: []string{"--fork"}, wantErr: "--fork is not supported by mongoemu"},
 		{name: "bad oplogSizeMB", args: []string{"--oplogSizeMB", "0"}, wantErr: "--oplogSizeMB"},
+		{name: "security", args: []string{"--keyFile", "/k", "--tlsMode", "requireTLS", "--tlsCertificateKeyFile", "/c.pem",
+			"--tlsCAFile", "/ca.pem", "--tlsAllowConnectionsWithoutCertificates"},
+			want: with(func(o *mongoemu.Options) {
+				o.Security = mongoemu.Security{KeyFile: "/k", TLSMode: "requireTLS", TLSCertificateKeyFile: "/c.pem",
+					TLSCAFile: "/ca.pem", TLSAllowConnectionsWithoutCertificates: true}
+			})},
+		{name: "legacy ssl spelling", args: []string{"--auth", "--sslMode", "preferSSL", "--sslPEMKeyFile", "/c.pem"},
+			want: with(func(o *mongoemu.Options) {
+				o.Security = mongoemu.Security{Auth: true, TLSMode: "preferTLS", TLSCertificateKeyFile: "/c.pem"}
+			})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,6 +103,10 @@ func TestParseCommandLineSwitches(t *testing.T) {
 // TestRunExitCodes checks mongod's exit codes for refusals that happen before serving.
 func TestRunExitCodes(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
+	openKey := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(openKey, []byte("c2VjcmV0a2V5"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name        string
 		args        []string
@@ -106,6 +121,16 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "dbpath missing", args: []string{"--dbpath", missing, "--port", "0"}, code: exitUncaught,
 			out: "Data directory " + missing + " not found. Create the missing directory or specify another path using " +
 				"(1) the --dbpath command line option, or (2) by adding the 'storage.dbPath' option in the configuration file."},
+		// ssl_options_server.cpp storeSSLServerOptions: a uassert while storing options, EXIT_BADOPTIONS.
+		{name: "requireTLS without certificate", args: []string{"--tlsMode", "requireTLS"}, code: exitBadOptions,
+			errOut: "BadValue: need tlsCertificateKeyFile or certificateSelector when TLS is enabled"},
+		{name: "TLS options without tlsMode", args: []string{"--tlsCAFile", "/ca.pem"}, code: exitBadOptions,
+			errOut: "need to enable TLS via the sslMode/tlsMode flag when using TLS configuration parameters"},
+		{name: "x509 cluster auth without TLS", args: []string{"--clusterAuthMode", "x509"}, code: exitBadOptions,
+			errOut: "need to enable TLS via the tlsMode flag"},
+		// security_file.cpp + mongod_main.cpp: a world-readable key file is EXIT_FAILURE (1).
+		{name: "key file too open", args: []string{"--keyFile", openKey, "--dbpath", t.TempDir(), "--port", "0"}, code: exitFailure,
+			out: "permissions on " + openKey + " are too open"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,6 +40,8 @@ type Options struct {
 	Timeout time.Duration
 	// NoInitiate only starts the processes (for tests of initiate itself).
 	NoInitiate bool
+	// Security runs the set with a key file, TLS and a root user (security.go).
+	Security *Security
 }
 
 // Cluster is a replica set of Hosts started for one test. Everything it starts is killed when
@@ -50,6 +52,7 @@ type Cluster struct {
 	opts     Options
 	hosts    []*Host
 	Timeline *Timeline
+	sec      *clusterSecurity
 }
 
 // NewCluster builds the binaries (once), leases addresses, starts one mongod per member with
@@ -75,6 +78,11 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 		t.Fatalf("lease loopback addresses: %v", err)
 	}
 	t.Cleanup(func() { c.cleanup(leases) })
+	if opts.Security != nil {
+		if c.sec, err = newClusterSecurity(filepath.Join(root, "security"), *opts.Security); err != nil {
+			t.Fatalf("security material: %v", err)
+		}
+	}
 
 	params := map[string]string{"enableTestCommands": "1"}
 	for k, v := range opts.ExtraParams {
@@ -99,7 +107,7 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 			DBPath: filepath.Join(dir, "db"), LogPath: filepath.Join(dir, "mongod.log"),
 			ReplSet: opts.ReplSet, Arbiter: i >= opts.Members, Emulated: bins.Emulated,
 			bin: bins.Mongod, oplogSizeMB: opts.OplogSizeMB, params: maps.Clone(params),
-			cg: cg, timeline: c.Timeline,
+			cg: cg, timeline: c.Timeline, sec: c.sec,
 		}
 		h.proc = &Proc{Name: "mongod", Path: h.bin, Args: h.Args(), cg: cg,
 			StdoutPath: filepath.Join(dir, "mongod.stdout"), StderrPath: filepath.Join(dir, "mongod.stderr")}
@@ -123,6 +131,11 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 	c.Timeline.Mark("replSetInitiate on %s", c.hosts[0])
 	p := c.WaitHealthy(t, time.Until(deadlineOf(ctx)))
 	c.Timeline.Mark("primary %s, all members healthy", p)
+	if c.sec != nil {
+		if err := c.createRoot(ctx, p); err != nil {
+			t.Fatalf("%v", err)
+		}
+	}
 	return c
 }
 
@@ -204,7 +217,7 @@ func (c *Cluster) URI() string {
 // selection timeout; it is disconnected when the test ends.
 func (c *Cluster) MajorityClient(t testing.TB) *mongo.Client {
 	t.Helper()
-	opts := options.Client().ApplyURI(c.URI()).
+	opts := c.sec.apply(options.Client().ApplyURI(c.URI()), true).
 		SetWriteConcern(writeconcern.Majority()).
 		SetRetryWrites(true).
 		SetServerSelectionTimeout(5 * time.Second).

@@ -55,6 +55,17 @@
 // process belongs to no host, so its clients keep seeing every member; start sidecars with
 // Host.StartSidecar so they share their host's fate.
 //
+// # Security
+//
+// Options.Security runs the set as production sets run: --keyFile (a random key written 0400),
+// --tlsMode requireTLS with a CA and a certificate for every 127.0.0.N made in the test
+// (mongoemu/testcerts), and a root user created through the localhost exception right after
+// initiate (written with w: all members). From then on Host.ClientOptions, Host.Command and
+// MajorityClient log in as root over TLS, except on arbiters, which hold no users and are
+// reached through the localhost exception as on mongod. UserClientOptions logs in as another
+// user; Host.SetKeyFile restarts a member with another key (a member that must be refused).
+// The flags are mongod's, so the same tests run with RSGUARD_MONGOD pointing at a real mongod.
+//
 // # Timeline
 //
 // Cluster.Timeline records harness actions (starts, signals, stalls, cuts) and whatever a test

@@ -48,6 +48,8 @@ type Host struct {
 	mu       sync.Mutex
 	sidecars []*Proc
 	admin    *mongo.Client
+	sec      *clusterSecurity // Options.Security (security.go); nil for an open set
+	keyFile  string           // overrides the cluster's key file (SetKeyFile)
 }
 
 // HostPort is "127.0.0.N:port", the member name used in the replica-set config.
@@ -84,7 +86,7 @@ func (h *Host) Args() []string {
 	for _, k := range names {
 		args = append(args, "--setParameter", k+"="+h.params[k])
 	}
-	return args
+	return append(args, h.securityArgs()...)
 }
 
 func (h *Host) mark(format string, args ...any) {
@@ -203,11 +205,11 @@ func (h *Host) ExitCode() int { return h.proc.ExitCode() }
 // ClientOptions are the harness's driver options for this host: a direct connection with short
 // timeouts so a dead or frozen host fails calls fast.
 func (h *Host) ClientOptions() *options.ClientOptions {
-	return options.Client().ApplyURI(h.URI()).
-		SetServerSelectionTimeout(2 * time.Second).
+	return h.sec.apply(options.Client().ApplyURI(h.URI()).
+		SetServerSelectionTimeout(2*time.Second).
 		SetConnectTimeout(time.Second).
-		SetHeartbeatInterval(500 * time.Millisecond).
-		SetAppName("rsguard-e2e")
+		SetHeartbeatInterval(500*time.Millisecond).
+		SetAppName("rsguard-e2e"), !h.Arbiter)
 }
 
 // Client returns a new direct driver client, disconnected when the test ends.

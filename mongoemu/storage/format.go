@@ -58,6 +58,11 @@ func writeValue(b *strings.Builder, v bson.RawValue) {
 			strconv.FormatUint(uint64(i), 10) + ")")
 	case bson.TypeBinary:
 		sub, data := v.Binary()
+		if sub == 4 && len(data) == 16 { // mongod prints UUIDs (lsid.id) as UUID("...")
+			h := hex.EncodeToString(data)
+			b.WriteString(`UUID("` + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:] + `")`)
+			break
+		}
 		b.WriteString("BinData(" + strconv.Itoa(int(sub)) + ", " +
 			strings.ToUpper(hex.EncodeToString(data)) + ")")
 	case bson.TypeEmbeddedDocument, bson.TypeArray:
@@ -88,4 +93,12 @@ func writeContainer(b *strings.Builder, doc bson.Raw, array bool) {
 		writeValue(b, e.Value())
 	}
 	b.WriteString(" " + closing)
+}
+
+// FormatDocument renders a document as mongod's BSONObj::toString does in error messages
+// ("not authorized on db to execute command { find: \"c\", ... }").
+func FormatDocument(doc bson.Raw) string {
+	var b strings.Builder
+	writeContainer(&b, doc, false)
+	return b.String()
 }
