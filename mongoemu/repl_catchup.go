@@ -36,26 +36,29 @@ type catchUpState struct {
 	done      chan struct{} // closed when concluded
 }
 
-// catchUp is the primary-elect's catch-up phase; it returns when catch-up concluded for any
-// reason (then the caller enters drain mode, or finds it lost office).
-func (rc *replCoord) catchUp(term int64) {
-	rc.n.mu.Lock()
+// startCatchUpLocked is CatchupState::start, run under the lock as part of taking office so
+// that replSetAbortPrimaryCatchUp finds the catch-up as soon as the node is PRIMARY. A
+// single-member set and catchUpTimeoutMillis 0 skip catch-up.
+func (rc *replCoord) startCatchUpLocked(term int64) *catchUpState {
 	rc.n.events.info("REPL", 21359, "Entering primary catch-up mode")
 	st := &catchUpState{term: term, done: make(chan struct{})}
 	rc.catchUpSt = st
 	if len(rc.cfg.members) == 1 {
 		rc.n.events.info("REPL", 6015304, "Skipping primary catchup since we are the only node in the replica set.")
 		rc.concludeCatchUpLocked(catchUpSkipped)
-		rc.n.mu.Unlock()
-		return
-	}
-	timeout := rc.cfg.settings.catchUpTimeout // -1 (the default): no limit; 0: no catch-up
-	if timeout == 0 {
+	} else if rc.cfg.settings.catchUpTimeout == 0 {
 		rc.n.events.info("REPL", 21360, "Skipping primary catchup since the catchup timeout is 0")
 		rc.concludeCatchUpLocked(catchUpSkipped)
-		rc.n.mu.Unlock()
-		return
 	}
+	return st
+}
+
+// catchUp waits until catch-up st concluded for any reason (then the caller enters drain mode,
+// or finds it lost office). catchUpTimeoutMillis -1, the default, means no limit.
+func (rc *replCoord) catchUp(st *catchUpState) {
+	term := st.term
+	rc.n.mu.Lock()
+	timeout := rc.cfg.settings.catchUpTimeout
 	rc.n.mu.Unlock()
 	var deadline <-chan time.Time
 	if timeout > 0 {

@@ -418,25 +418,30 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	// Announce the win and make every member's heartbeat verdict count from now (spec §5.4
 	// step 1, repl_catchup.go).
 	rc.restartHeartbeatsLocked()
+	st := rc.startCatchUpLocked(term)
 	rc.bumpLocked()
 	rc.n.mu.Unlock()
 	select {
 	case <-rc.stopCh:
+		rc.n.mu.Lock()
+		rc.concludeCatchUpLocked(catchUpFailedWithError)
+		rc.n.mu.Unlock()
 		return nil
 	default:
 	}
 	rc.wg.Add(1)
 	go func() {
 		defer rc.wg.Done()
-		_ = rc.completeTransitionToPrimary(term) // a failed write logs; a lost term needs nothing
+		_ = rc.completeTransitionToPrimary(st) // a failed write logs; a lost term needs nothing
 	}()
 	return nil
 }
 
 // completeTransitionToPrimary: catch up, drain, write the "new primary" no-op in the new term,
 // then accept writes (spec §5.4 steps 2-5).
-func (rc *replCoord) completeTransitionToPrimary(term int64) error {
-	rc.catchUp(term)
+func (rc *replCoord) completeTransitionToPrimary(st *catchUpState) error {
+	term := st.term
+	rc.catchUp(st)
 
 	rc.n.mu.Lock()
 	if rc.term != term || rc.leader == leaderNone {

@@ -1,0 +1,240 @@
+package mongoemu
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Catch-up after an election (spec §5.4 step 2), checked against mongod's CatchupState
+// (replication_coordinator_impl.cpp) and TopologyCoordinator::
+// latestKnownOpTimeSinceHeartbeatRestart (topology_coordinator.cpp): the target is unknown,
+// and the new primary not writable, until every other member answered a heartbeat sent after
+// the win or was marked down.
+
+// startSetPrimary0 initiates a set and makes member 0 primary with replSetStepUp, so tests
+// with long election timeouts need not wait for the timer.
+func startSetPrimary0(t *testing.T, members, arbiters int, settings bson.D) *testSet {
+	t.Helper()
+	ts := startTestSet(t, members, arbiters, settings)
+	eventually(t, 30*time.Second, "member 0 writable primary after replSetStepUp", func() bool {
+		if ts.leader(0) != leaderWritable {
+			_ = ts.admin(0, bson.D{{Key: "replSetStepUp", Value: 1}}, nil)
+		}
+		return ts.leader(0) == leaderWritable
+	})
+	eventually(t, 30*time.Second, "the other members SECONDARY or ARBITER", func() bool {
+		for i := 1; i < members+arbiters; i++ {
+			if s := ts.state(i); s != "SECONDARY" && s != "ARBITER" {
+				return false
+			}
+		}
+		return true
+	})
+	return ts
+}
+
+func (ts *testSet) leader(i int) leaderMode {
+	n := ts.nodes[i]
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.repl.leader
+}
+
+// seesUp reports whether node i considers member j up (health 1).
+func (ts *testSet) seesUp(i, j int) bool {
+	n := ts.nodes[i]
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.repl.members[j].up
+}
+
+// electionMetric is a number from serverStatus.electionMetrics of node i ("a.b" for nested).
+func (ts *testSet) electionMetric(i int, path ...string) int64 {
+	ts.t.Helper()
+	var ss bson.Raw
+	if err := ts.admin(i, bson.D{{Key: "serverStatus", Value: 1}}, &ss); err != nil {
+		ts.t.Fatalf("serverStatus: %v", err)
+	}
+	v, ok := numberAsInt64(ss.Lookup(append([]string{"electionMetrics"}, path...)...))
+	if !ok {
+		ts.t.Fatalf("serverStatus has no electionMetrics.%v", path)
+	}
+	return v
+}
+
+// candidateMetrics is replSetGetStatus.electionCandidateMetrics of node i.
+func (ts *testSet) candidateMetrics(i int) bson.Raw {
+	ts.t.Helper()
+	var st bson.Raw
+	if err := ts.admin(i, bson.D{{Key: "replSetGetStatus", Value: 1}}, &st); err != nil {
+		ts.t.Fatalf("replSetGetStatus: %v", err)
+	}
+	m, _ := st.Lookup("electionCandidateMetrics").DocumentOK()
+	return m
+}
+
+// freeze stops member i and puts in its place a listener that accepts connections and never
+// answers: what the other members see of a SIGSTOPped mongod.
+func (ts *testSet) freeze(i int) {
+	ts.t.Helper()
+	addr := ts.nodes[i].Addr()
+	ts.nodes[i].Stop(nil)
+	var ln net.Listener
+	eventually(ts.t, 10*time.Second, "listen on "+addr, func() bool {
+		l, err := net.Listen("tcp", addr)
+		ln = l
+		return err == nil
+	})
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+}
+
+func writeMajority(t *testing.T, ts *testSet, i int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := ts.clients[i].Database("test").RunCommand(ctx, bson.D{{Key: "insert", Value: "c"},
+		{Key: "documents", Value: bson.A{bson.D{{Key: "x", Value: 1}}}},
+		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: "majority"}}}})
+	if err := res.Err(); err != nil {
+		t.Fatalf("w:majority insert on %d: %v", i, err)
+	}
+}
+
+// A new primary whose former primary hangs stays in catch-up until that member is marked
+// down: heartbeatTimeoutSecs (2 s here) after the heartbeat to it began. Before the fix a
+// 250 ms grace let it write while the hung member was still considered up.
+func TestCatchUpHeldUntilHungMemberMarkedDown(t *testing.T) {
+	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
+		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "heartbeatTimeoutSecs", Value: 2}})
+	writeMajority(t, ts, 0)
+	before := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp")
+	ts.freeze(0)
+	frozen := time.Now()
+	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
+		t.Fatalf("replSetStepUp: %v", err)
+	}
+	stepUp := time.Since(frozen)
+	eventually(t, 15*time.Second, "member 1 writable", func() bool {
+		if ts.leader(1) != leaderWritable {
+			return false
+		}
+		if ts.seesUp(1, 0) {
+			t.Fatalf("member 1 accepted writes while it still considered the hung member up")
+		}
+		return true
+	})
+	writable := time.Since(frozen)
+	t.Logf("stepUp answered %v after the freeze, writable after %v", stepUp, writable)
+	if got := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp"); got != before+1 {
+		t.Fatalf("numCatchUpsAlreadyCaughtUp = %d, want %d", got, before+1)
+	}
+}
+
+// replSetStepUp answers once the node is PRIMARY, before catch-up (stepUpIfEligible waits for
+// the election-finished event only); meanwhile hello says it is not writable but secondary
+// (fillHelloForReplSet: "Report that we are secondary ... until drain completes"). Then
+// replSetAbortPrimaryCatchUp ends catch-up at once (abortCatchupIfNeeded) although the hung
+// member is still considered up. Before the fix stepUp answered only once writable, and the
+// abort found no catch-up to end.
+func TestStepUpAnswersInCatchUpAndAbortEndsIt(t *testing.T) {
+	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
+		{Key: "heartbeatIntervalMillis", Value: 200}})
+	writeMajority(t, ts, 0)
+	ts.freeze(0)
+	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
+		t.Fatalf("replSetStepUp: %v", err)
+	}
+	if got := ts.leader(1); got != leaderCatchUp {
+		t.Fatalf("replSetStepUp answered in leader mode %d, want catch-up (%d)", got, leaderCatchUp)
+	}
+	if got := ts.state(1); got != "PRIMARY" {
+		t.Fatalf("replSetGetStatus says %s during catch-up, want PRIMARY", got)
+	}
+	me := ts.nodes[1].Addr()
+	var hello bson.M
+	if err := ts.admin(1, bson.D{{Key: "hello", Value: 1}}, &hello); err != nil {
+		t.Fatal(err)
+	}
+	if hello["isWritablePrimary"] != false || hello["secondary"] != true || hello["primary"] != me || hello["electionId"] == nil {
+		t.Fatalf("hello during catch-up: isWritablePrimary=%v secondary=%v primary=%v electionId=%v",
+			hello["isWritablePrimary"], hello["secondary"], hello["primary"], hello["electionId"])
+	}
+	var isMaster bson.M
+	if err := ts.admin(1, bson.D{{Key: "isMaster", Value: 1}}, &isMaster); err != nil {
+		t.Fatal(err)
+	}
+	if isMaster["ismaster"] != false || isMaster["secondary"] != true {
+		t.Fatalf("isMaster during catch-up: ismaster=%v secondary=%v", isMaster["ismaster"], isMaster["secondary"])
+	}
+	if err := ts.admin(1, bson.D{{Key: "replSetAbortPrimaryCatchUp", Value: 1}}, nil); err != nil {
+		t.Fatalf("replSetAbortPrimaryCatchUp: %v", err)
+	}
+	eventually(t, 3*time.Second, "member 1 writable after the abort", func() bool { return ts.leader(1) == leaderWritable })
+	if !ts.seesUp(1, 0) {
+		t.Fatalf("the hung member was marked down already: the abort proved nothing")
+	}
+	if got := ts.electionMetric(1, "numCatchUpsFailedWithReplSetAbortPrimaryCatchUpCmd"); got != 1 {
+		t.Fatalf("numCatchUpsFailedWithReplSetAbortPrimaryCatchUpCmd = %d, want 1", got)
+	}
+}
+
+// With every member answering, catch-up ends as soon as the heartbeats after the win are in.
+func TestCatchUpWithAllMembersAnsweringIsPrompt(t *testing.T) {
+	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
+		{Key: "heartbeatIntervalMillis", Value: 200}})
+	writeMajority(t, ts, 0)
+	before := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp")
+	start := time.Now()
+	eventually(t, 10*time.Second, "replSetStepUp on member 1", func() bool {
+		return ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil) == nil
+	})
+	eventually(t, 3*time.Second, "member 1 writable", func() bool { return ts.leader(1) == leaderWritable })
+	t.Logf("writable %v after replSetStepUp was sent", time.Since(start))
+	if got := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp"); got != before+1 {
+		t.Fatalf("numCatchUpsAlreadyCaughtUp = %d, want %d", got, before+1)
+	}
+	m := ts.candidateMetrics(1)
+	if n, ok := numberAsInt64(m.Lookup("numCatchUpOps")); !ok || n != 0 || m.Lookup("lastElectionReason").StringValue() != "stepUpRequest" {
+		t.Fatalf("electionCandidateMetrics: %v", m)
+	}
+}
+
+// catchUpTimeoutMillis ends catch-up (CatchupState::start schedules the timeout; log 21361).
+func TestCatchUpTimeoutEndsCatchUp(t *testing.T) {
+	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
+		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "catchUpTimeoutMillis", Value: 300}})
+	writeMajority(t, ts, 0)
+	ts.freeze(0)
+	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
+		t.Fatalf("replSetStepUp: %v", err)
+	}
+	eventually(t, 3*time.Second, "member 1 writable after the catch-up timeout", func() bool { return ts.leader(1) == leaderWritable })
+	if got := ts.electionMetric(1, "numCatchUpsTimedOut"); got != 1 {
+		t.Fatalf("numCatchUpsTimedOut = %d, want 1", got)
+	}
+}
