@@ -238,3 +238,76 @@ func TestCatchUpTimeoutEndsCatchUp(t *testing.T) {
 		t.Fatalf("numCatchUpsTimedOut = %d, want 1", got)
 	}
 }
+
+// catchUpTimeoutMillis 0 skips catch-up (log 21360, numCatchUpsSkipped), even with a hung
+// member. Before, the skip was counted as already caught up.
+func TestCatchUpTimeoutZeroSkipsCatchUp(t *testing.T) {
+	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
+		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "catchUpTimeoutMillis", Value: 0}})
+	writeMajority(t, ts, 0)
+	ts.freeze(0)
+	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
+		t.Fatalf("replSetStepUp: %v", err)
+	}
+	eventually(t, 3*time.Second, "member 1 writable", func() bool { return ts.leader(1) == leaderWritable })
+	if !ts.seesUp(1, 0) {
+		t.Fatalf("the hung member was marked down already: the skip proved nothing")
+	}
+	if got := ts.electionMetric(1, "numCatchUpsSkipped"); got != 1 {
+		t.Fatalf("numCatchUpsSkipped = %d, want 1", got)
+	}
+}
+
+// A primary-elect behind a reachable member fetches up to the target and then succeeds:
+// numCatchUps and numCatchUpsSucceeded count it, electionCandidateMetrics shows
+// targetCatchupOpTime and numCatchUpOps (ReplicationMetrics setTargetCatchupOpTime /
+// setNumCatchUpOps). Five members: 0 and 1 have a write 2, 3 and 4 have not; 0 dies; 2 is
+// elected by 2, 3 and 4, then may fetch again and catches up from 1.
+func TestCatchUpFetchesToTheTarget(t *testing.T) {
+	ts := startSetPrimary0(t, 5, 0, bson.D{{Key: "electionTimeoutMillis", Value: 3000}, {Key: "heartbeatIntervalMillis", Value: 200}})
+	writeMajority(t, ts, 0)
+	ts.waitCaughtUp(0, 1, 2, 3, 4)
+	fail := func(i int, mode string) {
+		for _, fp := range []string{"stopReplProducer", "rsSyncApplyStop"} {
+			if err := ts.admin(i, bson.D{{Key: "configureFailPoint", Value: fp}, {Key: "mode", Value: mode}}, nil); err != nil {
+				t.Fatalf("%s %s on %d: %v", fp, mode, i, err)
+			}
+		}
+	}
+	for _, i := range []int{2, 3, 4} {
+		fail(i, "alwaysOn")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.clients[0].Database("test").RunCommand(ctx, bson.D{{Key: "insert", Value: "c"},
+		{Key: "documents", Value: bson.A{bson.D{{Key: "y", Value: 1}}}},
+		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 2}}}}).Err(); err != nil {
+		t.Fatalf("w:2 insert: %v", err)
+	}
+	ts.waitCaughtUp(0, 1)
+	target := ts.lastApplied(1)
+	ts.nodes[0].Stop(nil)
+	if err := ts.admin(2, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
+		t.Fatalf("replSetStepUp on 2: %v", err)
+	}
+	eventually(t, 5*time.Second, "member 2 to set its catch-up target", func() bool {
+		_, ok := ts.candidateMetrics(2).Lookup("targetCatchupOpTime").DocumentOK()
+		return ok
+	})
+	if ts.leader(2) != leaderCatchUp {
+		t.Fatalf("member 2 left catch-up without the write it lacks")
+	}
+	fail(2, "off")
+	eventually(t, 10*time.Second, "member 2 writable", func() bool { return ts.leader(2) == leaderWritable })
+	m := ts.candidateMetrics(2)
+	got, _ := opTimeFromValue(m.Lookup("targetCatchupOpTime"))
+	if got != target {
+		t.Fatalf("targetCatchupOpTime %v, want member 1's %v", got, target)
+	}
+	if n, ok := numberAsInt64(m.Lookup("numCatchUpOps")); !ok || n != 1 {
+		t.Fatalf("numCatchUpOps %v, want 1", m.Lookup("numCatchUpOps"))
+	}
+	if a, b := ts.electionMetric(2, "numCatchUps"), ts.electionMetric(2, "numCatchUpsSucceeded"); a != 1 || b != 1 {
+		t.Fatalf("numCatchUps %d, numCatchUpsSucceeded %d, want 1 and 1", a, b)
+	}
+}

@@ -442,6 +442,11 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 func (rc *replCoord) completeTransitionToPrimary(st *catchUpState) error {
 	term := st.term
 	rc.catchUp(st)
+	select {
+	case <-rc.stopCh:
+		return fmt.Errorf("shutting down during catch-up") // no drain write into a closing store
+	default:
+	}
 
 	rc.n.mu.Lock()
 	if rc.term != term || rc.leader == leaderNone {
