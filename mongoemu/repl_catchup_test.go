@@ -2,8 +2,6 @@ package mongoemu
 
 import (
 	"context"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,39 +76,18 @@ func (ts *testSet) candidateMetrics(i int) bson.Raw {
 	return m
 }
 
-// freeze stops member i and puts in its place a listener that accepts connections and never
-// answers: what the other members see of a SIGSTOPped mongod.
-func (ts *testSet) freeze(i int) {
+// hang makes member i answer nothing: every command it receives, heartbeats and vote requests
+// included, blocks (failCommand with failAllCommands and blockConnection), which is what the
+// others see of a SIGSTOPped mongod. (Stopping the node and listening on its port instead
+// leaves a window in which connections are refused, and a refused member is marked down at
+// once.) Its own outgoing traffic goes on; the e2e test freezes a real process.
+func (ts *testSet) hang(i int) {
 	ts.t.Helper()
-	addr := ts.nodes[i].Addr()
-	ts.nodes[i].Stop(nil)
-	var ln net.Listener
-	eventually(ts.t, 10*time.Second, "listen on "+addr, func() bool {
-		l, err := net.Listen("tcp", addr)
-		ln = l
-		return err == nil
-	})
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	ts.t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
+	if err := ts.admin(i, bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "alwaysOn"},
+		{Key: "data", Value: bson.D{{Key: "failAllCommands", Value: true}, {Key: "failInternalCommands", Value: true},
+			{Key: "blockConnection", Value: true}, {Key: "blockTimeMS", Value: int32(600000)}}}}, nil); err != nil {
+		ts.t.Fatalf("hang member %d: %v", i, err)
+	}
 }
 
 func writeMajority(t *testing.T, ts *testSet, i int) {
@@ -133,12 +110,12 @@ func TestCatchUpHeldUntilHungMemberMarkedDown(t *testing.T) {
 		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "heartbeatTimeoutSecs", Value: 2}})
 	writeMajority(t, ts, 0)
 	before := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp")
-	ts.freeze(0)
-	frozen := time.Now()
+	ts.hang(0)
+	hung := time.Now()
 	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
 		t.Fatalf("replSetStepUp: %v", err)
 	}
-	stepUp := time.Since(frozen)
+	stepUp := time.Since(hung)
 	eventually(t, 15*time.Second, "member 1 writable", func() bool {
 		if ts.leader(1) != leaderWritable {
 			return false
@@ -148,8 +125,12 @@ func TestCatchUpHeldUntilHungMemberMarkedDown(t *testing.T) {
 		}
 		return true
 	})
-	writable := time.Since(frozen)
-	t.Logf("stepUp answered %v after the freeze, writable after %v", stepUp, writable)
+	writable := time.Since(hung)
+	t.Logf("stepUp answered %v after the member hung, writable after %v", stepUp, writable)
+	// The heartbeat that never returns began at most one interval (0.2 s) before the hang.
+	if writable < 1500*time.Millisecond {
+		t.Fatalf("writable %v after the hang: sooner than heartbeatTimeoutSecs (2 s) allows", writable)
+	}
 	if got := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp"); got != before+1 {
 		t.Fatalf("numCatchUpsAlreadyCaughtUp = %d, want %d", got, before+1)
 	}
@@ -165,7 +146,7 @@ func TestStepUpAnswersInCatchUpAndAbortEndsIt(t *testing.T) {
 	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
 		{Key: "heartbeatIntervalMillis", Value: 200}})
 	writeMajority(t, ts, 0)
-	ts.freeze(0)
+	ts.hang(0)
 	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
 		t.Fatalf("replSetStepUp: %v", err)
 	}
@@ -229,7 +210,7 @@ func TestCatchUpTimeoutEndsCatchUp(t *testing.T) {
 	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
 		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "catchUpTimeoutMillis", Value: 300}})
 	writeMajority(t, ts, 0)
-	ts.freeze(0)
+	ts.hang(0)
 	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
 		t.Fatalf("replSetStepUp: %v", err)
 	}
@@ -245,7 +226,7 @@ func TestCatchUpTimeoutZeroSkipsCatchUp(t *testing.T) {
 	ts := startSetPrimary0(t, 3, 0, bson.D{{Key: "electionTimeoutMillis", Value: 5000},
 		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "catchUpTimeoutMillis", Value: 0}})
 	writeMajority(t, ts, 0)
-	ts.freeze(0)
+	ts.hang(0)
 	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
 		t.Fatalf("replSetStepUp: %v", err)
 	}
