@@ -16,8 +16,12 @@ var nullOpTime = opTime{term: -1}
 
 func (o opTime) isNull() bool { return o.ts.T == 0 && o.ts.I == 0 }
 
+// compare orders by term, then timestamp; when either term is uninitialized (-1: the
+// "initiating set" entry, a null optime) only timestamps are compared (OpTime::operator<,
+// optime.h), so (Timestamp(0, 0), 0), pv1's smallest optime, is not above the initiate entry.
 func (o opTime) compare(p opTime) int {
 	switch {
+	case o.term == -1 || p.term == -1:
 	case o.term < p.term:
 		return -1
 	case o.term > p.term:

@@ -59,6 +59,9 @@ func (rc *replCoord) applyBatch(entries []bson.Raw) error {
 	rc.retry.noteEntries(entries)
 	rc.n.mu.Lock()
 	rc.advanceAppliedLocked(last, wall)
+	if rc.catchUpSt != nil {
+		rc.catchUpSt.numOps += int64(len(entries)) // incrementNumCatchUpOpsIfCatchingUp
+	}
 	rc.maybeLeaveRecoveringLocked()
 	rc.n.mu.Unlock()
 	return nil

@@ -57,7 +57,9 @@ func (rc *replCoord) handleGetRBID(_ context.Context, _ *request) (bson.D, error
 	return bson.D{{Key: "rbid", Value: rc.rbid}}, nil
 }
 
-// handleStepUp is replSetStepUp (spec §6.3): run for election now and wait for the result.
+// handleStepUp is replSetStepUp (spec §6.3): run for election now and answer once the election
+// is decided, i.e. as soon as this node is PRIMARY, still in catch-up (stepUpIfEligible,
+// replication_coordinator_impl_elect_v1.cpp).
 func (rc *replCoord) handleStepUp(ctx context.Context, r *request) (bson.D, error) {
 	skip, err := r.boolArg("skipDryRun")
 	if err != nil {
@@ -76,6 +78,14 @@ func (rc *replCoord) handleStepUp(ctx context.Context, r *request) (bson.D, erro
 	if err := rc.runElection(ctx, reason, skip); err != nil {
 		rc.n.events.info("ELECTION", 21441, "replSetStepUp failed", "error", err.Error())
 		return nil, mongoerr.New(mongoerr.CommandFailed, "Election failed.")
+	}
+	rc.n.mu.Lock()
+	defer rc.n.mu.Unlock()
+	switch {
+	case rc.stateLocked() != statePrimary:
+		return nil, mongoerr.New(mongoerr.CommandFailed, "Election failed.")
+	case rc.leader == leaderSteppingDown:
+		return nil, mongoerr.New(mongoerr.CommandFailed, "Election failed due to concurrent stepdown.")
 	}
 	return bson.D{}, nil
 }
@@ -190,15 +200,19 @@ func (rc *replCoord) handleSyncFrom(_ context.Context, r *request) (bson.D, erro
 	return d, nil
 }
 
-// handleAbortCatchUp is replSetAbortPrimaryCatchUp (spec §6.8).
+// handleAbortCatchUp is replSetAbortPrimaryCatchUp (spec §6.8; repl_set_commands.cpp and
+// abortCatchupIfNeeded): catch-up ends at once, counted under
+// numCatchUpsFailedWithReplSetAbortPrimaryCatchUpCmd, and the primary enters drain mode.
 func (rc *replCoord) handleAbortCatchUp(_ context.Context, _ *request) (bson.D, error) {
 	rc.n.mu.Lock()
 	defer rc.n.mu.Unlock()
-	if rc.leader != leaderCatchUp || rc.catchUpAbort == nil {
-		return nil, mongoerr.New(mongoerr.IllegalOperation, "The node is not in catch-up mode.")
+	rc.n.events.info("REPL", 21583, "Received replSetAbortPrimaryCatchUp request")
+	if rc.catchUpSt == nil {
+		err := mongoerr.New(mongoerr.IllegalOperation, "The node is not in catch-up mode.")
+		rc.n.events.info("REPL", 21584, "replSetAbortPrimaryCatchUp request failed", "error", err.Error())
+		return nil, err
 	}
-	close(rc.catchUpAbort)
-	rc.catchUpAbort = nil
+	rc.concludeCatchUpLocked(catchUpFailedWithAbortCmd)
 	return bson.D{}, nil
 }
 
@@ -232,7 +246,7 @@ func (rc *replCoord) handleUpdatePosition(_ context.Context, r *request) (bson.D
 		if ot, ok := opTimeFromValue(d.Lookup("durableOpTime")); ok && m.durable.less(ot) {
 			m.durable = ot
 		}
-		m.lastUpdate = now
+		m.lastUpdate, m.lastUpdateStale = now, false
 	}
 	if t, ok := numberAsInt64(r.cmd.Lookup("$replData", "term")); ok && t > rc.term {
 		rc.updateTermLocked(t, "replSetUpdatePosition")

@@ -24,7 +24,7 @@ type memberData struct {
 	durableWall       time.Time
 	lastHeartbeat     time.Time // last heartbeat reply received
 	lastHeartbeatRecv time.Time // last heartbeat request received from it
-	lastUpdate        time.Time // liveness: heartbeats and replSetUpdatePosition
+	lastUpdate        time.Time // liveness: heartbeat replies and requests, replSetUpdatePosition
 	upSince           time.Time
 	pingMs            int64 // EWMA, as replSetGetStatus reports it
 	recentRTT         [5]int64
@@ -38,6 +38,12 @@ type memberData struct {
 	leaderTerm        int64 // term the member won, while it reports PRIMARY
 	message           string
 	electable         bool
+
+	// Liveness and catch-up bookkeeping (member_data.h): lastUpdateStale is set once lastUpdate
+	// is electionTimeout old (checkMemberTimeouts); updatedSinceRestart says a heartbeat verdict
+	// (a reply, or the member marked down) arrived since the last heartbeat restart.
+	lastUpdateStale     bool
+	updatedSinceRestart bool
 }
 
 // replCoord is the replication coordinator of one node: state, config, term and votes, member
@@ -82,8 +88,10 @@ type replCoord struct {
 	syncFromRequest  string
 	initialSync      *initialSyncProgress
 	waiters          map[*wcWaiter]struct{}
-	catchUpTarget    opTime
-	catchUpAbort     chan struct{}
+	catchUpSt        *catchUpState // non-nil while the primary is in catch-up mode
+	catchUpTakeover  time.Time     // scheduled catch-up takeover, zero if none
+	hbTargets        map[string]*hbTarget
+	hbEpoch          uint64        // bumped by a heartbeat restart: replies to older requests are dropped
 	stateChanged     chan struct{} // closed and replaced on any repl state change (fetcher, waiters)
 
 	writeMu sync.Mutex // serialises primary writes with each other and with leaving PRIMARY
@@ -113,6 +121,7 @@ func newReplCoord(n *Node) (*replCoord, error) {
 		waiters: map[*wcWaiter]struct{}{}, stateChanged: make(chan struct{}), stopCh: make(chan struct{})}
 	rc.hb, rc.up = newHeartbeatClients(rc.dialInternal), newHeartbeatClients(rc.dialInternal)
 	rc.hbKick = make(chan string, 16)
+	rc.hbTargets = map[string]*hbTarget{}
 	rc.retry = newRetryTable()
 	if err := rc.loadDurableState(); err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ const (
 	reasonStepUp           = "stepUpRequest"
 	reasonStepUpSkipDryRun = "stepUpRequestSkipDryRun"
 	reasonSingleNode       = "singleNodePromptElection"
+	reasonCatchupTakeover  = "catchupTakeover"
 )
 
 type electionCounters struct {
@@ -27,6 +28,13 @@ type electionCounters struct {
 	freezeCalled, freezeOK                       int64
 	stepDownsHigherTerm                          int64
 	catchUps, catchUpsSucceeded, catchUpsAlready int64
+
+	catchUpTakeoverCalled, catchUpTakeoverOK int64
+	catchUpsSkipped, catchUpsTimedOut        int64
+	catchUpsFailedWithError                  int64
+	catchUpsFailedWithNewTerm                int64
+	catchUpsAborted                          int64 // numCatchUpsFailedWithReplSetAbortPrimaryCatchUpCmd
+	totalCatchUpOps                          int64
 }
 
 type candidateMetrics struct {
@@ -41,6 +49,11 @@ type candidateMetrics struct {
 	priorPrimary       int
 	newTermStart       time.Time
 	wMajorityAvailable time.Time
+
+	// Set during catch-up (ReplicationMetrics::setTargetCatchupOpTime / setNumCatchUpOps).
+	targetCatchup    opTime
+	hasTargetCatchup bool
+	numCatchUpOps    *int64
 }
 
 type participantMetrics struct {
@@ -70,13 +83,18 @@ func (rc *replCoord) electionLoop() {
 		now := time.Now()
 		rc.n.mu.Lock()
 		var reason string
+		if rc.cfg != nil && rc.self >= 0 {
+			rc.checkMemberTimeoutsLocked(now)
+		}
 		switch {
 		case rc.cfg == nil || rc.self < 0 || rc.running:
 		case rc.leader != leaderNone:
-			rc.checkMajorityLivenessLocked(now)
+		case !rc.catchUpTakeover.IsZero() && now.After(rc.catchUpTakeover):
+			rc.catchUpTakeover = time.Time{}
+			reason = reasonCatchupTakeover // eligibility: unelectableReasonForLocked
 		case !rc.takeoverAt.IsZero() && now.After(rc.takeoverAt):
 			rc.takeoverAt = time.Time{}
-			if rc.freshForTakeoverLocked() && rc.primary >= 0 && rc.cfg.members[rc.primary].priority < rc.selfConfig().priority {
+			if rc.primary >= 0 && rc.cfg.members[rc.primary].priority < rc.selfConfig().priority {
 				reason = reasonPriorityTakeover
 			}
 		case rc.electionDeadline.IsZero():
@@ -104,66 +122,95 @@ func (rc *replCoord) primaryInTermSeenLocked() bool {
 		time.Since(m.lastHeartbeat) < rc.cfg.settings.electionTimeout
 }
 
-// checkMajorityLivenessLocked: a primary that has not heard from a majority of voters within
-// electionTimeoutMillis steps down ("Can't see a majority of the set, relinquishing primary").
-func (rc *replCoord) checkMajorityLivenessLocked(now time.Time) {
-	if rc.leader == leaderSteppingDown {
-		return
-	}
+// checkMemberTimeoutsLocked is TopologyCoordinator::checkMemberTimeouts, run by the liveness
+// timer on every member: a member whose lastUpdate (heartbeat replies, heartbeats received from
+// it, replSetUpdatePosition) is electionTimeoutMillis old is marked stale once; a primary then
+// marks it down (health 0, "no response within election timeout period") and steps down when
+// it can no longer see a majority of voters (setMemberAsDown + CannotSeeMajority). Members whose
+// heartbeats fail but that keep talking to us never go stale, so they never trigger a stepdown
+// on their own.
+func (rc *replCoord) checkMemberTimeoutsLocked(now time.Time) {
 	et := rc.cfg.settings.electionTimeout
-	seen := 0
-	for i, m := range rc.cfg.members {
-		if !m.isVoter() {
+	stepdown := false
+	for i := range rc.members {
+		m := &rc.members[i]
+		if i == rc.self || m.lastUpdateStale || now.Sub(m.lastUpdate) < et {
 			continue
 		}
-		if i == rc.self || (rc.members[i].up && now.Sub(rc.members[i].lastUpdate) < et) {
-			seen++
+		m.lastUpdateStale = true
+		if rc.leader == leaderNone {
+			continue
+		}
+		rc.setMemberDownLocked(i, "no response within election timeout period")
+		if !rc.aMajoritySeemsUpLocked() {
+			stepdown = true
 		}
 	}
-	if seen < rc.cfg.majorityVoteCount() {
-		rc.n.events.info("REPL", 21809, "Can't see a majority of the set, relinquishing primary")
-		rc.leader = leaderSteppingDown
-		rc.bumpLocked()
-		go rc.stepDownUnconditionally("Can't see a majority of the set")
+	if !stepdown || rc.leader == leaderSteppingDown || rc.leader == leaderNone {
+		return
 	}
+	rc.n.events.info("REPL", 21809, "Can't see a majority of the set, relinquishing primary")
+	rc.leader = leaderSteppingDown
+	rc.bumpLocked()
+	go rc.stepDownUnconditionally("Can't see a majority of the set")
 }
 
-// unelectableReasonLocked mirrors _getMyUnelectableReason (spec §5.2); "" means electable.
+// setMemberDownLocked is MemberData::setDownValues for a member that went silent.
+func (rc *replCoord) setMemberDownLocked(i int, msg string) {
+	m := &rc.members[i]
+	wasUp := m.up
+	m.up, m.contacted, m.state, m.upSince, m.message = false, true, stateDown, time.Time{}, msg
+	m.updatedSinceRestart = true
+	if wasUp {
+		rc.n.events.info("REPL", 21216, "Member is now in state RS_DOWN", "hostAndPort", rc.cfg.members[i].host, "heartbeatMessage", msg)
+	}
+	rc.signalLocked()
+}
+
+// aMajoritySeemsUpLocked is _aMajoritySeemsToBeUp: the votes of members that are up, and ours,
+// are more than half of all votes.
+func (rc *replCoord) aMajoritySeemsUpLocked() bool {
+	up, total := 0, 0
+	for i, m := range rc.cfg.members {
+		total += m.votes
+		if i == rc.self || (i < len(rc.members) && rc.members[i].up) {
+			up += m.votes
+		}
+	}
+	return up*2 > total
+}
+
+// unelectableReasonLocked mirrors _getMyUnelectableReason for an election timeout (spec §5.2);
+// "" means electable.
 func (rc *replCoord) unelectableReasonLocked(now time.Time) string {
+	return rc.unelectableReasonForLocked(now, reasonElectionTimeout)
+}
+
+// unelectableReasonForLocked is _getMyUnelectableReason (topology_coordinator.cpp) for an
+// election started for reason; the first reason in mongod's order wins.
+func (rc *replCoord) unelectableReasonForLocked(now time.Time, reason string) string {
 	switch {
 	case rc.cfg == nil || rc.self < 0:
 		return "node is not a member of a valid replica set configuration"
+	case rc.lastApplied.isNull():
+		return "node has no applied oplog entries"
+	case !rc.aMajoritySeemsUpLocked():
+		return "I cannot see a majority"
 	case rc.selfConfig().arbiterOnly:
 		return "member is an arbiter"
 	case rc.selfConfig().priority <= 0:
 		return "member has zero priority"
-	case rc.lastApplied.isNull():
-		return "node has no applied oplog entries"
 	case now.Before(rc.stepDownUntil):
 		return "I am still waiting for stepdown period to end at " + rc.stepDownUntil.UTC().Format(time.RFC3339)
 	case rc.stateLocked() != stateSecondary:
 		return "member is not currently a secondary"
+	case reason == reasonPriorityTakeover && !rc.freshForTakeoverLocked():
+		return "member is not caught up enough to the most up-to-date member to call for priority takeover - must be within " +
+			itoa(int(rc.n.params.intValue("priorityTakeoverFreshnessWindowSeconds"))) + " seconds"
+	case reason == reasonCatchupTakeover && !rc.freshForCatchupTakeoverLocked():
+		return "member is either not the most up-to-date member or not ahead of the primary, and therefore cannot call for catchup takeover"
 	}
 	return ""
-}
-
-// maybeScheduleTakeoverLocked: a primary of lower priority than us gets taken over after
-// (priorityRank+1) × electionTimeout (spec §5.2).
-func (rc *replCoord) maybeScheduleTakeoverLocked(primaryIdx int) {
-	if rc.self < 0 || rc.leader != leaderNone || !rc.takeoverAt.IsZero() {
-		return
-	}
-	mine := rc.selfConfig().priority
-	if rc.cfg.members[primaryIdx].priority >= mine || !rc.selfConfig().isElectable() {
-		return
-	}
-	rank := 0
-	for _, m := range rc.cfg.members {
-		if m.priority > mine {
-			rank++
-		}
-	}
-	rc.takeoverAt = time.Now().Add(time.Duration(rank+1) * rc.cfg.settings.electionTimeout)
 }
 
 // freshForTakeoverLocked: within priorityTakeoverFreshnessWindowSeconds of the primary (§5.2).
@@ -187,13 +234,21 @@ func (rc *replCoord) runElection(ctx context.Context, reason string, skipDryRun 
 		rc.n.mu.Unlock()
 		return fmt.Errorf("an election is already running")
 	}
-	if why := rc.unelectableReasonLocked(time.Now()); why != "" {
+	if why := rc.unelectableReasonForLocked(time.Now(), reason); why != "" {
+		// _startElectSelfIfEligibleV1: not counted as an election called.
+		id, msg := notElectableLog(reason)
+		rc.n.events.info("ELECTION", id, msg, "reason", "Not standing for election because "+why)
 		rc.n.mu.Unlock()
 		return fmt.Errorf("not electable: %s", why)
 	}
 	rc.running = true
 	rc.countElectionLocked(reason, false)
 	term := rc.term
+	// A catch-up takeover's dry run needs the primary's yes (_startElectSelfV1: primaryIndex).
+	needYes := ""
+	if reason == reasonCatchupTakeover && rc.primary >= 0 {
+		needYes = rc.cfg.members[rc.primary].host
+	}
 	rc.n.mu.Unlock()
 	defer func() {
 		rc.n.mu.Lock()
@@ -202,7 +257,9 @@ func (rc *replCoord) runElection(ctx context.Context, reason string, skipDryRun 
 	}()
 	if !skipDryRun {
 		rc.n.events.info("ELECTION", 21438, "Conducting a dry run election to see if we could be elected", "currentTerm", term, "reason", reason)
-		if ok, why := rc.requestVotes(ctx, term+1, true); !ok {
+		// The dry run proposes our current term, not term+1 (_startElectSelfV1 passes
+		// getTerm() to VoteRequester; the real election then runs in term+1).
+		if ok, why := rc.requestVotes(ctx, term, true, needYes); !ok {
 			rc.n.events.info("ELECTION", 21440, "Not running for primary, we received insufficient votes", "reason", why)
 			return fmt.Errorf("dry run failed: %s", why)
 		}
@@ -223,7 +280,7 @@ func (rc *replCoord) runElection(ctx context.Context, reason string, skipDryRun 
 		return fmt.Errorf("persist own vote: %w", err)
 	}
 	rc.n.events.info("ELECTION", 21450, "Running for election", "term", newTerm, "reason", reason)
-	ok, why := rc.requestVotes(ctx, newTerm, false)
+	ok, why := rc.requestVotes(ctx, newTerm, false, "")
 	if !ok {
 		rc.n.events.info("ELECTION", 21444, "Lost election", "term", newTerm, "reason", why)
 		return fmt.Errorf("election lost: %s", why)
@@ -247,6 +304,8 @@ func (rc *replCoord) countElectionLocked(reason string, won bool) {
 		inc(&s.priorityCalled, &s.priorityOK)
 	case reasonSingleNode:
 		inc(&s.freezeCalled, &s.freezeOK)
+	case reasonCatchupTakeover:
+		inc(&s.catchUpTakeoverCalled, &s.catchUpTakeoverOK)
 	default:
 		inc(&s.timeoutCalled, &s.timeoutOK)
 	}
@@ -258,8 +317,9 @@ func (rc *replCoord) persistLastVote(term int64, candidate int) error {
 }
 
 // requestVotes asks every other voter in parallel and reports whether a majority (counting our
-// own vote) granted. A dry run proposes term without bumping it.
-func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) (bool, string) {
+// own vote) granted. A dry run proposes term without bumping it. With needYes set, a "no" from
+// that host loses at once (VoteRequester kPrimaryRespondedNo).
+func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool, needYes string) (bool, string) {
 	rc.n.mu.Lock()
 	cfg := rc.cfg
 	self := rc.self
@@ -272,6 +332,7 @@ func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) 
 	need := cfg.majorityVoteCount()
 	var mu sync.Mutex
 	yes, answered, voters := 1, 0, 0
+	primaryAnswered, primaryYes := false, false
 	var reasons []string
 	done := make(chan struct{}, len(cfg.members))
 	for i, m := range cfg.members {
@@ -287,6 +348,7 @@ func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) 
 			answered++
 			if err != nil {
 				reasons = append(reasons, host+": "+err.Error())
+				primaryAnswered = primaryAnswered || host == needYes
 				return
 			}
 			if t, _ := numberAsInt64(reply.Lookup("term")); t > term {
@@ -294,7 +356,11 @@ func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) 
 				rc.updateTermLocked(t, "vote reply from "+host)
 				rc.n.mu.Unlock()
 			}
-			if g, _ := reply.Lookup("voteGranted").BooleanOK(); g {
+			g, _ := reply.Lookup("voteGranted").BooleanOK()
+			if host == needYes {
+				primaryAnswered, primaryYes = true, g
+			}
+			if g {
 				yes++
 			} else {
 				why, _ := reply.Lookup("reason").StringValueOK()
@@ -304,8 +370,8 @@ func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) 
 	}
 	for answeredCount := 0; ; answeredCount++ {
 		mu.Lock()
-		won := yes >= need
-		lost := yes+(voters-answered) < need
+		won := yes >= need && (needYes == "" || primaryYes)
+		lost := yes+(voters-answered) < need || (primaryAnswered && !primaryYes)
 		mu.Unlock()
 		if won {
 			return true, ""
@@ -323,8 +389,11 @@ func (rc *replCoord) requestVotes(ctx context.Context, term int64, dryRun bool) 
 	}
 }
 
-// becomePrimary: won the election for term. Catch up, drain, write the "new primary" no-op in
-// the new term, then accept writes (spec §5.4).
+// becomePrimary: won the election for term. Take office (PRIMARY, in catch-up mode) and restart
+// heartbeats, then return: catch-up, drain and the "new primary" no-op follow in the background
+// (spec §5.4). replSetStepUp answers here, as stepUpIfEligible (replication_coordinator_impl_
+// elect_v1.cpp) only waits for the election-finished event, signalled once the win is processed
+// (_postWonElectionUpdateMemberState: PRIMARY, heartbeats restarted, catch-up started).
 func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	rc.n.mu.Lock()
 	if rc.term != term {
@@ -336,7 +405,7 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	prior := memberIDOf(rc.cfg, rc.primary)
 	rc.leader = leaderCatchUp
 	rc.primary = rc.self
-	rc.takeoverAt = time.Time{}
+	rc.takeoverAt, rc.catchUpTakeover = time.Time{}, time.Time{}
 	rc.electionTime = bson.Timestamp{T: uint32(now.Unix()), I: 1}
 	rc.leaderTerm = term
 	rc.electionDate = now
@@ -346,11 +415,38 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	rc.countElectionLocked(reason, true)
 	rc.logTransitionLocked(old, statePrimary)
 	rc.n.events.info("ELECTION", 21450, "Election succeeded, assuming primary role", "term", term)
+	// Announce the win and make every member's heartbeat verdict count from now (spec §5.4
+	// step 1, repl_catchup.go).
+	rc.restartHeartbeatsLocked()
+	st := rc.startCatchUpLocked(term)
 	rc.bumpLocked()
 	rc.n.mu.Unlock()
-	rc.kickHeartbeat("*") // announce the win (spec §5.4 step 1)
+	select {
+	case <-rc.stopCh:
+		rc.n.mu.Lock()
+		rc.concludeCatchUpLocked(catchUpFailedWithError)
+		rc.n.mu.Unlock()
+		return nil
+	default:
+	}
+	rc.wg.Add(1)
+	go func() {
+		defer rc.wg.Done()
+		_ = rc.completeTransitionToPrimary(st) // a failed write logs; a lost term needs nothing
+	}()
+	return nil
+}
 
-	rc.catchUp(term)
+// completeTransitionToPrimary: catch up, drain, write the "new primary" no-op in the new term,
+// then accept writes (spec §5.4 steps 2-5).
+func (rc *replCoord) completeTransitionToPrimary(st *catchUpState) error {
+	term := st.term
+	rc.catchUp(st)
+	select {
+	case <-rc.stopCh:
+		return fmt.Errorf("shutting down during catch-up") // no drain write into a closing store
+	default:
+	}
 
 	rc.n.mu.Lock()
 	if rc.term != term || rc.leader == leaderNone {

@@ -201,7 +201,7 @@ func (rc *replCoord) processReplData(reply bson.Raw, source string) {
 		rc.resetElectionTimerLocked()
 	}
 	if idx := rc.cfg.indexOfHost(source); idx >= 0 {
-		rc.members[idx].lastUpdate = time.Now()
+		rc.members[idx].lastUpdate, rc.members[idx].lastUpdateStale = time.Now(), false
 	}
 }
 

@@ -16,18 +16,24 @@ import (
 // is marked DOWN, unless heartbeatTimeoutSecs ran out first (spec §5.1).
 const maxHeartbeatRetries = 2
 
-// hbTarget is the sender-side schedule of heartbeats to one member.
+// hbTarget is the sender-side schedule of heartbeats to one member, with mongod's PingStats
+// (topology_coordinator.cpp): a heartbeat is "trying" from its start until it succeeds or has
+// failed kMaxHeartbeatRetries+1 times; retries and a restarted request keep the start, so each
+// request's timeout is heartbeatTimeoutSecs minus the time already elapsed since it
+// (prepareHeartbeatRequestV1).
 type hbTarget struct {
 	next     time.Time
 	inFlight bool
+	trying   bool
 	start    time.Time // when the current (possibly retried) heartbeat began
 	failures int
+	epoch    uint64             // rc.hbEpoch when the request in flight was sent
+	cancel   context.CancelFunc // cancels the request in flight (heartbeat restart)
 }
 
 // heartbeatLoop sends replSetHeartbeat to every other member every heartbeatIntervalMillis.
 func (rc *replCoord) heartbeatLoop() {
 	defer rc.wg.Done()
-	targets := map[string]*hbTarget{}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -39,17 +45,16 @@ func (rc *replCoord) heartbeatLoop() {
 		case kicked = <-rc.hbKick:
 		}
 		now := time.Now()
+		// Target fields are shared with the sendHeartbeat goroutines; both sides hold n.mu.
+		rc.n.mu.Lock()
+		targets := rc.hbTargets
 		if kicked != "" {
-			rc.n.mu.Lock()
 			for h, t := range targets {
 				if kicked == "*" || kicked == h {
 					t.next = now
 				}
 			}
-			rc.n.mu.Unlock()
 		}
-		// Target fields are shared with the sendHeartbeat goroutines; both sides hold n.mu.
-		rc.n.mu.Lock()
 		if rc.cfg == nil || rc.self < 0 {
 			rc.n.mu.Unlock()
 			continue
@@ -68,11 +73,12 @@ func (rc *replCoord) heartbeatLoop() {
 			if t.inFlight || now.Before(t.next) {
 				continue
 			}
-			if t.failures == 0 {
-				t.start = now
+			if !t.trying || now.Sub(t.start) >= rc.cfg.settings.heartbeatTimeout {
+				t.trying, t.start, t.failures = true, now, 0
 			}
-			t.inFlight = true
-			go rc.sendHeartbeat(m.host, t)
+			ctx, cancel := context.WithCancel(context.Background())
+			t.inFlight, t.epoch, t.cancel = true, rc.hbEpoch, cancel
+			go rc.sendHeartbeat(ctx, cancel, m.host, t)
 		}
 		for h := range targets {
 			if !live[h] {
@@ -85,15 +91,16 @@ func (rc *replCoord) heartbeatLoop() {
 
 // sendHeartbeat runs one heartbeat and schedules the next. Target fields are only touched by
 // the loop and this goroutine while inFlight, so they need no lock beyond n.mu for the update.
-func (rc *replCoord) sendHeartbeat(host string, t *hbTarget) {
+func (rc *replCoord) sendHeartbeat(ctx context.Context, cancel context.CancelFunc, host string, t *hbTarget) {
 	rc.n.mu.Lock()
 	if rc.cfg == nil || rc.self < 0 {
 		t.inFlight = false
+		cancel()
 		rc.n.mu.Unlock()
 		return
 	}
 	s := rc.cfg.settings
-	start := t.start
+	start, epoch := t.start, t.epoch
 	cmd := bson.D{{Key: "replSetHeartbeat", Value: rc.cfg.name}, {Key: "configVersion", Value: rc.cfg.version},
 		{Key: "configTerm", Value: rc.cfg.term}, {Key: "hbv", Value: int32(1)},
 		{Key: "from", Value: rc.cfg.members[rc.self].host}, {Key: "fromId", Value: int32(rc.cfg.members[rc.self].id)},
@@ -105,7 +112,6 @@ func (rc *replCoord) sendHeartbeat(host string, t *hbTarget) {
 		timeout = 100 * time.Millisecond
 	}
 	sent := time.Now()
-	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
 		case <-rc.stopCh:
@@ -114,30 +120,41 @@ func (rc *replCoord) sendHeartbeat(host string, t *hbTarget) {
 		}
 	}()
 	reply, err := rc.hb.call(ctx, host, cmd, timeout)
-	cancel()
 	rtt := time.Since(sent)
 	rc.n.mu.Lock()
 	defer rc.n.mu.Unlock()
+	cancel()
 	t.inFlight = false
 	if rc.cfg == nil {
+		return
+	}
+	if epoch != rc.hbEpoch {
+		// Sent before a heartbeat restart, which cancelled it: its answer is not "since the
+		// restart" and is dropped, as mongod drops a cancelled heartbeat's callback
+		// (_handleHeartbeatResponse). The target stays trying, so the new request keeps the
+		// start and only gets the rest of heartbeatTimeoutSecs.
+		t.next = time.Now()
 		return
 	}
 	idx := rc.cfg.indexOfHost(host)
 	if err != nil {
 		t.failures++
-		down := t.failures > maxHeartbeatRetries || time.Since(t.start) >= s.heartbeatTimeout
+		if t.failures > maxHeartbeatRetries {
+			t.trying = false // PingStats FAILED
+		}
+		down := !t.trying || time.Since(t.start) >= s.heartbeatTimeout
 		if idx >= 0 {
 			rc.noteHeartbeatFailureLocked(idx, host, err, down)
 		}
-		if down {
-			t.failures = 0
-			t.next = time.Now().Add(s.heartbeatInterval)
-		} else {
+		if !down {
 			t.next = time.Now() // retry at once
+		} else {
+			t.trying = false
+			t.next = time.Now().Add(rc.heartbeatPeriodLocked())
 		}
 		return
 	}
-	t.failures = 0
+	t.trying, t.failures = false, 0
 	t.next = sent.Add(rc.heartbeatPeriodLocked())
 	if idx >= 0 {
 		rc.processHeartbeatReplyLocked(idx, reply, rtt)
@@ -159,6 +176,11 @@ func (rc *replCoord) heartbeatPeriodLocked() time.Duration {
 func (rc *replCoord) noteHeartbeatFailureLocked(idx int, host string, err error, down bool) {
 	m := &rc.members[idx]
 	m.message = heartbeatErrorMessage(host, err)
+	if down {
+		// setDownValues: a verdict for catch-up (member_data.cpp).
+		m.updatedSinceRestart = true
+		defer rc.signalLocked()
+	}
 	if !down || !m.up && m.contacted {
 		if down && !m.contacted {
 			m.contacted = true
@@ -200,6 +222,7 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 	}
 	m.contacted, m.up, m.state, m.message = true, true, newState, ""
 	m.lastHeartbeat, m.lastUpdate = now, now
+	m.lastUpdateStale, m.updatedSinceRestart = false, true // setUpValues (member_data.cpp)
 	// pingMs is an EWMA of round trips (spec §3.3). A round trip longer than the heartbeat
 	// interval measured a stalled process (ours was SIGSTOPped, or the peer was), not the
 	// network; folding it in would make a healthy primary look seconds away for a minute and
@@ -209,6 +232,7 @@ func (rc *replCoord) processHeartbeatReplyLocked(idx int, reply bson.Raw, rtt ti
 	}
 	if ot, ok := opTimeFromValue(reply.Lookup("opTime")); ok {
 		m.applied = ot
+		rc.cancelCatchUpTakeoverIfCaughtUpLocked(ot)
 	}
 	if ot, ok := opTimeFromValue(reply.Lookup("durableOpTime")); ok {
 		m.durable = ot
@@ -321,8 +345,14 @@ func (rc *replCoord) handleHeartbeat(ctx context.Context, r *request) (bson.D, e
 			{Key: "set", Value: rc.n.opts.ReplSet}, {Key: "term", Value: rc.term}}, nil
 	}
 	idx := rc.cfg.indexOfHost(from)
-	if idx >= 0 {
-		rc.members[idx].lastHeartbeatRecv = time.Now()
+	if idx >= 0 && idx != rc.self && reqVersion == rc.cfg.version {
+		// prepareHeartbeatResponseV1: a heartbeat from a member of our config version is
+		// recorded and credits it as alive (MemberData::updateLiveness), so a member whose
+		// heartbeat replies are slow or lost but that keeps heartbeating us does not go stale.
+		now := time.Now()
+		m := &rc.members[idx]
+		m.lastHeartbeatRecv = now
+		m.lastUpdate, m.lastUpdateStale = now, false
 	}
 	if reqTerm > rc.term {
 		rc.updateTermLocked(reqTerm, "heartbeat from "+from)

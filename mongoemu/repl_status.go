@@ -142,7 +142,12 @@ func (c *candidateMetrics) doc() bson.D {
 	if c.priorPrimary >= 0 {
 		d = append(d, bson.E{Key: "priorPrimaryMemberId", Value: int32(c.priorPrimary)})
 	}
-	d = append(d, bson.E{Key: "numCatchUpOps", Value: int64(0)})
+	if c.hasTargetCatchup {
+		d = append(d, bson.E{Key: "targetCatchupOpTime", Value: c.targetCatchup.doc()})
+	}
+	if c.numCatchUpOps != nil {
+		d = append(d, bson.E{Key: "numCatchUpOps", Value: *c.numCatchUpOps})
+	}
 	if !c.newTermStart.IsZero() {
 		d = append(d, bson.E{Key: "newTermStartDate", Value: dateOf(c.newTermStart)})
 	}

@@ -30,7 +30,10 @@ func (rc *replCoord) handleRequestVotes(ctx context.Context, r *request) (bson.D
 		rc.n.mu.Unlock()
 		return nil, mongoerr.New(mongoerr.NotYetInitialized, "no replset config has been received")
 	}
-	if !dryRun && term > rc.term {
+	// Voters adopt a higher term from any vote request, dry runs included
+	// (ReplicationCoordinatorImpl::processReplSetRequestVotes calls updateTerm first): a dry run
+	// carries the candidate's current term, never one it has not started.
+	if term > rc.term {
 		rc.updateTermLocked(term, "vote request")
 	}
 	reason := rc.voteRefusalLocked(setName, dryRun, term, int(candID), cfgVersion, cfgTerm, candOT)

@@ -115,19 +115,19 @@ func (n *Node) electionMetricsSection() bson.D {
 	return bson.D{
 		{Key: "stepUpCmd", Value: pair(s.stepUpCalled, s.stepUpOK)},
 		{Key: "priorityTakeover", Value: pair(s.priorityCalled, s.priorityOK)},
-		{Key: "catchUpTakeover", Value: pair(0, 0)},
+		{Key: "catchUpTakeover", Value: pair(s.catchUpTakeoverCalled, s.catchUpTakeoverOK)},
 		{Key: "electionTimeout", Value: pair(s.timeoutCalled, s.timeoutOK)},
 		{Key: "freezeTimeout", Value: pair(s.freezeCalled, s.freezeOK)},
 		{Key: "numStepDownsCausedByHigherTerm", Value: s.stepDownsHigherTerm},
 		{Key: "numCatchUps", Value: s.catchUps},
 		{Key: "numCatchUpsSucceeded", Value: s.catchUpsSucceeded},
 		{Key: "numCatchUpsAlreadyCaughtUp", Value: s.catchUpsAlready},
-		{Key: "numCatchUpsSkipped", Value: int64(0)},
-		{Key: "numCatchUpsTimedOut", Value: int64(0)},
-		{Key: "numCatchUpsFailedWithError", Value: int64(0)},
-		{Key: "numCatchUpsFailedWithNewTerm", Value: int64(0)},
-		{Key: "numCatchUpsFailedWithReplSetAbortPrimaryCatchUpCmd", Value: int64(0)},
-		{Key: "averageCatchUpOps", Value: 0.0},
+		{Key: "numCatchUpsSkipped", Value: s.catchUpsSkipped},
+		{Key: "numCatchUpsTimedOut", Value: s.catchUpsTimedOut},
+		{Key: "numCatchUpsFailedWithError", Value: s.catchUpsFailedWithError},
+		{Key: "numCatchUpsFailedWithNewTerm", Value: s.catchUpsFailedWithNewTerm},
+		{Key: "numCatchUpsFailedWithReplSetAbortPrimaryCatchUpCmd", Value: s.catchUpsAborted},
+		{Key: "averageCatchUpOps", Value: s.averageCatchUpOps()},
 	}
 }
 

@@ -148,7 +148,7 @@ func (d *demo) printSummary(res *failoverResult) {
 		fmt.Fprintf(w, "  %s  %s rejoined as SECONDARY\n", secs(res.rejoinedAt), res.killed)
 	}
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d read back missing\n", res.acked, res.lost)
-	fmt.Fprintf(w, "  MongoDB alone: electionTimeoutMillis 10 s + up to 1.15 s jitter before the election even starts\n")
+	fmt.Fprintf(w, "  MongoDB alone: electionTimeoutMillis 10 s + a random offset below 1.5 s (0.15 × electionTimeoutMillis) before the election even starts\n")
 	if res.problem != "" {
 		fmt.Fprintf(w, "failover: FAILED: %s\n", res.problem)
 		return

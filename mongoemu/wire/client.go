@@ -98,6 +98,10 @@ func (c *Client) roundTrip(ctx context.Context, cmd bson.D, flags uint32, timeou
 	id := c.reqID.Add(1)
 	c.lastReqID = id
 	c.setDeadline(ctx, timeout)
+	// A cancelled context ends the round trip at once (a heartbeat restart cancels the request in
+	// flight), not only at its deadline.
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	if _, err := c.conn.Write(AppendMsg(nil, id, 0, flags, body)); err != nil {
 		return nil, fmt.Errorf("write to %s: %w", c.addr, err)
 	}
