@@ -25,8 +25,12 @@ var errUnrecoverableRollback = errors.New("unrecoverable rollback")
 // mongoemu uses the refetch algorithm (mongod's rollbackViaRefetch) since it keeps no storage
 // snapshots; the observable behaviour is the same.
 func (rc *replCoord) runRollback(source string) {
-	rc.writeMu.Lock()
-	defer rc.writeMu.Unlock()
+	// Rollback takes the RSTL in X without a deadline (rollback_impl.cpp _transitionToRollback).
+	rstl := rc.n.locks.rstl.enqueue(modeX, true)
+	if err := rstl.wait(rc.stopContext(), time.Time{}); err != nil {
+		return
+	}
+	defer rstl.unlock()
 	rc.n.mu.Lock()
 	if rc.leader != leaderNone {
 		rc.n.mu.Unlock()
