@@ -90,7 +90,7 @@ func (n *Node) dispatch(ctx context.Context, r *request) (bson.Raw, action) {
 	defer cancel()
 	// Register the operation for the kill-op step of state transitions (ops.go); a command with
 	// txnNumber checks its session out first.
-	ctx, op, endOp := n.ops.begin(ctx, r.c.id)
+	ctx, op, endOp := n.ops.begin(ctx, r.c.id, r.name)
 	defer endOp()
 	if _, ok := r.arg("txnNumber"); ok {
 		if err := n.ops.checkOutSession(ctx, op); err != nil {

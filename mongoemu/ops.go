@@ -15,6 +15,7 @@ type opCtx struct {
 	id     int64
 	connID int64
 	desc   string // Client::desc, "conn12"
+	name   string // the command
 	cancel context.CancelCauseFunc
 	// conflicting: the operation took the global lock in IX, S or X at some point
 	// (Locker::wasGlobalLockTakenInModeConflictingWithWrites); never cleared.
@@ -49,11 +50,11 @@ func newOpRegistry() *opRegistry {
 
 // begin registers a command of connection connID; the returned ctx is cancelled with the kill
 // reason when a state transition interrupts it. end must be called when the command is done.
-func (g *opRegistry) begin(ctx context.Context, connID int64) (context.Context, *opCtx, func()) {
+func (g *opRegistry) begin(ctx context.Context, connID int64, name string) (context.Context, *opCtx, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	g.mu.Lock()
 	g.nextID++
-	op := &opCtx{id: g.nextID, connID: connID, desc: fmt.Sprintf("conn%d", connID), cancel: cancel}
+	op := &opCtx{id: g.nextID, connID: connID, desc: fmt.Sprintf("conn%d", connID), name: name, cancel: cancel}
 	g.ops[op] = struct{}{}
 	g.mu.Unlock()
 	return context.WithValue(ctx, opKey{}, op), op, func() {

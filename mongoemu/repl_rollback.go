@@ -27,7 +27,10 @@ var errUnrecoverableRollback = errors.New("unrecoverable rollback")
 func (rc *replCoord) runRollback(source string) {
 	// Rollback takes the RSTL in X without a deadline (rollback_impl.cpp _transitionToRollback).
 	rstl := rc.n.locks.rstl.enqueue(modeX, true)
-	if err := rstl.wait(rc.stopContext(), time.Time{}); err != nil {
+	sctx, cancel := rc.stopContext()
+	werr := rstl.wait(sctx, time.Time{})
+	cancel()
+	if werr != nil {
 		return
 	}
 	defer rstl.unlock()

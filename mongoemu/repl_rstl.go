@@ -19,14 +19,18 @@ const (
 // is already aborting.
 var errRSTLAbort = errors.New("aborting: the RSTL could not be acquired for a state transition")
 
-// stopContext is a context that ends when the coordinator stops (or the node aborts).
-func (rc *replCoord) stopContext() context.Context {
+// stopContext is a context that ends when the coordinator stops (or the node aborts); cancel
+// frees it.
+func (rc *replCoord) stopContext() (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-rc.stopCh
-		cancel()
+		select {
+		case <-rc.stopCh:
+			cancel()
+		case <-ctx.Done():
+		}
 	}()
-	return ctx
+	return ctx, cancel
 }
 
 // acquireRSTLForTransition is mongod 7.0's AutoGetRstlForStepUpStepDown

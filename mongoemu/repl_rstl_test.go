@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"regexp"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,10 +148,19 @@ func TestRSTLNewTermKillsRetryableWriteThenAborts(t *testing.T) {
 		_, err := noRetry.Database("test").Collection("rstl").InsertOne(ctx, bson.D{{Key: "_id", Value: 3}})
 		plain <- result{err, time.Now()}
 	}()
-	eventually(t, 5*time.Second, "three writes blocked on the global lock", func() bool {
+	eventually(t, 5*time.Second, "three inserts in flight, two with their session checked out", func() bool {
 		ts.nodes[p].ops.mu.Lock()
 		defer ts.nodes[p].ops.mu.Unlock()
-		return len(ts.nodes[p].ops.ops) >= 3
+		inserts, sessions := 0, 0
+		for op := range ts.nodes[p].ops.ops {
+			if op.name == "insert" {
+				inserts++
+				if op.session.Load() {
+					sessions++
+				}
+			}
+		}
+		return inserts >= 3 && sessions >= 2
 	})
 
 	s := (p + 1) % 3
@@ -230,5 +240,55 @@ func TestRSTLStepDownInterruptsWriteConcernWaiters(t *testing.T) {
 	if !errors.As(err, &we) || we.WriteConcernError == nil || we.WriteConcernError.Code != 11602 ||
 		we.WriteConcernError.Message != "operation was interrupted" {
 		t.Fatalf("want writeConcernError 11602 \"operation was interrupted\", got %v", err)
+	}
+}
+
+// TestRSTLSignaledShutdownUnlocksFsyncFirst: on SIGTERM mongod runs the fsync shutdown task before
+// the stepdown of shutdownTask (shutdown tasks run last registered first), so an fsyncLocked
+// primary steps down and exits cleanly instead of aborting at the RSTL cap.
+func TestRSTLSignaledShutdownUnlocksFsyncFirst(t *testing.T) {
+	ts := startTestSetWith(t, 3, 0, fastSettings, Options{Parameters: map[string]string{
+		"fassertOnLockTimeoutForStepUpDown": "2", "shutdownTimeoutMillisForSignaledShutdown": "3000"}})
+	p := ts.waitPrimary(20 * time.Second)
+	fsyncLockNode(t, ts.clients[p])
+	done := make(chan struct{})
+	go func() {
+		ts.nodes[p].ShutdownSignaled(syscall.SIGTERM)
+		close(done)
+	}()
+	select {
+	case err := <-ts.nodes[p].errc:
+		if err != nil {
+			t.Fatalf("Serve after SIGTERM: %v, want a clean exit", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the node did not stop after SIGTERM")
+	}
+	<-done
+	ts.waitPrimary(20*time.Second, p)
+}
+
+// TestRSTLStopDoesNotHangOnAStalledPrimary: Stop used to wait for the no-op writer blocked in
+// storage (repl.stop before the stall was lifted), leaving a half-stopped node whose open
+// connections still answered. Now the holds are dropped and lock waits fail first.
+func TestRSTLStopDoesNotHangOnAStalledPrimary(t *testing.T) {
+	ts := startTestSetWith(t, 1, 0, fastSettings, Options{Parameters: map[string]string{"periodicNoopIntervalSecs": "1"}})
+	p := ts.waitPrimary(20 * time.Second)
+	setFailPoint(t, ts.clients[p], "mongoemuDiskStall", "alwaysOn", bson.D{{Key: "blocked", Value: true}})
+	eventually(t, 5*time.Second, "the no-op writer waiting on the global lock", func() bool {
+		x := ts.nodes[p].locks.global
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		return len(x.queue) > 0
+	})
+	stopped := make(chan struct{})
+	go func() {
+		ts.nodes[p].Stop(nil)
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop hangs on a stalled primary")
 	}
 }

@@ -132,7 +132,7 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 		restore()
 		return err
 	}
-	defer rstl.unlock()
+	defer func() { rstl.unlock() }()
 	rc.n.mu.Lock()
 	if rc.leader == leaderSteppingDown && rc.term == term {
 		rc.stepDownLocked = true // writes are refused at dispatch from now on
@@ -166,6 +166,10 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 		}
 		ch := rc.stateChanged
 		rc.n.mu.Unlock()
+		// mongod releases the RSTL while it waits for a secondary to catch up (operations queued
+		// behind it now find that writes are refused), then takes it again with the kill-op step,
+		// with no deadline and uninterruptibly (stepDown: arsd.rstlRelease / rstlReacquire).
+		rstl.unlock()
 		select {
 		case <-ch:
 		case <-time.After(50 * time.Millisecond):
@@ -173,7 +177,25 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 			restore()
 			return ctx.Err()
 		}
+		if rstl, err = rc.reacquireRSTL(transitionStepDown); err != nil {
+			restore()
+			return err
+		}
 	}
+}
+
+// reacquireRSTL takes the RSTL in X again after a stepdown released it, killing conflicting
+// operations meanwhile; only the node stopping ends the wait.
+func (rc *replCoord) reacquireRSTL(kind string) (*lockRequest, error) {
+	stop := rc.startKillOpThread(kind)
+	defer stop()
+	req := rc.n.locks.rstl.enqueue(modeX, true)
+	ctx, cancel := rc.stopContext()
+	defer cancel()
+	if err := req.wait(ctx, time.Time{}); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // safeToStepDownLocked: a write majority has our lastApplied and one of them is an electable
