@@ -170,13 +170,18 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 		// behind it now find that writes are refused), then takes it again with the kill-op step,
 		// with no deadline and uninterruptibly (stepDown: arsd.rstlRelease / rstlReacquire).
 		rstl.unlock()
+		// Woken by member progress (heartbeats, replSetUpdatePosition) or the deadline, as
+		// mongod's waiter on _replicationWaiterList.
+		wake := time.NewTimer(time.Until(deadline))
 		select {
 		case <-ch:
-		case <-time.After(50 * time.Millisecond):
+		case <-wake.C:
 		case <-ctx.Done():
+			wake.Stop()
 			restore()
 			return ctx.Err()
 		}
+		wake.Stop()
 		if rstl, err = rc.reacquireRSTL(transitionStepDown); err != nil {
 			restore()
 			return err
