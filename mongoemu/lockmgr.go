@@ -139,6 +139,12 @@ func (req *lockRequest) wait(ctx context.Context, deadline time.Time) error {
 	}
 	var err error
 	select {
+	case <-req.res.closed: // a shut resource grants nothing any more, even uncontended
+		req.unlock()
+		return req.res.closeErr
+	default:
+	}
+	select {
 	case <-req.granted:
 		// CondVarLockGrantNotification::wait checks for interrupt after a grant too.
 		if ctx.Err() == nil {

@@ -46,9 +46,14 @@ func (rc *replCoord) stopContext() (context.Context, context.CancelFunc) {
 // op is the user operation asking (replSetStepDown, shutdown), nil for internal transitions. A
 // stepdown also blocks session checkouts while it waits (ScopedBlockSessionCheckouts).
 func (rc *replCoord) acquireRSTLForTransition(ctx context.Context, kind string, deadline time.Time, op *opCtx) (*lockRequest, error) {
-	start := time.Now()
+	// mongod's Date_t has millisecond resolution: a deadline of exactly the cap (shutdown's
+	// default timeoutSecs 15 against the default cap 15) is not capped, and its expiry is fatal.
+	start := time.UnixMilli(time.Now().UnixMilli())
 	capSecs := rc.n.params.intValue("fassertOnLockTimeoutForStepUpDown")
 	capD := time.Duration(capSecs) * time.Second
+	if !deadline.IsZero() {
+		deadline = time.UnixMilli(deadline.UnixMilli())
+	}
 	if capSecs > 0 && (deadline.IsZero() || deadline.Sub(start) > capD) {
 		deadline = start.Add(capD)
 	}
@@ -76,7 +81,7 @@ func (rc *replCoord) acquireRSTLForTransition(ctx context.Context, kind string, 
 	if !errors.Is(err, errLockDeadline) {
 		return nil, err
 	}
-	if capSecs > 0 && time.Since(start) >= capD {
+	if capSecs > 0 && time.UnixMilli(time.Now().UnixMilli()).Sub(start) >= capD {
 		rc.n.events.emit("F", "REPL", 5675600,
 			"Time out exceeded waiting for RSTL, stepUp/stepDown is not possible thus calling abort() to allow cluster to progress",
 			[]any{"lockRep", rstlLockRep(time.Since(start))})

@@ -292,3 +292,25 @@ func TestRSTLStopDoesNotHangOnAStalledPrimary(t *testing.T) {
 		t.Fatal("Stop hangs on a stalled primary")
 	}
 }
+
+// TestRSTLDeadlineAtTheCapIsFatal: the cap applies only to a deadline beyond it ("deadline - start
+// > Seconds(rstlTimeout)"), but the timeout callback aborts once now - start reaches it, so a
+// deadline exactly at the cap ends in the abort, not LockTimeout — as a shutdown command with
+// the default timeoutSecs (15) does on an fsyncLocked primary under the default cap (15).
+func TestRSTLDeadlineAtTheCapIsFatal(t *testing.T) {
+	ts := startTestSetWith(t, 3, 0, fastSettings, Options{Parameters: map[string]string{"fassertOnLockTimeoutForStepUpDown": "2"}})
+	p := ts.waitPrimary(20 * time.Second)
+	fsyncLockNode(t, ts.clients[p])
+	_, err := runAdmin(t, ts.clients[p], bson.D{{Key: "replSetStepDown", Value: 60}, {Key: "secondaryCatchUpPeriodSecs", Value: 2}})
+	if !mongo.IsNetworkError(err) {
+		t.Fatalf("want the abort (connection closed), got %v", err)
+	}
+	select {
+	case err := <-ts.nodes[p].errc:
+		if !IsFatalAssertion(err) {
+			t.Fatalf("Serve: %v, want the fatal assertion", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no abort")
+	}
+}
