@@ -48,13 +48,13 @@ func (n *Node) abort(err error) {
 		close(n.quit)
 		close(n.aborted)
 		n.closeListeners()
-		n.locks.shut(err)
-		n.conns.closeAll()
+		n.conns.closeAll() // before the lock waits fail: no reply may go out
 		if n.repl != nil {
 			close(n.repl.stopCh)
 			n.repl.hb.closeAll()
 			n.repl.up.closeAll()
 		}
+		n.locks.shut(err)
 		go func() {
 			// The process is gone; what follows only frees the in-process resources.
 			n.store.SetWriteBlocked(false)
