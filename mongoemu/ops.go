@@ -115,13 +115,13 @@ func errReplStateChange() error {
 // killConflicting is one pass of the RSTL kill-op thread (replication_coordinator_impl.cpp 7.0
 // _killConflictingOpsOnStepUpAndStepDown, then killSessionsAbortUnpreparedTransactions): every
 // user operation that took the global lock in a mode conflicting with writes, or has its session
-// checked out, is interrupted with InterruptedDueToReplStateChange. It returns how many it killed
-// and how many it left running.
-func (g *opRegistry) killConflicting() (killed, running int) {
+// checked out, is interrupted with InterruptedDueToReplStateChange, except self (the operation
+// asking for the RSTL). It returns how many it killed and how many it left running.
+func (g *opRegistry) killConflicting(self *opCtx) (killed, running int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for op := range g.ops {
-		if op.killed.Load() {
+		if op == self || op.killed.Load() {
 			continue
 		}
 		if op.conflicting.Load() || op.session.Load() {

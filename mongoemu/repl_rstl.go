@@ -61,7 +61,7 @@ func (rc *replCoord) acquireRSTLForTransition(ctx context.Context, kind string, 
 		defer rc.n.ops.blockCheckouts()()
 	}
 	req := rc.n.locks.rstl.enqueue(modeX, true)
-	stopKilling := rc.startKillOpThread(kind)
+	stopKilling := rc.startKillOpThread(kind, op)
 	// _lockComplete reports the timeout it computed when the wait began (Date_t is in ms).
 	timeout := time.Duration(deadline.UnixMilli()-time.Now().UnixMilli()) * time.Millisecond
 	wctx, cancel := context.WithCancel(ctx)
@@ -102,7 +102,7 @@ func rstlLockRep(waited time.Duration) bson.D {
 
 // startKillOpThread runs the RSTL kill-op loop (AutoGetRstlForStepUpStepDown::_killOpThreadFn):
 // a pass at once, then every 10 ms, until the returned stop is called, which logs the metrics.
-func (rc *replCoord) startKillOpThread(kind string) (stop func()) {
+func (rc *replCoord) startKillOpThread(kind string, self *opCtx) (stop func()) {
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -113,7 +113,7 @@ func (rc *replCoord) startKillOpThread(kind string) (stop func()) {
 		defer t.Stop()
 		for {
 			var k int
-			k, running = rc.n.ops.killConflicting()
+			k, running = rc.n.ops.killConflicting(self)
 			totalKilled += k
 			select {
 			case <-quit:

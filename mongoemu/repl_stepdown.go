@@ -182,7 +182,7 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 			return ctx.Err()
 		}
 		wake.Stop()
-		if rstl, err = rc.reacquireRSTL(transitionStepDown); err != nil {
+		if rstl, err = rc.reacquireRSTL(transitionStepDown, opFrom(ctx)); err != nil {
 			restore()
 			return err
 		}
@@ -191,8 +191,8 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 
 // reacquireRSTL takes the RSTL in X again after a stepdown released it, killing conflicting
 // operations meanwhile; only the node stopping ends the wait.
-func (rc *replCoord) reacquireRSTL(kind string) (*lockRequest, error) {
-	stop := rc.startKillOpThread(kind)
+func (rc *replCoord) reacquireRSTL(kind string, self *opCtx) (*lockRequest, error) {
+	stop := rc.startKillOpThread(kind, self)
 	defer stop()
 	req := rc.n.locks.rstl.enqueue(modeX, true)
 	ctx, cancel := rc.stopContext()
