@@ -314,3 +314,52 @@ func TestRSTLDeadlineAtTheCapIsFatal(t *testing.T) {
 		t.Fatal("no abort")
 	}
 }
+
+// TestRSTLWriteDuringStepDownAttemptQueues: while a stepdown waits for the RSTL, mongod still
+// accepts writes at dispatch (_canAcceptNonLocalWrites is cleared only under the RSTL), and they
+// queue behind the X request; when the stepdown gives up with LockTimeout they go on. Before, such
+// a write failed at once with NotWritablePrimary.
+func TestRSTLWriteDuringStepDownAttemptQueues(t *testing.T) {
+	ts := startTestSet(t, 3, 0, fastSettings)
+	p := ts.waitPrimary(20 * time.Second)
+	fsyncLockNode(t, ts.clients[p])
+	stepDown := make(chan error, 1)
+	go func() {
+		_, err := runAdmin(t, ts.clients[p], bson.D{{Key: "replSetStepDown", Value: 60}, {Key: "secondaryCatchUpPeriodSecs", Value: 2}})
+		stepDown <- err
+	}()
+	eventually(t, 5*time.Second, "the stepdown waiting for the RSTL", func() bool {
+		r := ts.nodes[p].locks.rstl
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.queue) > 0
+	})
+	c := ts.nodes[p].client(t, options.Client().SetRetryWrites(false))
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := c.Database("test").Collection("queued").InsertOne(context.Background(), bson.D{{Key: "x", Value: 1}})
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		t.Fatalf("the write during the stepdown attempt returned at once: %v", err)
+	case err := <-stepDown:
+		var ce mongo.CommandError
+		if !errors.As(err, &ce) || ce.Code != 24 {
+			t.Fatalf("stepdown: %v, want LockTimeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stepdown did not time out")
+	}
+	if _, err := runAdmin(t, ts.clients[p], bson.D{{Key: "fsyncUnlock", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatalf("the queued write: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queued write never completed")
+	}
+}
