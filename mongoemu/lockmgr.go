@@ -37,8 +37,8 @@ func modesConflict(m lockMode, granted uint8) bool { return lockConflicts[m]&gra
 // lockResource is one resource of mongod's lock manager (a LockHead): requests that are granted
 // and a FIFO queue of conflicting ones. As in lock_manager.cpp, a new request waits whenever the
 // queue is not empty, unless a granted request asked for the "compatibleFirst" policy; and the
-// strong modes (S, X) of the global resources are queued at the front (locker_impl.cpp
-// _lockBegin: "Give priority to the full modes for Global, PBWM, and RSTL resources").
+// strong modes (S, X) of the global resources (the global lock, the RSTL) jump to the front of
+// the queue and get the compatibleFirst policy (locker_impl.cpp _lockBegin).
 type lockResource struct {
 	name string // ResourceId::toString, for LockTimeout messages
 

@@ -34,8 +34,8 @@ func isWritable(t *testing.T, c *mongo.Client) bool {
 
 // TestRSTLStepDownOfFsyncLockedPrimaryTimesOut: fsyncLock holds the RSTL in IX, so replSetStepDown
 // cannot take it in X. Its deadline is secondaryCatchUpPeriodSecs (10 s by default), or with force
-// the stepdown period (replication_coordinator_impl.cpp stepDown: "auto deadline = force ?
-// stepDownUntil : waitUntil"), both under the 15 s cap; the answer is LockTimeout (24) with
+// the stepdown period (replication_coordinator_impl.cpp stepDown), both under the 15 s cap; the
+// answer is LockTimeout (24) with
 // mongod's message, and the primary stays writable. Before the RSTL existed the stepdown
 // succeeded at once under fsyncLock.
 func TestRSTLStepDownOfFsyncLockedPrimaryTimesOut(t *testing.T) {
@@ -293,8 +293,8 @@ func TestRSTLStopDoesNotHangOnAStalledPrimary(t *testing.T) {
 	}
 }
 
-// TestRSTLDeadlineAtTheCapIsFatal: the cap applies only to a deadline beyond it ("deadline - start
-// > Seconds(rstlTimeout)"), but the timeout callback aborts once now - start reaches it, so a
+// TestRSTLDeadlineAtTheCapIsFatal: the cap replaces only a deadline strictly beyond it, but the
+// timeout callback aborts once the time waited reaches it, so a
 // deadline exactly at the cap ends in the abort, not LockTimeout — as a shutdown command with
 // the default timeoutSecs (15) does on an fsyncLocked primary under the default cap (15).
 func TestRSTLDeadlineAtTheCapIsFatal(t *testing.T) {

@@ -120,9 +120,8 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 		rc.n.mu.Unlock()
 	}
 	deadline := start.Add(catchUp)
-	// "Using 'force' sets the default for the wait time to zero, which means the stepdown will
-	// fail if it does not acquire the lock immediately. In such a scenario, we use the
-	// stepDownUntil deadline instead." (replication_coordinator_impl.cpp stepDown)
+	// With force the catch-up period defaults to zero, so mongod waits for the RSTL until the end
+	// of the stepdown period instead (replication_coordinator_impl.cpp stepDown).
 	rstlDeadline := deadline
 	if force {
 		rstlDeadline = start.Add(stepDownFor)
