@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // The state transitions that take the RSTL in X with the kill-op step
@@ -91,13 +89,14 @@ func (rc *replCoord) acquireRSTLForTransition(ctx context.Context, kind string, 
 	return nil, lockTimeoutError(rc.n.locks.rstl, modeX, timeout, op)
 }
 
-// rstlLockRep is the lock statistics report 5675600 carries (LockStats::report).
-func rstlLockRep(waited time.Duration) bson.D {
-	return bson.D{{Key: "ReplicationStateTransition", Value: bson.D{
-		{Key: "acquireCount", Value: bson.D{{Key: "W", Value: int64(1)}}},
-		{Key: "acquireWaitCount", Value: bson.D{{Key: "W", Value: int64(1)}}},
-		{Key: "timeAcquiringMicros", Value: bson.D{{Key: "W", Value: waited.Microseconds()}}},
-	}}}
+// rstlLockRep is the lock statistics report 5675600 carries (LockStats::report), as a JSON
+// object in the log line.
+func rstlLockRep(waited time.Duration) map[string]any {
+	return map[string]any{"ReplicationStateTransition": map[string]any{
+		"acquireCount":        map[string]any{"W": 1},
+		"acquireWaitCount":    map[string]any{"W": 1},
+		"timeAcquiringMicros": map[string]any{"W": waited.Microseconds()},
+	}}
 }
 
 // startKillOpThread runs the RSTL kill-op loop (AutoGetRstlForStepUpStepDown::_killOpThreadFn):
@@ -118,8 +117,8 @@ func (rc *replCoord) startKillOpThread(kind string, self *opCtx) (stop func()) {
 			select {
 			case <-quit:
 				rc.n.events.info("REPL", 21344, "Stopped killing user operations")
-				rc.n.events.info("REPL", 21340, "State transition ops metrics",
-					"lastStateTransition", kind, "userOpsKilled", totalKilled, "userOpsRunning", running)
+				rc.n.events.info("REPL", 21340, "State transition ops metrics", "metrics", map[string]any{
+					"lastStateTransition": kind, "userOpsKilled": totalKilled, "userOpsRunning": running})
 				return
 			case <-t.C:
 			}
