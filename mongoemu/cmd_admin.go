@@ -175,7 +175,7 @@ func (n *Node) cmdConfigureFailPoint(_ context.Context, r *request) (bson.D, err
 
 // cmdFsync flushes to disk; with lock: true it also blocks writes until fsyncUnlock, which is
 // how tests and drills make a node look like its disk stalled.
-func (n *Node) cmdFsync(_ context.Context, r *request) (bson.D, error) {
+func (n *Node) cmdFsync(ctx context.Context, r *request) (bson.D, error) {
 	lock, err := r.boolArg("lock")
 	if err != nil {
 		return nil, err
@@ -185,6 +185,11 @@ func (n *Node) cmdFsync(_ context.Context, r *request) (bson.D, error) {
 	}
 	if !lock {
 		return bson.D{{Key: "numFiles", Value: int32(1)}}, nil
+	}
+	// FSyncLockThread takes the global lock in S (and the RSTL in IX) before the command answers
+	// (commands/fsync.cpp); a lock already held is shared by the nested fsyncLocks.
+	if err := n.locks.hold(ctx, holdFsyncLock, true); err != nil {
+		return nil, err
 	}
 	count := n.fsync.lock()
 	n.events.info("COMMAND", 20471, "mongod is locked and no writes are allowed",

@@ -192,8 +192,9 @@ func putHeader(b []byte, h wire.Header) {
 
 // connSet tracks open connections so stepdown/rollback/shutdown can close them.
 type connSet struct {
-	mu sync.Mutex
-	m  map[*conn]struct{}
+	mu     sync.Mutex
+	m      map[*conn]struct{}
+	closed bool // after closeAll (stop, abort): a connection accepted just before is closed too
 }
 
 func (s *connSet) init() { s.m = make(map[*conn]struct{}) }
@@ -201,7 +202,11 @@ func (s *connSet) init() { s.m = make(map[*conn]struct{}) }
 func (s *connSet) add(c *conn) {
 	s.mu.Lock()
 	s.m[c] = struct{}{}
+	closed := s.closed
 	s.mu.Unlock()
+	if closed {
+		c.close()
+	}
 }
 
 func (s *connSet) remove(c *conn) {
@@ -217,7 +222,12 @@ func (s *connSet) count() int {
 }
 
 // closeAll closes every connection (shutdown, entering ROLLBACK: spec §7.7 step 1).
-func (s *connSet) closeAll() { s.closeMatching(func(*conn) bool { return true }) }
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.closeMatching(func(*conn) bool { return true })
+}
 
 // closeMatching closes the connections keep selects.
 func (s *connSet) closeMatching(sel func(*conn) bool) {

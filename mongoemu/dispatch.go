@@ -91,8 +91,20 @@ func (n *Node) dispatch(ctx context.Context, r *request) (bson.Raw, action) {
 		return n.errorReply(r, err), action{}
 	}
 	defer cancel()
+	// Register the operation for the kill-op step of state transitions (ops.go); a command with
+	// txnNumber checks its session out first.
+	ctx, op, endOp := n.ops.begin(ctx, r.c.id, r.name)
+	defer endOp()
+	if _, ok := r.arg("txnNumber"); ok {
+		if err := n.ops.checkOutSession(ctx, op); err != nil {
+			return n.errorReply(r, err), action{}
+		}
+	}
 	fields, err := cmd.fn(ctx, r)
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause // killed by a state transition: InterruptedDueToReplStateChange
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = mongoerr.New(mongoerr.MaxTimeMSExpired, "operation exceeded time limit")
 		}

@@ -2,8 +2,9 @@ package mongoemu
 
 import "sync"
 
-// fsyncLock models {fsyncLock: 1}: writes block at the storage layer while reads and hello go on,
-// which is exactly how a stalled disk looks from outside. The lock count nests like mongod's.
+// fsyncLock models {fsyncLock: 1}: the count nests like mongod's; while it is positive the global
+// lock is held in S (stall.go, rstl.go), so writes block while reads and hello go on, which is
+// exactly how a stalled disk looks from outside.
 type fsyncLock struct {
 	mu    sync.Mutex
 	count int

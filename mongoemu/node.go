@@ -34,6 +34,8 @@ type Node struct {
 	cursors   *cursorSet
 	fail      *failPoints
 	fsync     *fsyncLock
+	locks     *nodeLocks  // the global lock and the RSTL (rstl.go)
+	ops       *opRegistry // operations in flight, for the kill-op step of state transitions
 	counters  opCounters
 	params    *parameters
 	cmds      commandTable
@@ -44,6 +46,7 @@ type Node struct {
 	stopOnce        sync.Once
 	serveMu         sync.Mutex
 	done            chan struct{} // closed when Stop finished
+	aborted         chan struct{} // closed by abort: Serve returns at once
 	wg              sync.WaitGroup
 	exitErr         error
 }
@@ -72,6 +75,9 @@ func New(opts Options) (*Node, error) {
 		params:  params,
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
+		aborted: make(chan struct{}),
+		locks:   newNodeLocks(),
+		ops:     newOpRegistry(),
 	}
 	n.conns.init()
 	n.fsync = newFsyncLock()
@@ -163,7 +169,10 @@ func (n *Node) Serve(ctx context.Context) error {
 		n.Stop(nil)
 	case <-n.quit:
 	}
-	<-n.done
+	select {
+	case <-n.done:
+	case <-n.aborted: // a process that aborts does not wait for its stuck threads
+	}
 	return n.exitErr
 }
 
@@ -201,12 +210,16 @@ func (n *Node) Stop(exit error) {
 		n.exitErr = exit
 		close(n.quit)
 		n.closeListeners()
+		// Unblock writers first (mongod's fsync shutdown task unlocks before the rest), so no
+		// background loop stays blocked in storage or on the global lock while we wait for it.
+		n.fsync.release()
+		n.locks.releaseAll()
+		n.store.SetWriteBlocked(false)
+		n.locks.shut(errShutdownInterrupt())
 		if n.repl != nil {
 			n.repl.stop()
 		}
 		n.conns.closeAll()
-		n.fsync.release()
-		n.store.SetWriteBlocked(false)
 		n.wg.Wait()
 		n.cursors.closeAll()
 		_ = n.store.Close()

@@ -41,6 +41,9 @@ func paramSpecs() map[string]paramSpec {
 		"initialSyncMethod":                        {def: "logical", runtime: false},
 		"oplogInitialFindMaxSeconds":               {def: int32(60), runtime: true},
 		"logLevel":                                 {def: int32(0), runtime: true},
+		// Seconds a stepdown or stepup may wait for the RSTL before the node aborts; 0 disables
+		// (repl/repl_server_parameters.idl, set_at startup and runtime).
+		"fassertOnLockTimeoutForStepUpDown": {def: int32(15), runtime: true},
 		// Emulator-only: documents cloned per second during initial sync (0 = unlimited), so drills
 		// can watch STARTUP2 progress (issue: "a settable copy rate").
 		"mongoemuInitialSyncDocsPerSecond": {def: int32(0), runtime: true},

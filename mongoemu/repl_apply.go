@@ -1,6 +1,7 @@
 package mongoemu
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,8 +19,15 @@ import (
 // inserts upsert, deletes of missing documents and creates of existing collections are no-ops,
 // so re-applying after a rollback or during initial sync converges.
 func (rc *replCoord) applyBatch(entries []bson.Raw) error {
-	rc.writeMu.Lock()
-	defer rc.writeMu.Unlock()
+	// The applier writes under the global lock in IX (so the RSTL in IX): a stepup waits for the
+	// batch, and an fsyncLock stops replication on a secondary, as on mongod.
+	held, err := rc.n.locks.lockGlobal(context.Background(), modeIX)
+	if err != nil {
+		return fmt.Errorf("apply oplog batch: %w", err)
+	}
+	defer held.release()
+	rc.oplogMu.Lock()
+	defer rc.oplogMu.Unlock()
 	// A batch fetched while we were a secondary may arrive after we took office: a primary past
 	// catch-up writes its own oplog and must not apply another member's entries.
 	rc.n.mu.Lock()
@@ -39,7 +47,7 @@ func (rc *replCoord) applyBatch(entries []bson.Raw) error {
 	}
 	var last opTime
 	var wall time.Time
-	err := rc.n.store.Update(func(tx *storage.Tx) error {
+	err = rc.n.store.Update(func(tx *storage.Tx) error {
 		for _, e := range entries {
 			if err := applyOplogEntry(tx, e); err != nil {
 				return err

@@ -2,6 +2,7 @@ package mongoemu
 
 import (
 	"context"
+	"net"
 	"sync"
 	"time"
 
@@ -13,9 +14,10 @@ import (
 // heartbeatClients keeps one connection per peer for heartbeats, redialled after an error, the
 // way mongod's network interface keeps pooled internal connections.
 type heartbeatClients struct {
-	mu   sync.Mutex
-	m    map[string]*wire.Client
-	dial func(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error)
+	mu     sync.Mutex
+	m      map[string]*wire.Client
+	dial   func(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error)
+	closed bool // after closeAll: an aborted node dials nobody
 }
 
 func newHeartbeatClients(dial func(ctx context.Context, host string, timeout time.Duration) (*wire.Client, error)) *heartbeatClients {
@@ -27,7 +29,11 @@ func (h *heartbeatClients) call(ctx context.Context, host string, cmd bson.D, ti
 	h.mu.Lock()
 	c := h.m[host]
 	delete(h.m, host) // exclusive use while in flight
+	closed := h.closed
 	h.mu.Unlock()
+	if closed {
+		return nil, net.ErrClosed
+	}
 	if c == nil {
 		var err error
 		if c, err = h.dial(ctx, host, timeout); err != nil {
@@ -45,7 +51,11 @@ func (h *heartbeatClients) call(ctx context.Context, host string, cmd bson.D, ti
 	if old := h.m[host]; old != nil {
 		_ = old.Close()
 	}
-	h.m[host] = c
+	if h.closed {
+		_ = c.Close()
+	} else {
+		h.m[host] = c
+	}
 	h.mu.Unlock()
 	return reply, err
 }
@@ -53,6 +63,7 @@ func (h *heartbeatClients) call(ctx context.Context, host string, cmd bson.D, ti
 func (h *heartbeatClients) closeAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closed = true
 	for k, c := range h.m {
 		_ = c.Close()
 		delete(h.m, k)

@@ -94,12 +94,17 @@ type replCoord struct {
 	hbEpoch          uint64        // bumped by a heartbeat restart: replies to older requests are dropped
 	stateChanged     chan struct{} // closed and replaced on any repl state change (fetcher, waiters)
 
-	writeMu sync.Mutex // serialises primary writes with each other and with leaving PRIMARY
-	stopCh  chan struct{}
-	wg      sync.WaitGroup
-	hb      *heartbeatClients // heartbeat connections
-	hbKick  chan string       // hosts to heartbeat at once ("*" for all)
-	up      *heartbeatClients // replSetUpdatePosition connections
+	// oplogMu serialises the writers of our oplog with each other (timestamp order, retryable
+	// write checks); state transitions exclude writers through the RSTL (n.locks), not this.
+	oplogMu sync.Mutex
+	// stepDownLocked: a stepdown attempt took the RSTL in X, after which writes are refused at
+	// dispatch (_canAcceptNonLocalWrites is cleared under the RSTL); before it they queue.
+	stepDownLocked bool
+	stopCh         chan struct{}
+	wg             sync.WaitGroup
+	hb             *heartbeatClients // heartbeat connections
+	hbKick         chan string       // hosts to heartbeat at once ("*" for all)
+	up             *heartbeatClients // replSetUpdatePosition connections
 
 	retry      *retryTable
 	posLatest  atomic.Pointer[positionReport]

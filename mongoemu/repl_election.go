@@ -458,13 +458,24 @@ func (rc *replCoord) completeTransitionToPrimary(st *catchUpState) error {
 	rc.bumpLocked()
 	rc.n.mu.Unlock()
 
-	rc.writeMu.Lock()
+	// signalDrainComplete takes the RSTL in X before the first write of the term, with the
+	// kill-op step and the fassertOnLockTimeoutForStepUpDown cap (AutoGetRstlForStepUpStepDown,
+	// kStepUp): an fsyncLocked member that wins an election aborts here.
+	rstl, err := rc.acquireRSTLForTransition(context.Background(), transitionStepUp, time.Time{}, nil)
+	if err != nil {
+		return fmt.Errorf("take office: %w", err)
+	}
+	rc.oplogMu.Lock()
+	unlock := func() {
+		rc.oplogMu.Unlock()
+		rstl.unlock()
+	}
 	res, err := rc.commitWithOplog(term, nil, func(_ *storage.Tx, ol *opLog) error {
 		ol.Noop(bson.D{{Key: "msg", Value: "new primary"}})
 		return nil
 	})
 	if err != nil {
-		rc.writeMu.Unlock()
+		unlock()
 		rc.n.events.errorf("REPL", 21359, "Failed to write the new primary entry", "error", err.Error())
 		go rc.stepDownUnconditionally("could not write the new term's first entry")
 		return err
@@ -485,11 +496,11 @@ func (rc *replCoord) completeTransitionToPrimary(st *catchUpState) error {
 		rc.n.events.info("REPL", 21331, "Transition to primary complete; database writes are now permitted", "term", term)
 		rc.bumpLocked()
 		rc.n.mu.Unlock()
-		rc.writeMu.Unlock()
+		unlock()
 		rc.persistConfig(cfg)
 		return nil
 	}
 	rc.n.mu.Unlock()
-	rc.writeMu.Unlock()
+	unlock()
 	return fmt.Errorf("lost primary role while draining")
 }

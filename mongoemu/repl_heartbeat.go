@@ -301,7 +301,7 @@ func (rc *replCoord) updateTermLocked(term int64, why string) {
 	rc.term = term
 	if rc.leader != leaderNone {
 		// Stop accepting writes at once: nothing may be logged in a term we do not lead. The
-		// transition itself needs the RSTL (writeMu) and completes in the background.
+		// transition itself needs the RSTL in X and completes in the background.
 		rc.leader = leaderSteppingDown
 		rc.electionStats.stepDownsHigherTerm++
 		rc.n.events.info("REPL", 21402, "Stepping down from primary, because a new term has begun", "term", term, "cause", why)

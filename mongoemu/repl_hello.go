@@ -107,7 +107,9 @@ func (rc *replCoord) checkState(r *request, kind cmdKind) error {
 	}
 	rc.n.mu.Lock()
 	state := rc.stateLocked()
-	writable := state == statePrimary && rc.leader == leaderWritable
+	// A primary stays writable for command dispatch while a stepdown waits for the RSTL (mongod
+	// clears _canAcceptNonLocalWrites only under the RSTL): such writes queue on the lock.
+	writable := state == statePrimary && (rc.leader == leaderWritable || rc.leader == leaderSteppingDown && !rc.stepDownLocked)
 	draining := state == statePrimary && !writable
 	rc.n.mu.Unlock()
 	notPrimary := "not primary"

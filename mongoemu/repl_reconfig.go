@@ -108,14 +108,19 @@ func (rc *replCoord) initiateQuorumCheck(ctx context.Context, cfg *replConfig, s
 // installInitiatedConfig stores the config, writes the "initiating set" no-op (term -1) and
 // becomes SECONDARY; a one-member set elects itself at once (spec §4.4).
 func (rc *replCoord) installInitiatedConfig(cfg *replConfig) error {
-	rc.writeMu.Lock()
-	defer rc.writeMu.Unlock()
+	held, err := rc.n.locks.lockGlobal(context.Background(), modeIX)
+	if err != nil {
+		return fmt.Errorf("replSetInitiate: %w", err)
+	}
+	defer held.release()
+	rc.oplogMu.Lock()
+	defer rc.oplogMu.Unlock()
 	now := time.Now()
 	ts := rc.nextTS(now)
 	entry, _ := bson.Marshal(bson.D{{Key: "op", Value: "n"}, {Key: "ns", Value: ""},
 		{Key: "o", Value: bson.D{{Key: "msg", Value: "initiating set"}}}, {Key: "ts", Value: ts},
 		{Key: "t", Value: int64(-1)}, {Key: "v", Value: int64(2)}, {Key: "wall", Value: bson.DateTime(now.UnixMilli())}})
-	err := rc.n.store.Update(func(tx *storage.Tx) error {
+	err = rc.n.store.Update(func(tx *storage.Tx) error {
 		if err := tx.PutMeta(metaConfig, cfg.raw()); err != nil {
 			return err
 		}

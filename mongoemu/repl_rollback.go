@@ -25,8 +25,15 @@ var errUnrecoverableRollback = errors.New("unrecoverable rollback")
 // mongoemu uses the refetch algorithm (mongod's rollbackViaRefetch) since it keeps no storage
 // snapshots; the observable behaviour is the same.
 func (rc *replCoord) runRollback(source string) {
-	rc.writeMu.Lock()
-	defer rc.writeMu.Unlock()
+	// Rollback takes the RSTL in X without a deadline (rollback_impl.cpp _transitionToRollback).
+	rstl := rc.n.locks.rstl.enqueue(modeX, true)
+	sctx, cancel := rc.stopContext()
+	werr := rstl.wait(sctx, time.Time{})
+	cancel()
+	if werr != nil {
+		return
+	}
+	defer rstl.unlock()
 	rc.n.mu.Lock()
 	if rc.leader != leaderNone {
 		rc.n.mu.Unlock()

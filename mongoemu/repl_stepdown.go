@@ -9,51 +9,16 @@ import (
 	"github.com/rsguard/rsguard/mongoemu/mongoerr"
 )
 
-// fassertOnLockTimeoutForStepUpDown: a stepdown that cannot take the replication state
-// transition lock within this long terminates the process (failover-notes "sick primary").
-const rstlTimeout = 15 * time.Second
-
-// acquireRSTL takes writeMu (our RSTL) or gives up after d; a write stuck in storage holds it.
-func (rc *replCoord) acquireRSTL(d time.Duration) bool {
-	if rc.writeMu.TryLock() {
-		return true
-	}
-	got := make(chan struct{})
-	abandon := make(chan struct{})
-	go func() {
-		rc.writeMu.Lock()
-		select {
-		case got <- struct{}{}:
-		case <-abandon:
-			rc.writeMu.Unlock()
-		}
-	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-got:
-		return true
-	case <-t.C:
-	case <-rc.stopCh:
-	}
-	close(abandon)
-	return false
-}
-
-// stepDownUnconditionally leaves PRIMARY (higher term seen, lost majority, removed by reconfig).
+// stepDownUnconditionally leaves PRIMARY (higher term seen, lost majority, removed by reconfig):
+// mongod's _stepDownFinish takes the RSTL in X with no deadline of its own, so only the
+// fassertOnLockTimeoutForStepUpDown cap ends a wait that cannot succeed: the node aborts
+// (repl_rstl.go).
 func (rc *replCoord) stepDownUnconditionally(why string) {
-	if !rc.acquireRSTL(rstlTimeout) {
-		select {
-		case <-rc.stopCh:
-			return
-		default:
-		}
-		rc.n.events.emit("F", "REPL", 5675600, "Time out exceeded waiting for RSTL, stepUp/stepDown is not possible thus calling abort() to allow cluster to progress",
-			[]any{"lockRep", "RSTL", "reason", why})
-		go rc.n.Stop(mongoerr.New(mongoerr.ExceededTimeLimit, "fatal: could not acquire the replication state transition lock to step down: %s", why))
-		return
+	rstl, err := rc.acquireRSTLForTransition(context.Background(), transitionStepDown, time.Time{}, nil)
+	if err != nil {
+		return // stopped, or aborting
 	}
-	defer rc.writeMu.Unlock()
+	defer rstl.unlock()
 	rc.n.mu.Lock()
 	defer rc.n.mu.Unlock()
 	if rc.leader == leaderNone {
@@ -62,10 +27,11 @@ func (rc *replCoord) stepDownUnconditionally(why string) {
 	rc.leaveLeaderLocked("stepping down: " + why)
 }
 
-// leaveLeaderLocked turns a primary into a SECONDARY; callers hold writeMu and n.mu.
+// leaveLeaderLocked turns a primary into a SECONDARY; callers hold the RSTL in X and n.mu.
 func (rc *replCoord) leaveLeaderLocked(why string) {
 	old := rc.stateLocked()
 	rc.leader = leaderNone
+	rc.stepDownLocked = false
 	if rc.primary == rc.self {
 		rc.primary = -1
 	}
@@ -73,7 +39,7 @@ func (rc *replCoord) leaveLeaderLocked(why string) {
 	rc.follower = stateSecondary
 	rc.resetElectionTimerLocked()
 	rc.logTransitionLocked(old, rc.stateLocked())
-	rc.n.events.info("REPL", 21343, "Stepped down", "reason", why)
+	_ = why // the transition line says what happened; the caller's own log line says why
 	rc.bumpLocked()
 }
 
@@ -148,20 +114,33 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 		rc.n.mu.Lock()
 		if rc.leader == leaderSteppingDown && rc.term == term {
 			rc.leader = prevMode
+			rc.stepDownLocked = false
 			rc.bumpLocked()
 		}
 		rc.n.mu.Unlock()
 	}
 	deadline := start.Add(catchUp)
-	if !rc.acquireRSTL(rstlTimeout) {
-		restore()
-		return mongoerr.New(mongoerr.ExceededTimeLimit, "Could not acquire the RSTL for stepdown in time")
+	// With force the catch-up period defaults to zero, so mongod waits for the RSTL until the end
+	// of the stepdown period instead (replication_coordinator_impl.cpp stepDown).
+	rstlDeadline := deadline
+	if force {
+		rstlDeadline = start.Add(stepDownFor)
 	}
+	rstl, err := rc.acquireRSTLForTransition(ctx, transitionStepDown, rstlDeadline, opFrom(ctx))
+	if err != nil {
+		restore()
+		return err
+	}
+	defer func() { rstl.unlock() }()
+	rc.n.mu.Lock()
+	if rc.leader == leaderSteppingDown && rc.term == term {
+		rc.stepDownLocked = true // writes are refused at dispatch from now on
+	}
+	rc.n.mu.Unlock()
 	for {
 		rc.n.mu.Lock()
 		if rc.term != term || rc.leader != leaderSteppingDown {
 			rc.n.mu.Unlock()
-			rc.writeMu.Unlock()
 			return mongoerr.New(mongoerr.PrimarySteppedDown, "While waiting for secondaries to catch up before stepping down, this node decided to step down for other reasons")
 		}
 		safe := rc.safeToStepDownLocked()
@@ -174,7 +153,6 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 				target = rc.handoffTargetLocked()
 			}
 			rc.n.mu.Unlock()
-			rc.writeMu.Unlock()
 			if target != "" {
 				go rc.electionHandoff(target)
 			}
@@ -182,21 +160,46 @@ func (rc *replCoord) stepDown(ctx context.Context, start time.Time, stepDownFor,
 		}
 		if !now.Before(deadline) {
 			rc.n.mu.Unlock()
-			rc.writeMu.Unlock()
 			restore()
 			return mongoerr.New(mongoerr.ExceededTimeLimit, "No electable secondaries caught up as of %s. Please use the replSetStepDown command with the argument {force: true} to force node to step down.", now.UTC().Format(time.RFC3339))
 		}
 		ch := rc.stateChanged
 		rc.n.mu.Unlock()
+		// mongod releases the RSTL while it waits for a secondary to catch up (operations queued
+		// behind it now find that writes are refused), then takes it again with the kill-op step,
+		// with no deadline and uninterruptibly (stepDown: arsd.rstlRelease / rstlReacquire).
+		rstl.unlock()
+		// Woken by member progress (heartbeats, replSetUpdatePosition) or the deadline, as
+		// mongod's waiter on _replicationWaiterList.
+		wake := time.NewTimer(time.Until(deadline))
 		select {
 		case <-ch:
-		case <-time.After(50 * time.Millisecond):
+		case <-wake.C:
 		case <-ctx.Done():
-			rc.writeMu.Unlock()
+			wake.Stop()
 			restore()
 			return ctx.Err()
 		}
+		wake.Stop()
+		if rstl, err = rc.reacquireRSTL(transitionStepDown, opFrom(ctx)); err != nil {
+			restore()
+			return err
+		}
 	}
+}
+
+// reacquireRSTL takes the RSTL in X again after a stepdown released it, killing conflicting
+// operations meanwhile; only the node stopping ends the wait.
+func (rc *replCoord) reacquireRSTL(kind string, self *opCtx) (*lockRequest, error) {
+	stop := rc.startKillOpThread(kind, self)
+	defer stop()
+	req := rc.n.locks.rstl.enqueue(modeX, true)
+	ctx, cancel := rc.stopContext()
+	defer cancel()
+	if err := req.wait(ctx, time.Time{}); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // safeToStepDownLocked: a write majority has our lastApplied and one of them is an electable

@@ -2,6 +2,7 @@ package mongoemu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -15,8 +16,15 @@ import (
 // runPrimaryWrite runs one write transaction on a writable primary: the documents and their
 // oplog entries commit together, with timestamps allocated in commit order.
 func (rc *replCoord) runPrimaryWrite(ctx context.Context, r *request, fn func(tx *storage.Tx, ol *opLog) error) (writeResult, error) {
-	rc.writeMu.Lock()
-	defer rc.writeMu.Unlock()
+	// Writes take the global lock in IX, and the RSTL in IX with it (d_concurrency.cpp): an
+	// fsyncLock or a state transition in progress makes them wait here.
+	held, err := rc.n.locks.lockGlobal(ctx, modeIX)
+	if err != nil {
+		return writeResult{}, err
+	}
+	defer held.release()
+	rc.oplogMu.Lock()
+	defer rc.oplogMu.Unlock()
 	rc.n.mu.Lock()
 	writable := rc.stateLocked() == statePrimary && rc.leader == leaderWritable
 	term := rc.term
@@ -35,7 +43,7 @@ func (rc *replCoord) runPrimaryWrite(ctx context.Context, r *request, fn func(tx
 }
 
 // commitWithOplog commits fn and its oplog entries in one transaction and advances lastApplied.
-// The caller holds writeMu.
+// The caller holds oplogMu and the RSTL (in IX with the global lock, or in X).
 func (rc *replCoord) commitWithOplog(term int64, r *request, fn func(tx *storage.Tx, ol *opLog) error) (writeResult, error) {
 	ol := &opLog{wall: time.Now()}
 	var last opTime
@@ -206,9 +214,16 @@ func (rc *replCoord) awaitReplication(ctx context.Context, op opTime, wc writeCo
 	ok := rc.satisfiedLocked(w)
 	stillPrimary := rc.leader != leaderNone && rc.term == w.term
 	rc.n.mu.Unlock()
+	var me *mongoerr.Error
 	switch {
 	case ok:
 		return nil, rc.syncIfJournaled(wc)
+	case ctx.Err() != nil && errors.As(context.Cause(ctx), &me):
+		// The kill-op step of a state transition interrupts a write waiting for its write
+		// concern before the transition errors the waiters with PrimarySteppedDown, so mongod
+		// answers writeConcernError InterruptedDueToReplStateChange (write_concern.cpp,
+		// CommandHelpers::appendCommandWCStatus).
+		return nil, me
 	case !stillPrimary:
 		return bson.D{{Key: "code", Value: int32(mongoerr.PrimarySteppedDown)}, {Key: "codeName", Value: "PrimarySteppedDown"},
 			{Key: "errmsg", Value: "Primary stepped down while waiting for replication"}}, nil
@@ -294,9 +309,11 @@ func (rc *replCoord) satisfiedLocked(w *wcWaiter) bool {
 	return true
 }
 
+// A term change alone does not end a wait: the stepdown it starts interrupts the waiting writes
+// (kill-op step), and leaving PRIMARY errors the others (_replicationWaiterList.setErrorAll).
 func (rc *replCoord) checkWaitersLocked() {
 	for w := range rc.waiters {
-		if rc.satisfiedLocked(w) || rc.leader == leaderNone || rc.term != w.term {
+		if rc.satisfiedLocked(w) || rc.leader == leaderNone {
 			close(w.done)
 			delete(rc.waiters, w)
 		}

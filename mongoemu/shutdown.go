@@ -64,6 +64,10 @@ func (n *Node) ShutdownSignaled(sig os.Signal) {
 	n.events.info("CONTROL", 23377, "Received signal", "signal", num, "error", sig.String())
 	n.events.info("CONTROL", 23381, "will terminate after current cmd ends")
 	timeout := n.params.duration("shutdownTimeoutMillisForSignaledShutdown", time.Millisecond)
+	// The fsync shutdown task runs before the stepdown of shutdownTask (shutdown tasks run last
+	// registered first, util/exit.cpp; commands/fsync.cpp registers its own): a signaled
+	// fsyncLocked primary unlocks, then steps down.
+	n.fsync.release()
 	_ = n.shutdown(context.Background(), shutdownRequest{force: true, timeout: timeout})
 	<-n.done
 }

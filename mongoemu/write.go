@@ -67,8 +67,8 @@ type writeResult struct {
 
 // runWrite executes fn in one storage transaction together with its oplog entries. In
 // replica-set mode the node must be a writable primary when the transaction starts and stays so
-// until it commits (writes are serialised with state changes by replCoord.writeMu), which is how
-// a stepdown cleanly interrupts writes (spec §5.5).
+// until it commits (writes hold the global lock and the RSTL in IX, which a state transition takes
+// in X: rstl.go), which is how a stepdown cleanly interrupts writes (spec §5.5).
 func (n *Node) runWrite(ctx context.Context, r *request, fn func(tx *storage.Tx, ol *opLog) error) (writeResult, error) {
 	if err := ctx.Err(); err != nil {
 		return writeResult{}, err
@@ -76,8 +76,13 @@ func (n *Node) runWrite(ctx context.Context, r *request, fn func(tx *storage.Tx,
 	if n.repl != nil {
 		return n.repl.runPrimaryWrite(ctx, r, fn)
 	}
+	held, err := n.locks.lockGlobal(ctx, modeIX)
+	if err != nil {
+		return writeResult{}, err
+	}
+	defer held.release()
 	ol := &opLog{wall: time.Now()}
-	err := n.store.Update(func(tx *storage.Tx) error { return fn(tx, ol) })
+	err = n.store.Update(func(tx *storage.Tx) error { return fn(tx, ol) })
 	if err != nil {
 		return writeResult{}, fmt.Errorf("write: %w", err)
 	}

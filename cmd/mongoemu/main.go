@@ -98,6 +98,12 @@ func serve(n *mongoemu.Node, logger *slog.Logger) int {
 			signaled = true
 			go n.ShutdownSignaled(sig)
 		case err := <-errc:
+			if mongoemu.IsFatalAssertion(err) {
+				// fassertFailed → std::abort(): mongod's SIGABRT handler writes this line and
+				// the process dies by the signal (util/signal_handlers_synchronous.cpp).
+				logEvent(logger, slog.LevelError+4, "CONTROL", 6384300, "Writing fatal message", "message", "Got signal: 6 (Aborted).\n")
+				dieBySignal(syscall.SIGABRT)
+			}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				logEvent(logger, slog.LevelError+4, "CONTROL", 23089, "Fatal error, terminating", "error", err.Error())
 				return exitAbrupt

@@ -19,6 +19,7 @@ const (
 	IllegalOperation                       Code = 20
 	NamespaceNotFound                      Code = 26
 	AlreadyInitialized                     Code = 23
+	LockTimeout                            Code = 24
 	CursorNotFound                         Code = 43
 	NamespaceExists                        Code = 48
 	CommandNotFound                        Code = 59
@@ -118,7 +119,7 @@ var names = map[Code]string{
 	PathNotViable: "PathNotViable", IndexOptionsConflict: "IndexOptionsConflict",
 	IndexKeySpecsConflict: "IndexKeySpecsConflict", QueryPlanKilled: "QueryPlanKilled",
 	TransactionTooOld: "TransactionTooOld", CursorInUse: "CursorInUse",
-	InvalidPipelineOperator: "InvalidPipelineOperator",
+	InvalidPipelineOperator: "InvalidPipelineOperator", LockTimeout: "LockTimeout",
 }
 
 // Name is the codeName sent beside the code; unknown codes get "Location<N>" like mongod.
