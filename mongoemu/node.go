@@ -39,6 +39,7 @@ type Node struct {
 	connIDs   atomic.Int64
 
 	shutdownStarted atomic.Bool
+	quiesceUntil    atomic.Int64 // unix nanos when quiesce ends; 0 when not quiescing (shutdown.go)
 	quit            chan struct{} // closed when the node stops
 	stopOnce        sync.Once
 	serveMu         sync.Mutex
@@ -168,7 +169,7 @@ func (n *Node) acceptLoop(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		if n.shutdownStarted.Load() {
+		if n.stopping() { // during quiesce new connections are still accepted (shutdown.go)
 			_ = nc.Close()
 			continue
 		}
