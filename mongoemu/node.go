@@ -39,7 +39,7 @@ type Node struct {
 	connIDs   atomic.Int64
 
 	shutdownStarted atomic.Bool
-	quiesceUntil    atomic.Int64 // unix nanos when quiesce ends; 0 when not quiescing (shutdown.go)
+	quiesceUntil    atomic.Int64  // unix nanos when quiesce ends; 0 when not quiescing (shutdown.go)
 	quit            chan struct{} // closed when the node stops
 	stopOnce        sync.Once
 	serveMu         sync.Mutex
