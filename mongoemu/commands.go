@@ -12,6 +12,7 @@ func (n *Node) buildCommands() commandTable {
 	n.registerDDL(t)
 	n.registerAdmin(t)
 	n.registerRepl(t)
+	n.registerRWCDefaults(t)
 	return t
 }
 

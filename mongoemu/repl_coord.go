@@ -96,6 +96,7 @@ type replCoord struct {
 	retry      *retryTable
 	posLatest  atomic.Pointer[positionReport]
 	posSending atomic.Bool
+	rwcSeen    atomic.Pointer[rwcSeen] // rwc_defaults.go
 }
 
 // Durable metadata keys (local.system.replset, local.replset.election, rbid, minvalid).

@@ -183,6 +183,9 @@ func (rc *replCoord) handleReconfig(ctx context.Context, r *request) (bson.D, er
 	if err := checkReconfigCompatible(cur, cfg, force); err != nil {
 		return nil, err
 	}
+	if err := rc.checkImplicitDefaultWCChange(cur, cfg); err != nil {
+		return nil, err
+	}
 	if force {
 		cfg.version += 10000 + int64(rand.IntN(100000))
 		cfg.term = -1
