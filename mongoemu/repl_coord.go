@@ -96,7 +96,8 @@ type replCoord struct {
 	retry      *retryTable
 	posLatest  atomic.Pointer[positionReport]
 	posSending atomic.Bool
-	rwcSeen    atomic.Pointer[rwcSeen] // rwc_defaults.go
+	rwcSeen    atomic.Pointer[rwcSeen]      // rwc_defaults.go
+	applier    atomic.Pointer[oplogApplier] // the running fetch's applier (repl_applier.go)
 }
 
 // Durable metadata keys (local.system.replset, local.replset.election, rbid, minvalid).

@@ -43,8 +43,11 @@ func (rc *replCoord) syncLoop() {
 			rc.runInitialSync()
 			continue
 		}
-		if _, on := rc.n.fail.peek(fpStopReplProducer); on {
-			rc.sleepOrChange(wait, 200*time.Millisecond)
+		if stopProducer(rc) {
+			// bgsync.cpp BackgroundSync::_produce: log (jstests wait for this line) and retry
+			// after a sleep; no sync source is chosen while the fail point is on.
+			rc.n.events.info("REPL", 21079, "bgsync - stopReplProducer fail point enabled. Blocking until fail point is disabled.")
+			rc.sleepOrChange(nil, time.Second)
 			continue
 		}
 		source, allStale := rc.chooseSyncSource(denylist)
