@@ -74,6 +74,9 @@ func New(opts Options) (*Node, error) {
 		done:    make(chan struct{}),
 	}
 	n.conns.init()
+	if err := n.fail.startupFailPoints(opts.Parameters); err != nil {
+		return nil, err
+	}
 	n.fsync = newFsyncLock()
 	if n.events, err = newEventLog(opts.LogPath, logger); err != nil {
 		return nil, err
@@ -84,6 +87,7 @@ func New(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("open dbpath: %w", err)
 	}
 	n.store = st
+	n.logUncleanShutdown()
 	if err := n.listen(); err != nil {
 		_ = st.Close()
 		n.events.close()

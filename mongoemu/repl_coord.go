@@ -139,6 +139,16 @@ func (rc *replCoord) loadDurableState() error {
 	} else if ok {
 		v, _ := numberAsInt64(raw.Lookup("rbid"))
 		rc.rbid = int32(v)
+		// replication_coordinator_impl.cpp _startLoadLocalConfig: after an unclean shutdown the
+		// node may have lost writes it had acknowledged to a sync target, so it bumps its
+		// rollback ID; a member that read the old RBID must not trust what it fetched since.
+		if rc.n.store.LastShutdownUnclean() {
+			rc.n.events.info("REPL", 501401, "Incrementing the rollback ID after unclean shutdown")
+			rc.rbid++
+			if err := rc.persistRBID(); err != nil {
+				return fmt.Errorf("increment rbid: %w", err)
+			}
+		}
 	} else {
 		rc.rbid = int32(time.Now().Unix() & 0x7fffff)
 		if err := rc.persistRBID(); err != nil {

@@ -33,7 +33,8 @@ func (rc *replCoord) syncLoop() {
 		active := rc.cfg != nil && rc.self >= 0 && !rc.isArbiterLocked() &&
 			(state == stateSecondary || state == stateRecovering || state == stateStartup2 ||
 				(state == statePrimary && rc.leader == leaderCatchUp))
-		needInitial := state == stateStartup2
+		// A member with data passes through STARTUP2 at startup without needing initial sync.
+		needInitial := state == stateStartup2 && (rc.lastApplied.isNull() || rc.initialSyncFlagged())
 		rc.n.mu.Unlock()
 		if !active {
 			rc.sleepOrChange(wait, time.Second)
