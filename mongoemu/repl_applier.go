@@ -177,3 +177,26 @@ func (a *oplogApplier) pauseWhileApplyStopped() bool {
 		}
 	}
 }
+
+// waitDrainSignal holds a primary-elect in drain mode while rsSyncApplyStop is on: mongod's
+// applier signals drain complete only from an empty batch with the fail point off
+// (oplog_applier_impl.cpp _run: "if (rsSyncApplyStop.shouldFail()) continue;" before
+// signalDrainComplete), so a member elected while it was not applying stays unwritable.
+func (rc *replCoord) waitDrainSignal(term int64) {
+	for {
+		if _, on := rc.n.fail.peek(fpRsSyncApplyStop); !on {
+			return
+		}
+		rc.n.mu.Lock()
+		draining := rc.term == term && rc.leader == leaderDrain
+		rc.n.mu.Unlock()
+		if !draining {
+			return
+		}
+		select {
+		case <-rc.stopCh:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}

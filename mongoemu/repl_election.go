@@ -361,6 +361,7 @@ func (rc *replCoord) becomePrimary(term int64, reason string) error {
 	rc.syncSource = ""
 	rc.bumpLocked()
 	rc.n.mu.Unlock()
+	rc.waitDrainSignal(term) // repl_applier.go: the applier signals drain complete
 
 	rc.writeMu.Lock()
 	res, err := rc.commitWithOplog(term, nil, func(_ *storage.Tx, ol *opLog) error {
