@@ -98,6 +98,7 @@ type replCoord struct {
 	posSending atomic.Bool
 	rwcSeen    atomic.Pointer[rwcSeen]      // rwc_defaults.go
 	applier    atomic.Pointer[oplogApplier] // the running fetch's applier (repl_applier.go)
+	pendingCfg *replConfig                  // stored config not yet installed at startup (guarded by n.mu; repl_startup.go)
 }
 
 // Durable metadata keys (local.system.replset, local.replset.election, rbid, minvalid).
@@ -202,7 +203,9 @@ func (rc *replCoord) loadDurableState() error {
 	if cfg.term > rc.term {
 		rc.term = cfg.term
 	}
-	rc.installConfigLocked(cfg)
+	// Installed later by startupSequence, once the listener is up (_finishLoadLocalConfig):
+	// until then the member is in STARTUP without a config (repl_startup.go).
+	rc.pendingCfg = cfg
 	return nil
 }
 

@@ -17,7 +17,8 @@ import (
 //   - STARTUP: startup() has loaded the last vote, the rollback ID (bumped after an unclean
 //     shutdown, log 501401) and run replication recovery before the listener opens; the config is
 //     installed by _finishLoadLocalConfig, a callback that needs "the server's networking layer
-//     up and running and accepting connections" (isSelf);
+//     up and running and accepting connections" (isSelf). Until then hello shows no config and
+//     heartbeats get NotYetInitialized;
 //   - STARTUP2: the config is installed (TopologyCoordinator's follower mode starts as STARTUP2);
 //   - RECOVERING: _startDataReplication, for a node that needs no initial sync, sets RECOVERING
 //     and starts steady-state replication;
@@ -41,6 +42,10 @@ func (rc *replCoord) startupSequence() {
 		return
 	}
 	rc.n.mu.Lock()
+	if cfg := rc.pendingCfg; cfg != nil {
+		rc.pendingCfg = nil
+		rc.installConfigLocked(cfg)
+	}
 	if rc.cfg == nil || rc.self < 0 {
 		rc.n.mu.Unlock()
 		return
@@ -62,6 +67,10 @@ func (rc *replCoord) startupSequence() {
 	}
 	rc.setFollowerLocked(stateRecovering)
 }
+
+// startingUpLocked: a stored config is loaded but not installed yet (mongod's
+// kConfigStartingUp). Heartbeats are refused meanwhile (processHeartbeat: NotYetInitialized).
+func (rc *replCoord) startingUpLocked() bool { return rc.pendingCfg != nil }
 
 // waitSelfReachable waits until this node answers a hello on its own address: the networking
 // layer is up (isSelf). It returns false if the node stops first.

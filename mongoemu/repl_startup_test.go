@@ -2,6 +2,7 @@ package mongoemu
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
+	"github.com/rsguard/rsguard/mongoemu/mongoerr"
 	"github.com/rsguard/rsguard/mongoemu/storage"
 	"github.com/rsguard/rsguard/mongoemu/wire"
 )
@@ -165,4 +167,47 @@ func TestRestartAfterUncleanShutdown(t *testing.T) {
 		t.Fatalf("states seen during the restart: %v, want a subsequence of STARTUP, STARTUP2, RECOVERING, SECONDARY with RECOVERING", seen)
 	}
 	t.Logf("states seen by a polling client: %v", seen)
+}
+
+// TestStartupHidesConfigUntilInstalled: between opening and installing its stored config (after
+// the listener is up, _finishLoadLocalConfig) a member is in STARTUP with no config: hello says
+// "Does not have a valid replica set config" and heartbeats get NotYetInitialized (94,
+// replication_coordinator_impl.cpp processHeartbeat), as on mongod in kConfigStartingUp.
+func TestStartupHidesConfigUntilInstalled(t *testing.T) {
+	tn := initiateSet(t, 1, 1000, func(nodes []*testNode) bool {
+		st, writable := memberStateOf(nodes[0])
+		return st == statePrimary && writable
+	})[0]
+	dbpath, port := tn.opts.DBPath, tn.Port()
+	tn.Stop(nil)
+	n, err := New(Options{ReplSet: "rs0", DBPath: dbpath, Port: port, BindIP: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	st := n.repl.stateLocked()
+	hello := n.repl.helloFieldsLocked(true)
+	n.mu.Unlock()
+	if st != stateStartup {
+		t.Fatalf("before startup completes: state %v, want STARTUP", st)
+	}
+	helloRaw, _ := bson.Marshal(hello)
+	if str(helloRaw, "info") != "Does not have a valid replica set config" || str(helloRaw, "setName") != "" {
+		t.Fatalf("hello before the config is installed: %v", bson.Raw(helloRaw))
+	}
+	hb, _ := bson.Marshal(bson.D{{Key: "replSetHeartbeat", Value: "rs0"}, {Key: "from", Value: "127.0.0.1:1"}, {Key: "term", Value: int64(1)}})
+	_, err = n.repl.handleHeartbeat(context.Background(), &request{cmd: hb, name: "replSetHeartbeat", db: "admin"})
+	var me *mongoerr.Error
+	if !errors.As(err, &me) || me.Code != 94 || me.Msg != "Received heartbeat while still initializing replication system" {
+		t.Fatalf("heartbeat before the config is installed: want NotYetInitialized (94), got %v", err)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- n.Serve(context.Background()) }()
+	t.Cleanup(func() { n.Stop(nil); <-errc })
+	eventually(t, 20*time.Second, "the config installed and PRIMARY again", func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.repl.cfg != nil && n.repl.stateLocked() == statePrimary
+	})
 }
