@@ -334,7 +334,7 @@ func TestAdminShutdownSecondaryQuiesces(t *testing.T) {
 		st, _ := memberStateOf(nodes[0])
 		return st == stateSecondary
 	})[0]
-	wc := wireClient(t, sec) // opened before quiesce: new connections are refused during it
+	wc := wireClient(t, sec) // opened before quiesce
 	c := doomedClient(t, sec)
 	go func() {
 		_ = c.Database("admin").RunCommand(context.Background(), bson.D{{Key: "shutdown", Value: 1}, {Key: "timeoutSecs", Value: 2}}).Err()

@@ -127,6 +127,17 @@ func setParameterFlag(cl *CommandLine, v string) error {
 	if !ok || name == "" {
 		return argErr("Illegal option assignment: \"%s\"", v)
 	}
+	if strings.HasPrefix(name, "failpoint.") { // applied by failPoints.startupFailPoints
+		var doc bson.Raw
+		if err := bson.UnmarshalExtJSON([]byte(value), false, &doc); err != nil {
+			return argErr("Bad value for parameter \"%s\": %s", name, value)
+		}
+		if cl.Options.Parameters == nil {
+			cl.Options.Parameters = map[string]string{}
+		}
+		cl.Options.Parameters[name] = value
+		return nil
+	}
 	spec, known := paramSpecs()[name]
 	if !known {
 		return argErr("Unknown --setParameter '%s'", name)

@@ -13,6 +13,7 @@ func (n *Node) buildCommands() commandTable {
 	n.registerAdmin(t)
 	n.registerRepl(t)
 	n.registerAuth(t)
+	n.registerRWCDefaults(t)
 	return t
 }
 

@@ -241,6 +241,13 @@ func (n *Node) finishWrite(ctx context.Context, r *request, res writeResult, fie
 	if res.retried != nil {
 		fields = res.retried // a retry of a write that already ran answers its original outcome
 	}
+	if wce, labels, ok := n.fail.matchFailCommandWCE(r); ok {
+		fields = append(fields, bson.E{Key: "writeConcernError", Value: wce})
+		if len(labels) > 0 {
+			fields = append(fields, bson.E{Key: "errorLabels", Value: labels})
+		}
+		return fields, nil
+	}
 	wce, err := n.awaitWriteConcern(ctx, r, res)
 	if err != nil {
 		var me *mongoerr.Error

@@ -98,11 +98,6 @@ func (f *failPoints) configure(name string, mode bson.RawValue, data bson.Raw) (
 	default:
 		return 0, mongoerr.New(mongoerr.TypeMismatch, "'mode' must be a string or JSON object")
 	}
-	if name == fpFailCommand && fp.mode != fpOff {
-		if err := validateFailCommandData(data); err != nil {
-			return 0, err
-		}
-	}
 	f.mu.Lock()
 	prev := int64(0)
 	if old := f.m[name]; old != nil {
@@ -115,23 +110,6 @@ func (f *failPoints) configure(name string, mode bson.RawValue, data bson.Raw) (
 		cb(name)
 	}
 	return prev, nil
-}
-
-func validateFailCommandData(data bson.Raw) error {
-	if data == nil {
-		return mongoerr.New(mongoerr.BadValue, "failCommand fail point requires 'data'")
-	}
-	_, hasList := data.Lookup("failCommands").ArrayOK()
-	all, _ := data.Lookup("failAllCommands").BooleanOK()
-	if !hasList && !all {
-		return mongoerr.New(mongoerr.BadValue, "'failCommands' must be an array of command names")
-	}
-	if b, _ := data.Lookup("blockConnection").BooleanOK(); b {
-		if _, ok := numberAsInt64(data.Lookup("blockTimeMS")); !ok {
-			return mongoerr.New(mongoerr.BadValue, "'blockTimeMS' must be set when 'blockConnection' is true")
-		}
-	}
-	return nil
 }
 
 // active reports whether the fail point fires now, consuming one activation, and returns its data.
@@ -191,13 +169,48 @@ type failCommandHit struct {
 	writeConcernError bson.Raw
 }
 
-// matchFailCommand evaluates failCommand for a request (spec §6.12): configureFailPoint itself is
-// never failed, internal clients are exempt unless failInternalCommands, appName and namespace
-// filter. Only a matching command consumes an activation.
-func (f *failPoints) matchFailCommand(r *request) *failCommandHit {
-	if r.name == "configureFailPoint" {
-		return nil
+// failCommandMatches is CommandHelpers::shouldActivateFailCommandFailPoint (commands.cpp):
+// configureFailPoint is never failed; threadName ("conn<id>"), appName and namespace filter;
+// internal clients are exempt unless failInternalCommands; then failAllCommands or the
+// command's name in failCommands. The caller holds f.mu.
+func failCommandMatches(d bson.Raw, r *request) bool {
+	if r.name == "configureFailPoint" || d == nil {
+		return false
 	}
+	if th, ok := d.Lookup("threadName").StringValueOK(); ok && th != "conn"+itoa(int(r.c.id)) {
+		return false
+	}
+	if app, ok := d.Lookup("appName").StringValueOK(); ok && app != r.c.appName.Load().(string) {
+		return false
+	}
+	if ns, ok := d.Lookup("namespace").StringValueOK(); ok {
+		coll, _ := r.firstValue().StringValueOK()
+		if ns != r.db+"."+coll {
+			return false
+		}
+	}
+	if internal, _ := d.Lookup("failInternalCommands").BooleanOK(); !internal && r.c.internal.Load() {
+		return false
+	}
+	if _, err := d.LookupErr("failAllCommands"); err == nil {
+		return true
+	}
+	arr, _ := d.Lookup("failCommands").ArrayOK()
+	vals, _ := arr.Values()
+	for _, v := range vals {
+		if s, ok := v.StringValueOK(); ok && s == r.name {
+			return true
+		}
+	}
+	return false
+}
+
+// matchFailCommand is CommandHelpers::evaluateFailCommandFailPoint, run before the command
+// (spec §6.12). It activates only when the data asks for closeConnection, blockConnection or
+// errorCode (a writeConcernError-only fail point is evaluated after the write, see
+// matchFailCommandWCE); only an activation consumes a {times: n}. blockConnection sleeps
+// first; then closeConnection hangs up; then errorCode (with errorExtraInfo, errorLabels).
+func (f *failPoints) matchFailCommand(r *request) *failCommandHit {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fp := f.m[fpFailCommand]
@@ -205,65 +218,75 @@ func (f *failPoints) matchFailCommand(r *request) *failCommandHit {
 		return nil
 	}
 	d := fp.data
-	if all, _ := d.Lookup("failAllCommands").BooleanOK(); !all {
-		arr, _ := d.Lookup("failCommands").ArrayOK()
-		vals, _ := arr.Values()
-		found := false
-		for _, v := range vals {
-			if s, ok := v.StringValueOK(); ok && s == r.name {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return nil
-		}
-	}
-	if internal, _ := d.Lookup("failInternalCommands").BooleanOK(); !internal && r.c.internal.Load() {
-		return nil
-	}
-	if app, ok := d.Lookup("appName").StringValueOK(); ok && app != r.c.appName.Load().(string) {
-		return nil
-	}
-	if ns, ok := d.Lookup("namespace").StringValueOK(); ok {
-		coll, _ := r.firstValue().StringValueOK()
-		if ns != r.db+"."+coll {
-			return nil
-		}
-	}
-	if !f.fireLocked(fp) {
+	closeConn, _ := d.Lookup("closeConnection").BooleanOK()
+	block, _ := d.Lookup("blockConnection").BooleanOK()
+	code, hasCode := numberAsInt64(d.Lookup("errorCode"))
+	if !(closeConn || block || hasCode) || !failCommandMatches(d, r) || !f.fireLocked(fp) {
 		return nil
 	}
 	hit := &failCommandHit{}
-	if b, _ := d.Lookup("blockConnection").BooleanOK(); b {
-		ms, _ := numberAsInt64(d.Lookup("blockTimeMS"))
+	if block {
+		ms, ok := numberAsInt64(d.Lookup("blockTimeMS"))
+		switch {
+		case !ok:
+			hit.err = mongoerr.New(mongoerr.InvalidOptions, "must specify 'blockTimeMS' when 'blockConnection' is true")
+			return hit
+		case ms < 0:
+			hit.err = mongoerr.New(mongoerr.InvalidOptions, "'blockTimeMS' must be non-negative")
+			return hit
+		}
 		hit.blockFor = time.Duration(ms) * time.Millisecond
 	}
-	if c, _ := d.Lookup("closeConnection").BooleanOK(); c {
+	if closeConn {
 		hit.closeConnection = true
 		return hit
 	}
-	if wce, ok := d.Lookup("writeConcernError").DocumentOK(); ok {
-		hit.writeConcernError = wce
+	if !hasCode {
+		return hit
 	}
-	if code, ok := numberAsInt64(d.Lookup("errorCode")); ok {
-		e := &mongoerr.Error{Code: mongoerr.Code(code), Msg: "Failing command via 'failCommand' failpoint"}
-		if labels, ok := d.Lookup("errorLabels").ArrayOK(); ok {
-			vals, _ := labels.Values()
-			e.Labels = []string{}
-			for _, v := range vals {
-				if s, ok := v.StringValueOK(); ok {
-					e.Labels = append(e.Labels, s)
-				}
-			}
+	e := &mongoerr.Error{Code: mongoerr.Code(code), Msg: "Failing command via 'failCommand' failpoint"}
+	e.Labels = failCommandLabels(d)
+	if extra, ok := d.Lookup("errorExtraInfo").DocumentOK(); ok {
+		elems, _ := extra.Elements()
+		for _, el := range elems {
+			e.Extra = append(e.Extra, mongoerr.Field{Key: el.Key(), Value: el.Value()})
 		}
-		if extra, ok := d.Lookup("errorExtraInfo").DocumentOK(); ok {
-			elems, _ := extra.Elements()
-			for _, el := range elems {
-				e.Extra = append(e.Extra, mongoerr.Field{Key: el.Key(), Value: el.Value()})
-			}
-		}
-		hit.err = e
 	}
+	hit.err = e
 	return hit
+}
+
+// failCommandLabels is the errorLabels override: present (even empty) replaces the server's
+// own labels; absent (nil) leaves them alone.
+func failCommandLabels(d bson.Raw) []string {
+	labels, ok := d.Lookup("errorLabels").ArrayOK()
+	if !ok {
+		return nil
+	}
+	vals, _ := labels.Values()
+	out := []string{}
+	for _, v := range vals {
+		if s, ok := v.StringValueOK(); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// matchFailCommandWCE is the write-concern half of failCommand (service_entry_point_common.cpp
+// _waitForWriteConcern): for a command that takes a write concern, a matching fail point with
+// writeConcernError replaces the wait for the write concern with that error, and its
+// errorLabels replace the reply's labels.
+func (f *failPoints) matchFailCommandWCE(r *request) (wce bson.Raw, labels []string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fp := f.m[fpFailCommand]
+	if fp == nil || fp.mode == fpOff || fp.data == nil {
+		return nil, nil, false
+	}
+	wce, has := fp.data.Lookup("writeConcernError").DocumentOK()
+	if !has || !failCommandMatches(fp.data, r) || !f.fireLocked(fp) {
+		return nil, nil, false
+	}
+	return wce, failCommandLabels(fp.data), true
 }

@@ -161,7 +161,7 @@ func (n *Node) noteClient(r *request) {
 func (n *Node) helloReply(r *request) (bson.D, error) {
 	if n.shutdownStarted.Load() {
 		return nil, mongoerr.New(mongoerr.ShutdownInProgress, "The server is in quiesce mode and will shut down").
-			With("remainingQuiesceTimeMillis", int32(0))
+			With("remainingQuiesceTimeMillis", n.remainingQuiesce().Milliseconds())
 	}
 	isHello := r.name == "hello"
 	d := bson.D{}

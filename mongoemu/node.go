@@ -42,6 +42,7 @@ type Node struct {
 	connIDs   atomic.Int64
 
 	shutdownStarted atomic.Bool
+	quiesceUntil    atomic.Int64  // unix nanos when quiesce ends; 0 when not quiescing (shutdown.go)
 	quit            chan struct{} // closed when the node stops
 	stopOnce        sync.Once
 	serveMu         sync.Mutex
@@ -80,6 +81,9 @@ func New(opts Options) (*Node, error) {
 		ops:     newOpRegistry(),
 	}
 	n.conns.init()
+	if err := n.fail.startupFailPoints(opts.Parameters); err != nil {
+		return nil, err
+	}
 	n.fsync = newFsyncLock()
 	if n.events, err = newEventLog(opts.LogPath, logger); err != nil {
 		return nil, err
@@ -90,6 +94,7 @@ func New(opts Options) (*Node, error) {
 		return nil, fmt.Errorf("open dbpath: %w", err)
 	}
 	n.store = st
+	n.logUncleanShutdown()
 	if n.auth, err = n.newAuth(); err != nil { // auth_startup.go
 		_ = st.Close()
 		n.events.close()
@@ -183,7 +188,7 @@ func (n *Node) acceptLoop(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		if n.shutdownStarted.Load() {
+		if n.stopping() { // during quiesce new connections are still accepted (shutdown.go)
 			_ = nc.Close()
 			continue
 		}

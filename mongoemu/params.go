@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,9 @@ func newParameters(startup map[string]string) (*parameters, error) {
 		p.values[name] = s.def
 	}
 	for name, raw := range startup {
+		if strings.HasPrefix(name, "failpoint.") {
+			continue // failPoints.startupFailPoints (repl_startup.go)
+		}
 		s, ok := specs[name]
 		if !ok {
 			return nil, fmt.Errorf("--setParameter: unknown parameter %q", name)

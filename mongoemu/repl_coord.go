@@ -109,6 +109,9 @@ type replCoord struct {
 	retry      *retryTable
 	posLatest  atomic.Pointer[positionReport]
 	posSending atomic.Bool
+	rwcSeen    atomic.Pointer[rwcSeen]      // rwc_defaults.go
+	applier    atomic.Pointer[oplogApplier] // the running fetch's applier (repl_applier.go)
+	pendingCfg *replConfig                  // stored config not yet installed at startup (guarded by n.mu; repl_startup.go)
 }
 
 // Durable metadata keys (local.system.replset, local.replset.election, rbid, minvalid).
@@ -151,6 +154,16 @@ func (rc *replCoord) loadDurableState() error {
 	} else if ok {
 		v, _ := numberAsInt64(raw.Lookup("rbid"))
 		rc.rbid = int32(v)
+		// replication_coordinator_impl.cpp _startLoadLocalConfig: after an unclean shutdown the
+		// node may have lost writes it had acknowledged to a sync target, so it bumps its
+		// rollback ID; a member that read the old RBID must not trust what it fetched since.
+		if rc.n.store.LastShutdownUnclean() {
+			rc.n.events.info("REPL", 501401, "Incrementing the rollback ID after unclean shutdown")
+			rc.rbid++
+			if err := rc.persistRBID(); err != nil {
+				return fmt.Errorf("increment rbid: %w", err)
+			}
+		}
 	} else {
 		rc.rbid = int32(time.Now().Unix() & 0x7fffff)
 		if err := rc.persistRBID(); err != nil {
@@ -204,7 +217,9 @@ func (rc *replCoord) loadDurableState() error {
 	if cfg.term > rc.term {
 		rc.term = cfg.term
 	}
-	rc.installConfigLocked(cfg)
+	// Installed later by startupSequence, once the listener is up (_finishLoadLocalConfig):
+	// until then the member is in STARTUP without a config (repl_startup.go).
+	rc.pendingCfg = cfg
 	return nil
 }
 

@@ -457,6 +457,7 @@ func (rc *replCoord) completeTransitionToPrimary(st *catchUpState) error {
 	rc.syncSource = ""
 	rc.bumpLocked()
 	rc.n.mu.Unlock()
+	rc.waitDrainSignal(term) // repl_applier.go: the applier signals drain complete
 
 	// signalDrainComplete takes the RSTL in X before the first write of the term, with the
 	// kill-op step and the fassertOnLockTimeoutForStepUpDown cap (AutoGetRstlForStepUpStepDown,

@@ -33,6 +33,8 @@ func (rc *replCoord) fetchFrom(source string) error {
 	// A getMore blocked on a hung source only returns at its timeout; re-evaluate the source
 	// meanwhile and drop the connection as soon as a better one is known.
 	go rc.watchSource(ctx, c, source)
+	applier := rc.startApplier(source, func() { _ = c.Close() })
+	defer applier.close()
 	rc.n.mu.Lock()
 	last, term := rc.lastApplied, rc.term
 	await := rc.cfg.settings.electionTimeout / 2
@@ -51,6 +53,9 @@ func (rc *replCoord) fetchFrom(source string) error {
 		return err
 	}
 	rc.processReplData(reply, source)
+	if stopProducer(rc) {
+		return errStopFetch
+	}
 	if len(batch) == 0 {
 		// Nothing at or after our last ts: the source is behind us, unless its newest entry is in a
 		// later term, which means our last entries exist only here (divergence).
@@ -77,7 +82,7 @@ func (rc *replCoord) fetchFrom(source string) error {
 	rc.n.mu.Lock()
 	rc.leaveTooStaleLocked(source)
 	rc.n.mu.Unlock()
-	if err := rc.applyFetched(batch[1:]); err != nil {
+	if err := applier.push(batch[1:]); err != nil {
 		return err
 	}
 	for {
@@ -92,6 +97,9 @@ func (rc *replCoord) fetchFrom(source string) error {
 			{Key: "term", Value: term}, {Key: "$replData", Value: int32(1)}, {Key: "$db", Value: "local"}}
 		reply, err := c.Command(ctx, gm, await+3*time.Second)
 		if err != nil {
+			if aerr := applier.failed(); aerr != nil {
+				return aerr
+			}
 			return fmt.Errorf("oplog getMore on %s: %w", source, err)
 		}
 		id, batch, err := cursorBatch(reply, "nextBatch")
@@ -99,7 +107,10 @@ func (rc *replCoord) fetchFrom(source string) error {
 			return err
 		}
 		rc.processReplData(reply, source)
-		if err := rc.applyFetched(batch); err != nil {
+		if stopProducer(rc) {
+			return errStopFetch
+		}
+		if err := applier.push(batch); err != nil {
 			return err
 		}
 		if id == 0 {
@@ -159,22 +170,12 @@ func (rc *replCoord) shouldStopFetching(source string) error {
 	return nil
 }
 
-// applyFetched applies a batch, pausing while the rsSyncApplyStop fail point is on.
-func (rc *replCoord) applyFetched(batch []bson.Raw) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	for {
-		if _, on := rc.n.fail.peek(fpRsSyncApplyStop); !on {
-			break
-		}
-		select {
-		case <-rc.stopCh:
-			return errStopFetch
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return rc.applyBatch(batch)
+// stopProducer is the stopReplProducer check of OplogFetcher::_onSuccessfulBatch
+// (oplog_fetcher.cpp): with the fail point on, a batch that arrives is ignored and the fetcher
+// ends without an error; bgsync then does not start another one while it stays on.
+func stopProducer(rc *replCoord) bool {
+	_, on := rc.n.fail.peek(fpStopReplProducer)
+	return on
 }
 
 // processReplData adopts term, commit point and primary liveness from $replData (spec §7.3).

@@ -336,6 +336,9 @@ func (rc *replCoord) handleHeartbeat(ctx context.Context, r *request) (bson.D, e
 	if setName != rc.n.opts.ReplSet {
 		return nil, mongoerr.New(93, "Our set name did not match that of the request: ours %s, theirs %s", rc.n.opts.ReplSet, setName)
 	}
+	if rc.startingUpLocked() { // repl_startup.go
+		return nil, mongoerr.New(mongoerr.NotYetInitialized, "Received heartbeat while still initializing replication system")
+	}
 	if rc.cfg == nil {
 		// Not initiated: somebody thinks we belong to the set. Heartbeat back to fetch its config.
 		if from != "" {

@@ -9,15 +9,12 @@ import (
 	"github.com/rsguard/rsguard/mongoemu/storage"
 )
 
-// start launches the background loops: heartbeats, the election timer, oplog sync, and the
-// periodic no-op writer.
+// start launches the background loops: the startup sequence (repl_startup.go), heartbeats, the
+// election timer, oplog sync, the applier's recovery check, and the periodic no-op writer.
 func (rc *replCoord) start() {
-	rc.n.mu.Lock()
-	if rc.cfg != nil && rc.self >= 0 {
-		rc.startMemberLocked()
-	}
-	rc.n.mu.Unlock()
-	rc.wg.Add(4)
+	rc.wg.Add(6)
+	go rc.startupSequence()
+	go rc.recoveryLoop()
 	go rc.heartbeatLoop()
 	go rc.electionLoop()
 	go rc.syncLoop()
@@ -34,8 +31,9 @@ func (rc *replCoord) stop() {
 	rc.wg.Wait()
 }
 
-// startMemberLocked sets the follower state once we are a member of a config: startup recovery
-// (STARTUP2 → RECOVERING → SECONDARY) with data, initial sync (STARTUP2) without (spec §7.8).
+// startMemberLocked sets the follower state once we become a member of a config by heartbeat or
+// reconfig: RECOVERING with data (then SECONDARY from recoveryLoop), initial sync (STARTUP2)
+// without (spec §7.8). A restart goes through startupSequence instead.
 func (rc *replCoord) startMemberLocked() {
 	rc.resetElectionTimerLocked()
 	if rc.isArbiterLocked() {
@@ -48,10 +46,7 @@ func (rc *replCoord) startMemberLocked() {
 		return
 	}
 	rc.setFollowerLocked(stateStartup2)
-	rc.setFollowerLocked(stateRecovering)
-	if !rc.lastApplied.less(rc.minValid) {
-		rc.setFollowerLocked(stateSecondary)
-	}
+	rc.setFollowerLocked(stateRecovering) // SECONDARY comes from recoveryLoop (repl_startup.go)
 }
 
 func (rc *replCoord) initialSyncFlagged() bool {

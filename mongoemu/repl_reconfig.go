@@ -17,7 +17,7 @@ import (
 // handleInitiate is replSetInitiate (spec §4.4).
 func (rc *replCoord) handleInitiate(ctx context.Context, r *request) (bson.D, error) {
 	rc.n.mu.Lock()
-	if rc.cfg != nil {
+	if rc.cfg != nil || rc.startingUpLocked() { // mongod waits out startup, then finds the config
 		rc.n.mu.Unlock()
 		return nil, mongoerr.New(mongoerr.AlreadyInitialized, "already initialized").
 			With("info", "try querying local.system.replset to see current configuration")
@@ -186,6 +186,9 @@ func (rc *replCoord) handleReconfig(ctx context.Context, r *request) (bson.D, er
 		return nil, err
 	}
 	if err := checkReconfigCompatible(cur, cfg, force); err != nil {
+		return nil, err
+	}
+	if err := rc.checkImplicitDefaultWCChange(cur, cfg); err != nil {
 		return nil, err
 	}
 	if force {

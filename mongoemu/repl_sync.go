@@ -33,7 +33,8 @@ func (rc *replCoord) syncLoop() {
 		active := rc.cfg != nil && rc.self >= 0 && !rc.isArbiterLocked() &&
 			(state == stateSecondary || state == stateRecovering || state == stateStartup2 ||
 				(state == statePrimary && rc.leader == leaderCatchUp))
-		needInitial := state == stateStartup2
+		// A member with data passes through STARTUP2 at startup without needing initial sync.
+		needInitial := state == stateStartup2 && (rc.lastApplied.isNull() || rc.initialSyncFlagged())
 		rc.n.mu.Unlock()
 		if !active {
 			rc.sleepOrChange(wait, time.Second)
@@ -43,8 +44,11 @@ func (rc *replCoord) syncLoop() {
 			rc.runInitialSync()
 			continue
 		}
-		if _, on := rc.n.fail.peek(fpStopReplProducer); on {
-			rc.sleepOrChange(wait, 200*time.Millisecond)
+		if stopProducer(rc) {
+			// bgsync.cpp BackgroundSync::_produce: log (jstests wait for this line) and retry
+			// after a sleep; no sync source is chosen while the fail point is on.
+			rc.n.events.info("REPL", 21079, "bgsync - stopReplProducer fail point enabled. Blocking until fail point is disabled.")
+			rc.sleepOrChange(nil, time.Second)
 			continue
 		}
 		source, allStale := rc.chooseSyncSource(denylist)

@@ -72,16 +72,18 @@ func (n *Node) ShutdownSignaled(sig os.Signal) {
 	<-n.done
 }
 
-// shutdown runs mongod's shutdown sequence: a primary first tries to step down (failure aborts
-// the shutdown unless forced); then the node enters quiesce — hello fails with
-// ShutdownInProgress, listeners close — for the timeout if it is a secondary (mongod quiesces
-// only secondaries), and finally stops. It returns once the stop has begun; a second request
-// joins the first.
+// shutdown runs mongod's shutdown sequence (db.cpp shutdownTask): a primary first tries to step
+// down (failure aborts the shutdown unless forced); then, if it is a secondary, the node enters
+// quiesce for what is left of the timeout (enterQuiesceModeIfSecondary): hello fails with
+// ShutdownInProgress while the listeners stay open and other commands, on old and new
+// connections, keep working; only then does the transport layer shut down and the node stop.
+// It returns once the stop has begun; a second request joins the first.
 func (n *Node) shutdown(ctx context.Context, req shutdownRequest) error {
 	if n.shutdownStarted.Load() {
 		<-n.quit
 		return nil
 	}
+	stepDownStart := time.Now()
 	if err := n.shutdownStepDown(ctx, req.timeout); err != nil {
 		if !req.force {
 			n.events.warn("COMMAND", 4695100, "Error stepping down during shutdown", "error", err.Error())
@@ -93,15 +95,16 @@ func (n *Node) shutdown(ctx context.Context, req shutdownRequest) error {
 		<-n.quit
 		return nil
 	}
+	// db.cpp: the quiesce period is the shutdown timeout minus the time the stepdown took.
 	quiesce := time.Duration(0)
 	n.mu.Lock()
 	if n.repl != nil && n.repl.stateLocked() == stateSecondary {
-		quiesce = req.timeout
+		quiesce = max(0, req.timeout-time.Since(stepDownStart))
+		n.quiesceUntil.Store(time.Now().Add(quiesce).UnixNano())
 	}
 	// Entering quiesce is a topology change: awaitable hellos wake up and see the error.
 	n.bumpTopology()
 	n.mu.Unlock()
-	n.closeListeners()
 	if quiesce > 0 {
 		n.events.info("REPL", 4695102, "Entering quiesce mode for shutdown", "quiesceTimeMillis", quiesce.Milliseconds())
 		t := time.NewTimer(quiesce)
@@ -112,6 +115,7 @@ func (n *Node) shutdown(ctx context.Context, req shutdownRequest) error {
 		t.Stop()
 		n.events.info("REPL", 4695103, "Exiting quiesce mode for shutdown")
 	}
+	n.closeListeners() // the transport layer shuts down after quiesce, not before
 	n.events.info("CONTROL", 23138, "Shutting down", "exitCode", 0)
 	// Stop waits for every connection goroutine, the caller's included, so it cannot run on it.
 	go n.Stop(nil)
@@ -126,4 +130,24 @@ func (n *Node) shutdownStepDown(ctx context.Context, timeout time.Duration) erro
 		return nil
 	}
 	return n.repl.stepDownForShutdown(ctx, timeout)
+}
+
+// remainingQuiesce is what hello reports as remainingQuiesceTimeMillis
+// (ReplicationCoordinatorImpl::_calculateRemainingQuiesceTimeMillis): never negative.
+func (n *Node) remainingQuiesce() time.Duration {
+	until := n.quiesceUntil.Load()
+	if until == 0 {
+		return 0
+	}
+	return max(0, time.Until(time.Unix(0, until)))
+}
+
+// stopping reports that Stop has begun: from then on new connections are refused.
+func (n *Node) stopping() bool {
+	select {
+	case <-n.quit:
+		return true
+	default:
+		return false
+	}
 }

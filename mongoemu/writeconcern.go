@@ -15,22 +15,42 @@ type writeConcern struct {
 	wMode    string // "majority" or a tag mode
 	j        bool
 	jSet     bool
+	wSet     bool
 	wtimeout time.Duration
 	raw      bson.D
+	// clientSupplied: the command carried a non-empty writeConcern; otherwise the cluster-wide
+	// or implicit default applies (write_concern.cpp extractWriteConcern, usedDefaultConstructedWC).
+	clientSupplied bool
+	// provenance is reported in writeConcernError.errInfo.writeConcern: clientSupplied,
+	// implicitDefault or customDefault (ReadWriteConcernProvenance).
+	provenance string
 }
 
 func parseWriteConcern(r *request) (writeConcern, error) {
-	wc := writeConcern{w: 1}
 	doc, ok, err := r.docArg("writeConcern")
-	if err != nil || !ok {
-		return wc, err
+	if err != nil {
+		return writeConcern{w: 1}, err
 	}
+	if !ok {
+		return writeConcern{w: 1, provenance: "implicitDefault"}, nil
+	}
+	return parseWriteConcernDoc(doc)
+}
+
+// parseWriteConcernDoc parses a writeConcern document; an empty one means "use the default",
+// as when the field is absent.
+func parseWriteConcernDoc(doc bson.Raw) (writeConcern, error) {
+	wc := writeConcern{w: 1, provenance: "implicitDefault"}
 	elems, _ := doc.Elements()
+	if len(elems) > 0 {
+		wc.clientSupplied, wc.provenance = true, "clientSupplied"
+	}
 	for _, e := range elems {
 		wc.raw = append(wc.raw, bson.E{Key: e.Key(), Value: e.Value()})
 		v := e.Value()
 		switch e.Key() {
 		case "w":
+			wc.wSet = true
 			if s, ok := v.StringValueOK(); ok {
 				wc.w, wc.wMode = -1, s
 				continue
@@ -56,7 +76,11 @@ func parseWriteConcern(r *request) (writeConcern, error) {
 				return wc, mongoerr.New(mongoerr.FailedToParse, "wtimeout must be a number")
 			}
 			wc.wtimeout = time.Duration(n) * time.Millisecond
-		case "fsync", "provenance", "getLastError":
+		case "provenance":
+			if p, ok := v.StringValueOK(); ok {
+				wc.provenance = p
+			}
+		case "fsync", "getLastError":
 		default:
 			return wc, mongoerr.New(mongoerr.FailedToParse, "unrecognized write concern field: %s", e.Key())
 		}
@@ -71,6 +95,9 @@ func (n *Node) awaitWriteConcern(ctx context.Context, r *request, res writeResul
 	wc, err := parseWriteConcern(r)
 	if err != nil {
 		return nil, err
+	}
+	if n.repl != nil && !wc.clientSupplied && !r.c.internal.Load() && !inMultiDocTxn(r) {
+		wc = n.repl.defaultWriteConcern()
 	}
 	if wc.w == 0 && wc.wMode == "" {
 		return nil, nil
@@ -100,12 +127,21 @@ func wcTimeoutError(wc writeConcern) bson.D {
 	} else {
 		wcDoc = append(wcDoc, bson.E{Key: "w", Value: int32(wc.w)})
 	}
-	wcDoc = append(wcDoc, bson.E{Key: "wtimeout", Value: int32(wc.wtimeout / time.Millisecond)},
-		bson.E{Key: "provenance", Value: "clientSupplied"})
+	wcDoc = append(wcDoc, bson.E{Key: "wtimeout", Value: int32(wc.wtimeout / time.Millisecond)})
+	if wc.provenance != "" {
+		wcDoc = append(wcDoc, bson.E{Key: "provenance", Value: wc.provenance})
+	}
 	return bson.D{
 		{Key: "code", Value: int32(mongoerr.WriteConcernFailed)},
 		{Key: "codeName", Value: "WriteConcernFailed"},
 		{Key: "errmsg", Value: "waiting for replication timed out"},
 		{Key: "errInfo", Value: bson.D{{Key: "wtimeout", Value: true}, {Key: "writeConcern", Value: wcDoc}}},
 	}
+}
+
+// inMultiDocTxn: statements inside a multi-document transaction take no default write concern
+// (write_concern.cpp: only transaction commands do).
+func inMultiDocTxn(r *request) bool {
+	_, ok := r.arg("autocommit")
+	return ok && r.name != "commitTransaction" && r.name != "abortTransaction"
 }

@@ -105,7 +105,7 @@ func (d *demo) failover(ctx context.Context) (*failoverResult, error) {
 	res := &failoverResult{killed: victim.name(), killedTerm: term}
 	fmt.Fprintf(d.out, "\n=== SIGKILL the primary's mongod %s (pid %d, term %d) at %s ===\n",
 		victim.name(), victim.proc.pid(), term, time.Now().Format("15:04:05.000"))
-	fmt.Fprintf(d.out, "    MongoDB alone would elect a new primary after electionTimeoutMillis (10 s) plus jitter.\n\n")
+	fmt.Fprintf(d.out, "    MongoDB alone would elect a new primary after electionTimeoutMillis (10 s) plus a random offset of up to 1.5 s (15 %% of it).\n\n")
 	res.killAt = time.Now()
 	if err := victim.proc.signal(syscall.SIGKILL); err != nil {
 		return nil, fmt.Errorf("demo: kill %s: %w", victim.name(), err)

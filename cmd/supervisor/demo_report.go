@@ -114,6 +114,12 @@ func (n *narrator) verify(ctx context.Context) {
 
 func firstN(ids []int64, n int) []int64 { return ids[:min(len(ids), n)] }
 
+// nativeElectionDelay is what MongoDB alone waits before a candidate even stands: the election
+// timeout plus a random offset of up to randomizedElectionTimeoutOffsetLimit (0.15) of it
+// (replication_coordinator_impl.cpp _getRandomizedElectionOffset_inlock): up to 1.5 s at the
+// default electionTimeoutMillis of 10 s.
+const nativeElectionDelay = "MongoDB alone: electionTimeoutMillis 10 s + a random offset of up to 15 % of it (1.5 s) before the election even starts"
+
 // printSummary prints what happened, ending with the one line a script (or a test) reads.
 func (d *demo) printSummary(res *failoverResult) {
 	w := d.out
@@ -148,7 +154,7 @@ func (d *demo) printSummary(res *failoverResult) {
 		fmt.Fprintf(w, "  %s  %s rejoined as SECONDARY\n", secs(res.rejoinedAt), res.killed)
 	}
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d read back missing\n", res.acked, res.lost)
-	fmt.Fprintf(w, "  MongoDB alone: electionTimeoutMillis 10 s + a random offset below 1.5 s (0.15 × electionTimeoutMillis) before the election even starts\n")
+	fmt.Fprintf(w, "  %s\n", nativeElectionDelay)
 	if res.problem != "" {
 		fmt.Fprintf(w, "failover: FAILED: %s\n", res.problem)
 		return

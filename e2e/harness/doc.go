@@ -35,6 +35,13 @@
 // MajorityClient (replica-set URI, w:majority, retryable writes), Host.Client (direct), Hosts,
 // DataHosts, Others, ByAddr, DialFrom.
 //
+// Lagging secondaries with a healthy primary: Cluster.LagSecondaries(ctx, on, hosts...) and
+// Host.StopApplying turn mongod's rsSyncApplyStop fail point on or off (the applier stops, the
+// fetcher keeps fetching); with no hosts LagSecondaries takes every data host that is not the
+// writable primary. Host.SetStartupParameter changes one host's --setParameter for its next
+// Start, e.g. failpoint.rsSyncApplyStop={"mode":"alwaysOn"} to hold a restarted member in
+// RECOVERING. Both use real mongod names and work against both servers.
+//
 // # Process hygiene
 //
 // Each process runs in its own process group, with a parent-death SIGKILL, and (as root with

@@ -21,6 +21,9 @@ const lockRetryEvery = 20 * time.Millisecond
 // dbpathLock is the held mongod.lock: an exclusive flock on an open file description.
 type dbpathLock struct {
 	f *os.File
+	// unclean: the file was not empty when we took it, so the last process to hold it did not
+	// shut down cleanly (StorageEngineLockFile::createdByUncleanShutdown).
+	unclean bool
 }
 
 // lockDBPath takes <dir>/mongod.lock, waiting up to wait for another holder to go away, and
@@ -49,6 +52,10 @@ func lockDBPath(dir string, wait time.Duration) (*dbpathLock, error) {
 		}
 		time.Sleep(lockRetryEvery)
 	}
+	unclean := false
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		unclean = true
+	}
 	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	if err := f.Truncate(0); err != nil {
 		_ = f.Close()
@@ -58,7 +65,7 @@ func lockDBPath(dir string, wait time.Duration) (*dbpathLock, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("write lock file %s: %w", path, err)
 	}
-	return &dbpathLock{f: f}, nil
+	return &dbpathLock{f: f, unclean: unclean}, nil
 }
 
 // release empties the lock file (mongod leaves an empty mongod.lock after a clean shutdown) and

@@ -54,3 +54,39 @@ func TestSecondOpenRefused(t *testing.T) {
 		t.Errorf("View after Close = %v", err)
 	}
 }
+
+// TestLastShutdownUnclean: a non-empty mongod.lock at open means the previous holder did not
+// shut down cleanly (StorageEngineLockFile::createdByUncleanShutdown); a clean Close empties it.
+func TestLastShutdownUnclean(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.LastShutdownUnclean() {
+		t.Fatal("a fresh dbpath reports an unclean shutdown")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.LastShutdownUnclean() {
+		t.Fatal("a clean Close reported as unclean")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What a SIGKILL leaves: the pid still in the lock file.
+	if err := os.WriteFile(filepath.Join(dir, LockFileName), []byte("12345\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.LastShutdownUnclean() {
+		t.Fatal("a non-empty mongod.lock not reported as an unclean shutdown")
+	}
+}

@@ -118,6 +118,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// LastShutdownUnclean reports that mongod.lock was not empty when this Store opened: the
+// previous process crashed or was killed instead of shutting down (mongod's
+// StorageEngine::LastShutdownState::kUnclean).
+func (s *Store) LastShutdownUnclean() bool { return s.lock.unclean }
+
 // Path is the dbpath directory.
 func (s *Store) Path() string { return s.dir }
 
