@@ -26,5 +26,52 @@
 //     TestRSTLStepDownInterruptsWriteConcernWaiters
 //   - abort(): nothing answers any more, SIGABRT (util/assert_util.cpp,
 //     signal_handlers_synchronous.cpp) → abort.go, cmd/mongoemu/abort_linux.go →
-//     TestDieBySignalAborts, e2e TestReplSetRSTLFsyncLockedPrimary
+//     TestDieBySignalAborts, e2e TestReplSetRSTLFsyncLockedPrimary//
+// Elections and catch-up (mongod 7.0 source → emulator file → test):
+//   - catch-up: heartbeats restarted on winning; the target is known once every member answered
+//     since the restart or was marked down (retries exhausted, or heartbeatTimeoutSecs since the
+//     last good heartbeat, a request getting only what is left of it); arbiters count for
+//     freshness, not for the target; catchUpTimeoutMillis -1 unlimited, 0 none
+//     (topology_coordinator.cpp latestKnownOpTimeSinceHeartbeatRestart, member_data.cpp,
+//     replication_coordinator_impl.cpp CatchupState) → repl_catchup.go, repl_heartbeat.go →
+//     TestCatchUpHeldUntilHungMemberMarkedDown, TestCatchUpTimeoutEndsCatchUp,
+//     TestCatchUpTimeoutZeroSkipsCatchUp, TestCatchUpFetchesToTheTarget,
+//     e2e TestReplSetStepUpWithFrozenPrimaryWaitsForCatchUp
+//   - replSetStepUp answers once PRIMARY, before catch-up and drain; hello not writable in both
+//     (stepUpIfEligible, fillHelloForReplSet) → repl_election.go, repl_commands.go →
+//     TestStepUpAnswersInCatchUpAndAbortEndsIt
+//   - CannotSeeMajority, the dry run in the current term, the priority-takeover offset, liveness
+//     from heartbeats received, catch-up takeover after catchUpTakeoverDelayMillis
+//     (topology_coordinator.cpp _getMyUnelectableReason, vote_requester.cpp,
+//     _getElectionOffsetUpperBound, checkMemberTimeouts, _shouldTakeOverPrimary) →
+//     repl_election.go, repl_vote.go, repl_takeover.go → TestCannotSeeMajorityRefusesStepUp,
+//     TestDryRunCarriesCurrentTerm, TestPriorityTakeoverHasRandomOffset,
+//     TestHeartbeatsReceivedCountAsLiveness, TestCatchUpTakeover
+//
+// Replication, restart, write concern, shutdown:
+//   - rsSyncApplyStop (the applier stops, the fetcher fills its buffer; a primary-elect stays in
+//     drain), stopReplProducer (no fetching), startup fail points failpoint.<name>
+//     (oplog_applier_impl.cpp, bgsync.cpp, oplog_fetcher.cpp) → repl_applier.go, repl_fetch.go,
+//     repl_sync.go, failpoints.go → TestRsSyncApplyStop, TestRsSyncApplyStopHoldsDrain,
+//     TestStopReplProducer, TestSetParameterFailPoint, e2e TestReplSetLagSecondaries
+//   - failCommand as commands.cpp activates and validates it → failpoints.go →
+//     TestFailCommandAsMongod
+//   - restart after an unclean shutdown: rollback ID + 1 (501401), STARTUP until the config is
+//     installed, then STARTUP2, RECOVERING, SECONDARY once minValid is reached
+//     (replication_coordinator_impl.cpp, replication_recovery.cpp) → repl_startup.go,
+//     repl_coord.go, storage/lock.go → TestRestartAfterUncleanShutdown,
+//     TestStartupHidesConfigUntilInstalled, e2e TestReplSetCrashRestart
+//   - implicit default write concern and get/setDefaultRWConcern (repl_set_config.cpp,
+//     read_write_concern_defaults.cpp, write_concern.cpp) → rwc_defaults.go,
+//     cmd_rwc_defaults.go, writeconcern.go → TestImplicitDefaultWCFormula,
+//     TestDefaultWriteConcernMajority, TestSetDefaultRWConcernValidation,
+//     TestReconfigRefusesImplicitDefaultWCChange
+//   - shutdown quiesce: listeners stay open, hello answers ShutdownInProgress (91) with
+//     remainingQuiesceTimeMillis (db.cpp, replication_info.cpp) → shutdown.go, hello.go →
+//     TestQuiesceKeepsListenerOpen
+//
+// Authentication, authorization and TLS: see auth_doc.go.
+//
+// Not emulated (yet): the coordinator is not a pure core on a fake clock (TopologyCoordinator
+// vs ReplicationCoordinatorImpl); user-defined roles; the parallel batch writer lock; readConcern.
 package mongoemu
