@@ -27,6 +27,7 @@
 //   - abort(): nothing answers any more, SIGABRT (util/assert_util.cpp,
 //     signal_handlers_synchronous.cpp) → abort.go, cmd/mongoemu/abort_linux.go →
 //     TestDieBySignalAborts, e2e TestReplSetRSTLFsyncLockedPrimary//
+//
 // Elections and catch-up (mongod 7.0 source → emulator file → test):
 //   - catch-up: heartbeats restarted on winning; the target is known once every member answered
 //     since the restart or was marked down (retries exhausted, or heartbeatTimeoutSecs since the
