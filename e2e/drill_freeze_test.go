@@ -73,18 +73,7 @@ func TestDrillPrimaryHostFrozen(t *testing.T) {
 func (d *drillSet) freezeRun(t *testing.T, cars *sidecarSet, mode string, run int, rep *drillReport) killResult {
 	t.Helper()
 	ctx := context.Background()
-	d.WaitHealthy(t, drillRejoinTimeout)
-	if cars != nil {
-		cars.WaitSettled(t, drillSettleTimeout)
-	}
-	p := d.WaitHealthy(t, drillRejoinTimeout)
-	w := startWorkload(t, d, fmt.Sprintf("freeze_%s_%d", mode, run))
-	harness.WaitFor(t, 30*time.Second, "the workload's first acknowledged writes", func(context.Context) error {
-		if n := len(w.acked()); n < 5 {
-			return fmt.Errorf("%d writes acknowledged", n)
-		}
-		return nil
-	})
+	p, w := d.startRun(t, cars, fmt.Sprintf("freeze_%s_%d", mode, run))
 
 	var car *sidecar
 	if cars != nil {

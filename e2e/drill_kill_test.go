@@ -89,18 +89,7 @@ type killResult struct {
 func (d *drillSet) killRun(t *testing.T, cars *sidecarSet, mode string, run int) killResult {
 	t.Helper()
 	ctx := context.Background()
-	d.WaitHealthy(t, drillRejoinTimeout)
-	if cars != nil {
-		cars.WaitSettled(t, drillSettleTimeout)
-	}
-	p := d.WaitHealthy(t, drillRejoinTimeout)
-	w := startWorkload(t, d, fmt.Sprintf("kill_%s_%d", mode, run))
-	harness.WaitFor(t, 30*time.Second, "the workload's first acknowledged writes", func(context.Context) error {
-		if n := len(w.acked()); n < 5 {
-			return fmt.Errorf("%d writes acknowledged", n)
-		}
-		return nil
-	})
+	p, w := d.startRun(t, cars, fmt.Sprintf("kill_%s_%d", mode, run))
 
 	d.c.Timeline.Mark("%s run %d: SIGKILL primary %s", mode, run+1, p)
 	t0 := time.Now()
@@ -147,6 +136,26 @@ func (d *drillSet) killRun(t *testing.T, cars *sidecarSet, mode string, run int)
 	n := w.verify(t, cur)
 	t.Logf("%s run %d: %d acknowledged writes, all present on %s", mode, run+1, n, cur)
 	return res
+}
+
+// startRun waits for a healthy set (and settled sidecars, when there are any), starts a
+// w:"majority" workload into coll and waits for its first acknowledged writes; it returns the
+// primary and the workload.
+func (d *drillSet) startRun(t *testing.T, cars *sidecarSet, coll string) (*harness.Host, *workload) {
+	t.Helper()
+	d.WaitHealthy(t, drillRejoinTimeout)
+	if cars != nil {
+		cars.WaitSettled(t, drillSettleTimeout)
+	}
+	p := d.WaitHealthy(t, drillRejoinTimeout)
+	w := startWorkload(t, d, coll)
+	harness.WaitFor(t, 30*time.Second, "the workload's first acknowledged writes", func(context.Context) error {
+		if n := len(w.acked()); n < 5 {
+			return fmt.Errorf("%d writes acknowledged", n)
+		}
+		return nil
+	})
+	return p, w
 }
 
 // directMajorityWrite inserts one document with w:"majority" straight into h (retrying every

@@ -258,14 +258,7 @@ func TestCatchUpFetchesToTheTarget(t *testing.T) {
 	for _, i := range []int{2, 3, 4} {
 		fail(i, "alwaysOn")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := ts.clients[0].Database("test").RunCommand(ctx, bson.D{{Key: "insert", Value: "c"},
-		{Key: "documents", Value: bson.A{bson.D{{Key: "y", Value: 1}}}},
-		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 2}}}}).Err(); err != nil {
-		t.Fatalf("w:2 insert: %v", err)
-	}
-	ts.waitCaughtUp(0, 1)
+	ts.insertW2ToMember1()
 	target := ts.lastApplied(1)
 	ts.nodes[0].Stop(nil)
 	if err := ts.admin(2, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
@@ -291,4 +284,18 @@ func TestCatchUpFetchesToTheTarget(t *testing.T) {
 	if a, b := ts.electionMetric(2, "numCatchUps"), ts.electionMetric(2, "numCatchUpsSucceeded"); a != 1 || b != 1 {
 		t.Fatalf("numCatchUps %d, numCatchUpsSucceeded %d, want 1 and 1", a, b)
 	}
+}
+
+// insertW2ToMember1 inserts one document on member 0 with w:2 and waits until member 1 has it:
+// the other members (their fail points on) stay behind.
+func (ts *testSet) insertW2ToMember1() {
+	ts.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.clients[0].Database("test").RunCommand(ctx, bson.D{{Key: "insert", Value: "c"},
+		{Key: "documents", Value: bson.A{bson.D{{Key: "y", Value: 1}}}},
+		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 2}}}}).Err(); err != nil {
+		ts.t.Fatalf("w:2 insert: %v", err)
+	}
+	ts.waitCaughtUp(0, 1)
 }

@@ -1,7 +1,6 @@
 package mongoemu
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -238,14 +237,7 @@ func TestCatchUpTakeover(t *testing.T) {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := ts.clients[0].Database("test").RunCommand(ctx, bson.D{{Key: "insert", Value: "c"},
-		{Key: "documents", Value: bson.A{bson.D{{Key: "y", Value: 1}}}},
-		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 2}}}}).Err(); err != nil {
-		t.Fatalf("w:2 insert: %v", err)
-	}
-	ts.waitCaughtUp(0, 1)
+	ts.insertW2ToMember1()
 	if !ts.lastApplied(2).less(ts.lastApplied(1)) {
 		t.Fatalf("member 2 applied the w:2 write: the scenario needs it behind member 1")
 	}
