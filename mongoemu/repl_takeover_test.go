@@ -74,6 +74,17 @@ func TestDryRunCarriesCurrentTerm(t *testing.T) {
 	ts.waitCaughtUp(0, 1, 2)
 	term := ts.term(1)
 	ts.nodes[0].Stop(nil)
+	// Heartbeats carry terms too (a reply or request in a higher term updates ours): hold every
+	// heartbeat between members 1 and 2 for the few seconds of the test, so that member 1 can
+	// only learn member 2's newer term from its own dry run. Held, not failed: nobody is marked
+	// down (that would make member 1 unelectable, CannotSeeMajority).
+	for _, i := range []int{1, 2} {
+		if err := ts.admin(i, bson.D{{Key: "configureFailPoint", Value: "failCommand"}, {Key: "mode", Value: "alwaysOn"},
+			{Key: "data", Value: bson.D{{Key: "failCommands", Value: bson.A{"replSetHeartbeat"}}, {Key: "failInternalCommands", Value: true},
+				{Key: "blockConnection", Value: true}, {Key: "blockTimeMS", Value: int32(4000)}}}}, nil); err != nil {
+			t.Fatalf("hold heartbeats on %d: %v", i, err)
+		}
+	}
 	// A dry run from a stale candidate in term+1 reaches member 2: refused (staler data), but
 	// member 2 adopts term+1.
 	var reply bson.M
