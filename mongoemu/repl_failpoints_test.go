@@ -144,17 +144,30 @@ func TestRsSyncApplyStopHoldsDrain(t *testing.T) {
 	ts := startTestSet(t, 3, 0, fastSettings)
 	p := ts.waitPrimary(20 * time.Second)
 	s := (p + 1) % 3
+	// The voters refuse a candidate behind them (spec §5.3): with no periodic no-op and no
+	// writes, s stays as fresh as the others while it does not apply.
+	for i := range 3 {
+		if err := ts.admin(i, bson.D{{Key: "setParameter", Value: 1}, {Key: "writePeriodicNoops", Value: false}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts.waitCaughtUp(p, s)
 	ts.setFP(s, "rsSyncApplyStop", "alwaysOn")
-	// Today's replSetStepUp answers only once writable (item 7 of issue 7 changes that): do not
-	// wait for it.
-	go func() { _ = ts.admin(s, bson.D{{Key: "replSetStepUp", Value: 1}}, nil) }()
-	eventually(t, 10*time.Second, "PRIMARY in drain mode", func() bool {
+	stepUp := bson.D{{Key: "replSetStepUp", Value: 1}}
+	eventually(t, 20*time.Second, "PRIMARY in drain mode", func() bool {
 		st, writable := memberStateOf(ts.nodes[s])
-		return st == statePrimary && !writable
+		if st == statePrimary {
+			return !writable
+		}
+		_ = ts.admin(s, stepUp, nil) // answers once PRIMARY; a lost election (load) is retried
+		return false
 	})
-	time.Sleep(500 * time.Millisecond) // the hold must last
-	if st, writable := memberStateOf(ts.nodes[s]); st != statePrimary || writable {
-		t.Fatalf("with rsSyncApplyStop on the primary-elect left drain mode: %v writable=%v", st, writable)
+	// The hold must last: poll for half a second that it is still PRIMARY and not writable.
+	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
+		if st, writable := memberStateOf(ts.nodes[s]); st != statePrimary || writable {
+			t.Fatalf("with rsSyncApplyStop on the primary-elect left drain mode: %v writable=%v", st, writable)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	ts.setFP(s, "rsSyncApplyStop", "off")
 	eventually(t, 10*time.Second, "writable once the applier runs", func() bool {
