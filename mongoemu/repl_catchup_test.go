@@ -2,6 +2,7 @@ package mongoemu
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,9 +113,7 @@ func TestCatchUpHeldUntilHungMemberMarkedDown(t *testing.T) {
 	before := ts.electionMetric(1, "numCatchUpsAlreadyCaughtUp")
 	ts.hang(0)
 	hung := time.Now()
-	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
-		t.Fatalf("replSetStepUp: %v", err)
-	}
+	ts.stepUpWins(1)
 	stepUp := time.Since(hung)
 	eventually(t, 15*time.Second, "member 1 writable", func() bool {
 		if ts.leader(1) != leaderWritable {
@@ -147,9 +146,7 @@ func TestStepUpAnswersInCatchUpAndAbortEndsIt(t *testing.T) {
 		{Key: "heartbeatIntervalMillis", Value: 200}})
 	writeMajority(t, ts, 0)
 	ts.hang(0)
-	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
-		t.Fatalf("replSetStepUp: %v", err)
-	}
+	ts.stepUpWins(1)
 	if got := ts.leader(1); got != leaderCatchUp {
 		t.Fatalf("replSetStepUp answered in leader mode %d, want catch-up (%d)", got, leaderCatchUp)
 	}
@@ -211,9 +208,7 @@ func TestCatchUpTimeoutEndsCatchUp(t *testing.T) {
 		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "catchUpTimeoutMillis", Value: 300}})
 	writeMajority(t, ts, 0)
 	ts.hang(0)
-	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
-		t.Fatalf("replSetStepUp: %v", err)
-	}
+	ts.stepUpWins(1)
 	eventually(t, 3*time.Second, "member 1 writable after the catch-up timeout", func() bool { return ts.leader(1) == leaderWritable })
 	if got := ts.electionMetric(1, "numCatchUpsTimedOut"); got != 1 {
 		t.Fatalf("numCatchUpsTimedOut = %d, want 1", got)
@@ -227,9 +222,7 @@ func TestCatchUpTimeoutZeroSkipsCatchUp(t *testing.T) {
 		{Key: "heartbeatIntervalMillis", Value: 200}, {Key: "catchUpTimeoutMillis", Value: 0}})
 	writeMajority(t, ts, 0)
 	ts.hang(0)
-	if err := ts.admin(1, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
-		t.Fatalf("replSetStepUp: %v", err)
-	}
+	ts.stepUpWins(1)
 	eventually(t, 3*time.Second, "member 1 writable", func() bool { return ts.leader(1) == leaderWritable })
 	if !ts.seesUp(1, 0) {
 		t.Fatalf("the hung member was marked down already: the skip proved nothing")
@@ -261,9 +254,7 @@ func TestCatchUpFetchesToTheTarget(t *testing.T) {
 	ts.insertW2ToMember1()
 	target := ts.lastApplied(1)
 	ts.nodes[0].Stop(nil)
-	if err := ts.admin(2, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
-		t.Fatalf("replSetStepUp on 2: %v", err)
-	}
+	ts.stepUpWins(2)
 	eventually(t, 5*time.Second, "member 2 to set its catch-up target", func() bool {
 		_, ok := ts.candidateMetrics(2).Lookup("targetCatchupOpTime").DocumentOK()
 		return ok
@@ -298,4 +289,17 @@ func (ts *testSet) insertW2ToMember1() {
 		ts.t.Fatalf("w:2 insert: %v", err)
 	}
 	ts.waitCaughtUp(0, 1)
+}
+
+// stepUpWins runs replSetStepUp on member i until it wins: on a loaded machine an election can be
+// lost (a vote request timing out, a periodic no-op landing between dry run and vote).
+func (ts *testSet) stepUpWins(i int) {
+	ts.t.Helper()
+	eventually(ts.t, 15*time.Second, fmt.Sprintf("replSetStepUp on member %d to win", i), func() bool {
+		err := ts.admin(i, bson.D{{Key: "replSetStepUp", Value: 1}}, nil)
+		if err != nil {
+			ts.t.Logf("replSetStepUp on %d: %v (trying again)", i, err)
+		}
+		return err == nil
+	})
 }

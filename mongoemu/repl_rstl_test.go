@@ -126,6 +126,8 @@ func TestRSTLNewTermKillsRetryableWriteThenAborts(t *testing.T) {
 	if _, err := set.Database("test").Collection("rstl").InsertOne(ctx, bson.D{{Key: "_id", Value: 0}}); err != nil {
 		t.Fatal(err)
 	}
+	// The candidate must hold what the voters hold, or they refuse it (spec §5.3).
+	ts.waitCaughtUp(p, 0, 1, 2)
 	fsyncLockNode(t, ts.clients[p])
 
 	type result struct {
@@ -165,10 +167,17 @@ func TestRSTLNewTermKillsRetryableWriteThenAborts(t *testing.T) {
 	})
 
 	s := (p + 1) % 3
-	stepUp := time.Now()
-	if err := ts.admin(s, bson.D{{Key: "replSetStepUp", Value: 1}}, nil); err != nil {
-		t.Fatalf("replSetStepUp on %d: %v", s, err)
-	}
+	// An election can be lost under load (a vote request timing out): try again, and time the
+	// attempt that won.
+	var stepUp time.Time
+	eventually(t, 15*time.Second, "replSetStepUp to win", func() bool {
+		stepUp = time.Now()
+		err := ts.admin(s, bson.D{{Key: "replSetStepUp", Value: 1}}, nil)
+		if err != nil {
+			t.Logf("replSetStepUp on %d: %v (trying again)", s, err)
+		}
+		return err == nil
+	})
 	r := <-raw
 	var ce mongo.CommandError
 	if !errors.As(r.err, &ce) || ce.Code != 11602 || ce.Message != "operation was interrupted" || !ce.HasErrorLabel("RetryableWriteError") {
