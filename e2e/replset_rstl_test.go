@@ -98,8 +98,12 @@ func TestReplSetRSTLFsyncLockedPrimary(t *testing.T) {
 	default:
 	}
 	s := c.Others(p)[0]
-	stepUp := time.Now()
-	mustCommand(t, s, bson.D{{Key: "replSetStepUp", Value: 1}})
+	var stepUp time.Time // the attempt that won: an election can be lost on a loaded machine
+	harness.WaitFor(t, 15*time.Second, "replSetStepUp on "+s.String(), func(ctx context.Context) error {
+		stepUp = time.Now()
+		_, err := s.Command(ctx, bson.D{{Key: "replSetStepUp", Value: 1}})
+		return err
+	})
 	c.Timeline.Mark("replSetStepUp on %s", s)
 
 	var r result
