@@ -41,11 +41,7 @@ func (n *Node) fassert(msgID int, err error) {
 // them, so a test can still observe Done.
 func (n *Node) abort(err error) {
 	n.stopOnce.Do(func() {
-		n.serveMu.Lock()
-		n.shutdownStarted.Store(true)
-		n.serveMu.Unlock()
-		n.exitErr = err
-		close(n.quit)
+		n.beginStop(err)
 		close(n.aborted)
 		n.closeListeners()
 		n.conns.closeAll() // before the lock waits fail: no reply may go out

@@ -205,15 +205,21 @@ func (n *Node) acceptLoop(ln net.Listener) {
 	}
 }
 
+// beginStop is the start shared by Stop and abort (under stopOnce): no new connection or Serve
+// loop starts, Serve will report exit, and quit wakes everyone waiting on the node.
+func (n *Node) beginStop(exit error) {
+	n.serveMu.Lock()
+	n.shutdownStarted.Store(true)
+	n.serveMu.Unlock()
+	n.exitErr = exit
+	close(n.quit)
+}
+
 // Stop shuts the node down now: listeners and connections close, background work stops, the
 // store is closed. exit is reported by Serve (nil for a requested shutdown).
 func (n *Node) Stop(exit error) {
 	n.stopOnce.Do(func() {
-		n.serveMu.Lock()
-		n.shutdownStarted.Store(true)
-		n.serveMu.Unlock()
-		n.exitErr = exit
-		close(n.quit)
+		n.beginStop(exit)
 		n.closeListeners()
 		// Unblock writers first (mongod's fsync shutdown task unlocks before the rest), so no
 		// background loop stays blocked in storage or on the global lock while we wait for it.
