@@ -38,6 +38,10 @@ import (
 // so it never coordinates): otherwise a drifted sidecar that saw the drift before its first
 // publication would stay invisible, and its peers would never learn of the drift.
 //
+// Only the fingerprint travels while all agree (16 hex digits per view); a sidecar that sees a
+// peer with another fingerprint adds its per-key digests to its view from then on, and until the
+// peer's digests arrive (one push later) the reason says the keys are not known yet.
+//
 // Hot reload: SIGHUP reloads probe and failover keys, and the new fingerprint goes out with the
 // next push. A rolling reload therefore makes the set not ready from the first sidecar reloaded
 // to the last (seconds if the files are pushed together); reload every sidecar at once. A key
@@ -50,12 +54,14 @@ type configDrift struct {
 	print   topology.ConfigPrint
 	peers   map[string]peerDrift // visible peers whose agreed keys differ
 	reasons []string             // readiness reasons, by peer id
+	// wantKeys: a visible peer has another fingerprint, so the per-key digests are gossiped.
+	wantKeys bool
 	gauge   *prometheus.GaugeVec
 	info    *prometheus.GaugeVec
 }
 
 type peerDrift struct {
-	keys []string
+	keys []string // nil while the peer's digests are not known yet
 	sum  string
 }
 
@@ -88,12 +94,28 @@ func (d *configDrift) setConfig(cfg *config.Config) {
 	d.info.WithLabelValues(d.agree.Sum).Set(1)
 }
 
-// compare finds the visible peers whose fingerprint differs in a key both know.
+// viewPrint is what this sidecar gossips: the fingerprint, and the per-key digests while some
+// peer's fingerprint differs.
+func (d *configDrift) viewPrint() topology.ConfigPrint {
+	if d.wantKeys {
+		return d.print
+	}
+	return topology.ConfigPrint{Sum: d.print.Sum}
+}
+
+// compare finds the visible peers whose fingerprint differs in a key both know, or whose
+// fingerprint differs and whose digests have not arrived yet.
 func (d *configDrift) compare(snap topology.Snapshot) map[string]peerDrift {
 	out := map[string]peerDrift{}
+	d.wantKeys = false
 	for _, id := range snap.VisibleSidecars() {
 		v, ok := snap.View(id)
 		if id == d.self || !ok || v.Cfg.IsZero() || v.Cfg.Sum == d.print.Sum {
+			continue
+		}
+		d.wantKeys = true
+		if len(v.Cfg.Keys) == 0 {
+			out[id] = peerDrift{sum: v.Cfg.Sum}
 			continue
 		}
 		if keys := config.DriftKeys(d.print.Keys, v.Cfg.Keys); len(keys) > 0 {
@@ -109,7 +131,7 @@ func (s *Supervisor) updateDriftLocked(snap topology.Snapshot) {
 	d := s.drift
 	next := d.compare(snap)
 	for id, pd := range next {
-		if old, ok := d.peers[id]; !ok || !slices.Equal(old.keys, pd.keys) || old.sum != pd.sum {
+		if old, ok := d.peers[id]; pd.keys != nil && (!ok || !slices.Equal(old.keys, pd.keys) || old.sum != pd.sum) {
 			s.logger.Warn("config drift: not ready until the files agree", "peer", id, "keys", pd.keys,
 				"fingerprint", d.print.Sum, "peer_fingerprint", pd.sum)
 		}
@@ -125,8 +147,12 @@ func (s *Supervisor) updateDriftLocked(snap topology.Snapshot) {
 	d.reasons = nil
 	for _, id := range slices.Sorted(maps.Keys(next)) {
 		pd := next[id]
+		keys := strings.Join(pd.keys, ", ")
+		if pd.keys == nil {
+			keys = "keys not known yet"
+		}
 		d.reasons = append(d.reasons, fmt.Sprintf("config drift with %s: %s (fingerprint %s here, %s on %s; compare the files with `supervisor validate-config`)",
-			id, strings.Join(pd.keys, ", "), d.print.Sum, pd.sum, id))
+			id, keys, d.print.Sum, pd.sum, id))
 	}
 }
 

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -9,6 +10,7 @@ import (
 	"github.com/rsguard/rsguard/config"
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/mongo/mongotest"
+	"github.com/rsguard/rsguard/topology"
 )
 
 // newClusterEach starts the sidecars of ms, sidecar i with extra[i] appended to its file.
@@ -45,6 +47,12 @@ func TestConfigAgreementIgnoresPerSidecarKeys(t *testing.T) {
 			}
 			if v, ok := metric(t, c.regs[id], "rsguard_supervisor_config_fingerprint_info", "fingerprint", sum); !ok || v != 1 {
 				t.Errorf("%s: fingerprint info %v %v", id, v, ok)
+			}
+		}
+		// While all agree only the fingerprint travels, not the per-key digests.
+		for id, v := range c.sups["a"].gossip.Views() {
+			if v.View.Cfg.Sum != sum || len(v.View.Cfg.Keys) > 0 {
+				t.Errorf("a holds %s's view with config print %+v", id, v.View.Cfg)
 			}
 		}
 	})
@@ -149,4 +157,40 @@ func TestLateDriftedSidecarIsSeen(t *testing.T) {
 			return hasReason(c.status("d").NotReady, "config drift with a: probe.sick_after")
 		})
 	})
+}
+
+// compare: peers of another release (a key only one side digests) agree; a differing
+// fingerprint without digests is drift with keys not known yet; views without a print (older
+// releases) and invisible peers are not compared.
+func TestConfigDriftCompare(t *testing.T) {
+	cfg, err := config.Parse("a.yaml", []byte(configYAML(t.TempDir(), threeData, 0, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newConfigDrift(cfg, nil)
+	newer := maps.Clone(d.print.Keys)
+	newer["failover.new_knob"] = "0123abcd"
+	changed := maps.Clone(d.print.Keys)
+	changed["members"] = "ffffffff"
+	now := time.Unix(1000, 0)
+	snap := topology.Snapshot{Now: now, Self: "a", MaxAge: 5 * time.Second, Views: map[string]topology.ViewWithAge{
+		"b": {Alive: true, View: topology.MemberView{SidecarID: "b", Cfg: topology.ConfigPrint{Sum: "1111111111111111", Keys: newer}}},
+		"c": {Alive: true, View: topology.MemberView{SidecarID: "c", Cfg: topology.ConfigPrint{Sum: "2222222222222222"}}},
+		"d": {Alive: true, View: topology.MemberView{SidecarID: "d"}},
+	}}
+	for _, m := range threeData {
+		snap.Members = append(snap.Members, topology.SidecarConfig{ID: m.id})
+	}
+	got := d.compare(snap)
+	if len(got) != 1 || got["c"].keys != nil || got["c"].sum != "2222222222222222" || !d.wantKeys {
+		t.Errorf("drift %+v, wantKeys %v", got, d.wantKeys)
+	}
+	if len(d.viewPrint().Keys) == 0 {
+		t.Error("digests not gossiped while a peer's fingerprint differs")
+	}
+	snap.Views["c"] = topology.ViewWithAge{Alive: true, Age: time.Minute, View: topology.MemberView{SidecarID: "c"}}
+	snap.Views["d"] = topology.ViewWithAge{Alive: true, View: topology.MemberView{SidecarID: "d", Cfg: topology.ConfigPrint{Sum: "3", Keys: changed}}}
+	if got := d.compare(snap); len(got) != 1 || !slices.Equal(got["d"].keys, []string{"members"}) {
+		t.Errorf("drift %+v", got)
+	}
 }

@@ -19,7 +19,7 @@ func (s *Supervisor) buildViewLocked(views map[string]topology.ViewWithAge, now 
 		Probe:      s.probe.wp,
 		Peers:      s.peersLocked(),
 		Primary:    s.primaryLocked(views),
-		Cfg:        s.drift.print,
+		Cfg:        s.drift.viewPrint(),
 	}
 	if s.local.usable {
 		v.Local = s.local.view
