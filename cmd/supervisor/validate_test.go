@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rsguard/rsguard/config"
 )
 
 // nodeBConfig is goodConfig as node-b's file, with edits applied (old -> new pairs).
@@ -63,5 +67,33 @@ func TestValidateConfigFilesDisagree(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(errs) {
 			t.Errorf("stderr does not match %s:\n%s", re, errs)
 		}
+	}
+}
+
+// The demo's generated files agree with each other, or its sidecars would never be ready.
+func TestDemoConfigsAgree(t *testing.T) {
+	dir := t.TempDir()
+	var all []*sidecar
+	for i, id := range []string{"node-a", "node-b", "node-c", "arbiter"} {
+		addr := fmt.Sprintf("127.0.0.%d", i+2)
+		s := &sidecar{id: id, mode: config.ModeData, addr: addr, gossip: addr + ":7946", http: addr + ":9216",
+			config: filepath.Join(dir, id+".yaml"), audit: filepath.Join(dir, id+".audit.jsonl")}
+		if id == "arbiter" {
+			s.mode = config.ModeArbiter
+		} else {
+			s.host = &mongodHost{addr: addr, port: 27017}
+		}
+		all = append(all, s)
+	}
+	var files []string
+	for _, s := range all {
+		if err := s.writeConfig(dir, all); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, s.config)
+	}
+	code, out, errs := runMain(t, append([]string{"validate-config"}, files...)...)
+	if code != exitOK || !strings.Contains(out, "4 files agree") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
 	}
 }
