@@ -152,7 +152,7 @@ func viewSignature(v topology.MemberView) string {
 	fmt.Fprintf(&b, "%s|%v|%s|%d|%d|%v|", l.Host, l.Reachable, l.Failure, l.State, l.Term, l.Candidate)
 	fmt.Fprintf(&b, "%s|%d|%v|", v.Primary.Host, max(v.Primary.Term, v.Primary.ElectionTerm), v.Primary.Reachable)
 	fmt.Fprintf(&b, "%s|%d|%v|", v.Probe.Target, min(v.Probe.ConsecutiveFails, 100), !v.Probe.FailingSince.IsZero())
-	fmt.Fprintf(&b, "%s|", v.Cfg.Sum)
+	fmt.Fprintf(&b, "%s|%v|", v.Cfg.Sum, len(v.Cfg.Keys) > 0)
 	for _, p := range v.Peers {
 		fmt.Fprintf(&b, "%s:%d:%v,", p.Host, p.State, p.Healthy)
 	}
