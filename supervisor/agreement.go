@@ -56,8 +56,8 @@ type configDrift struct {
 	reasons []string             // readiness reasons, by peer id
 	// wantKeys: a visible peer has another fingerprint, so the per-key digests are gossiped.
 	wantKeys bool
-	gauge   *prometheus.GaugeVec
-	info    *prometheus.GaugeVec
+	gauge    *prometheus.GaugeVec
+	info     *prometheus.GaugeVec
 }
 
 type peerDrift struct {
