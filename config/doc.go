@@ -147,4 +147,15 @@
 // keys. Anything else is refused with one error per key ("id: cannot change on reload; restart
 // the sidecar") and the old Config stays in force, as it does when the file is invalid.
 // Secrets are read at start only.
+//
+// # Agreement between sidecars
+//
+// Some keys must be the same in every sidecar's file: replica_set, members, every failover key
+// and the probe thresholds the election core judges by (failures_before_unreachable,
+// sick_write_latency, sick_after, view_max_age). Config.Agreement digests them; sidecars gossip
+// the digests and a sidecar that sees a peer with others is not ready (supervisor/agreement.go).
+// agreement.go classifies every key and says why; a new key must be classified there. Note
+// that derived defaults count with their effective value: probe.interval is per sidecar, but a
+// file that changes it without setting view_max_age changes the derived view_max_age too.
+// CrossCheck checks several files against each other (`supervisor validate-config a.yaml b.yaml`).
 package config

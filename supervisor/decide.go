@@ -44,6 +44,7 @@ func (s *Supervisor) decide(ctx context.Context) {
 	now := s.now()
 	s.mu.Lock()
 	snap := s.snapshotLocked(views, now)
+	s.updateDriftLocked(snap)
 	s.updateReadinessLocked(settled)
 	var d election.Decision
 	var exec election.Action

@@ -33,6 +33,8 @@ type StatusReport struct {
 	Members    []MemberRow         `json:"members"`
 	Policy     PolicySummary       `json:"policy"`
 	Gossip     GossipStatus        `json:"gossip"`
+	// ConfigAgreement is this sidecar's config fingerprint and the peers whose fingerprint differs.
+	ConfigAgreement AgreementStatus `json:"config_agreement"`
 }
 
 // QuorumStatus is the sidecar quorum as this sidecar sees it.
@@ -84,6 +86,7 @@ func (s *Supervisor) Status() StatusReport {
 		Gossip:     GossipStatus{Settled: settled, Members: members},
 	}
 	r.Ready = len(r.NotReady) == 0
+	r.ConfigAgreement = s.drift.status()
 	if r.Quorum.Visible == nil {
 		r.Quorum.Visible = []string{}
 	}
@@ -118,6 +121,7 @@ func (s *Supervisor) readinessLocked(settled bool) []string {
 	if !settled {
 		r = append(r, "gossip has not settled: no state exchange with another sidecar yet (seeds unreachable?) or the settle period is not over")
 	}
+	r = append(r, s.drift.reasons...) // config drift with a peer (agreement.go)
 	if s.mode != topology.ModeData {
 		return r
 	}

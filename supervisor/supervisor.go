@@ -59,6 +59,7 @@ type Supervisor struct {
 	notReady  []string
 	readyOnce bool
 	failover  failoverClock
+	drift     *configDrift // config agreement with the peers (agreement.go)
 }
 
 // New builds a supervisor from its options: it opens the audit log (creating its directory),
@@ -83,6 +84,7 @@ func New(opts Options) (*Supervisor, error) {
 		peers:   map[string]*peerState{},
 		frozen:  map[string]time.Time{},
 		running: map[election.Action]bool{},
+		drift:   newConfigDrift(cfg, opts.Registry),
 	}
 	if cfg.Mode == config.ModeData {
 		s.selfHost = cfg.Self().Mongod
@@ -172,6 +174,7 @@ func (s *Supervisor) Reload(cfg *config.Config) error {
 	}
 	s.cfg = cfg
 	s.policy = policyFrom(cfg)
+	s.drift.setConfig(cfg)
 	s.mu.Unlock()
 	s.logger.Info("policy reloaded", "config", cfg)
 	s.kickDecide()

@@ -19,6 +19,7 @@ func (s *Supervisor) buildViewLocked(views map[string]topology.ViewWithAge, now 
 		Probe:      s.probe.wp,
 		Peers:      s.peersLocked(),
 		Primary:    s.primaryLocked(views),
+		Cfg:        s.drift.viewPrint(),
 	}
 	if s.local.usable {
 		v.Local = s.local.view
@@ -116,8 +117,11 @@ func (s *Supervisor) publish() {
 	v := s.buildViewLocked(views, s.now())
 	sig := viewSignature(v)
 	changed := sig != s.viewSig
-	notReady := len(s.readinessLocked(settled)) > 0
-	if !s.published && !notReady {
+	reasons := s.readinessLocked(settled)
+	notReady := len(reasons) > 0
+	// A sidecar held back by config drift alone still publishes (NotReady), so that its peers
+	// see the drift too (agreement.go).
+	if !s.published && (!notReady || s.onlyDriftLocked(reasons)) {
 		s.published, changed = true, true
 	}
 	// Once published, a sidecar that stops being ready says so, so that it is not chosen as
@@ -148,6 +152,7 @@ func viewSignature(v topology.MemberView) string {
 	fmt.Fprintf(&b, "%s|%v|%s|%d|%d|%v|", l.Host, l.Reachable, l.Failure, l.State, l.Term, l.Candidate)
 	fmt.Fprintf(&b, "%s|%d|%v|", v.Primary.Host, max(v.Primary.Term, v.Primary.ElectionTerm), v.Primary.Reachable)
 	fmt.Fprintf(&b, "%s|%d|%v|", v.Probe.Target, min(v.Probe.ConsecutiveFails, 100), !v.Probe.FailingSince.IsZero())
+	fmt.Fprintf(&b, "%s|%v|", v.Cfg.Sum, len(v.Cfg.Keys) > 0)
 	for _, p := range v.Peers {
 		fmt.Fprintf(&b, "%s:%d:%v,", p.Host, p.State, p.Healthy)
 	}

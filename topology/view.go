@@ -44,6 +44,9 @@ type MemberView struct {
 	// NotReady is set by a sidecar that was ready once and no longer is (e.g. its mongod now
 	// reports another set): it still reports, but must not be chosen as the coordinator.
 	NotReady bool `json:"not_ready,omitempty"`
+	// Cfg fingerprints the configuration keys every sidecar must agree on (config.Agreement);
+	// a peer with another Sum makes the receiver not ready.
+	Cfg ConfigPrint `json:"cfg,omitzero"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the

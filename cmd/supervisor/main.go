@@ -2,7 +2,8 @@
 // over config, supervisor and api.
 //
 //	supervisor run --config FILE           run a sidecar beside a mongod (or as an arbiter)
-//	supervisor validate-config FILE...     check config files, print a summary or every error
+//	supervisor validate-config FILE...     check config files, print a summary or every error;
+//	                                       several files are also checked against each other
 //	supervisor status [--addr URL]         what a running sidecar sees and why it (does not) act
 //	supervisor demo [--once]               a local replica set, sidecars, a crash and its failover
 //
@@ -29,7 +30,7 @@ const (
 
 type cli struct {
 	Run            runCmd      `cmd:"" help:"Run a sidecar beside a mongod (or as an arbiter)."`
-	ValidateConfig validateCmd `cmd:"" name:"validate-config" help:"Check configuration files: print a summary, or every error with file:line:col."`
+	ValidateConfig validateCmd `cmd:"" name:"validate-config" help:"Check configuration files: print a summary, or every error with file:line:col; several files are also checked against each other."`
 	Status         statusCmd   `cmd:"" help:"Show what a running sidecar sees: members, who sees what, analysis, last decision."`
 	Demo           demoCmd     `cmd:"" help:"Start a local 3-member replica set with rsguard sidecars, kill the primary and narrate the failover."`
 }

@@ -13,9 +13,12 @@ type validateCmd struct {
 }
 
 // Run loads every file and prints "FILE: ok" with a summary, or every problem of the file, each
-// as config reports it: file:line:col: key: message. Exit 1 if any file fails.
+// as config reports it: file:line:col: key: message. When every file loads, they are checked
+// against each other (config.CrossCheck: ids, members, the keys every sidecar must agree on,
+// mongod.uri against members[].mongod). Exit 1 if any file or the cross-check fails.
 func (c *validateCmd) Run(e *env) error {
 	bad := 0
+	var loaded []*config.Config
 	for _, f := range c.Files {
 		cfg, err := config.Load(f)
 		if err != nil {
@@ -23,6 +26,7 @@ func (c *validateCmd) Run(e *env) error {
 			fmt.Fprintln(e.stderr, err)
 			continue
 		}
+		loaded = append(loaded, cfg)
 		fmt.Fprintf(e.stdout, "%s: ok (%s)\n", f, summary(cfg))
 		if c.Print {
 			y, err := cfg.YAML()
@@ -34,6 +38,13 @@ func (c *validateCmd) Run(e *env) error {
 	}
 	if bad > 0 {
 		return fail(exitFailed, "%d of %d files invalid", bad, len(c.Files))
+	}
+	if err := config.CrossCheck(loaded); err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return fail(exitFailed, "the files do not agree (%d problems)", len(err.(config.Errors)))
+	}
+	if len(loaded) > 1 {
+		fmt.Fprintf(e.stdout, "%d files agree: config fingerprint %s\n", len(loaded), loaded[0].Agreement().Sum)
 	}
 	return nil
 }
