@@ -44,6 +44,9 @@ type MemberView struct {
 	// NotReady is set by a sidecar that was ready once and no longer is (e.g. its mongod now
 	// reports another set): it still reports, but must not be chosen as the coordinator.
 	NotReady bool `json:"not_ready,omitempty"`
+	// Memory is this sidecar's copy of the set's shared memory (anti-flap, freezes, pause,
+	// actions in flight, incidents): receivers merge it into their own (topology/memory.go).
+	Memory Memory `json:"mem,omitzero"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the
