@@ -20,7 +20,9 @@ var memT0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 func (genMemory) Generate(r *rand.Rand, _ int) reflect.Value {
 	at := func() time.Time { return memT0.Add(time.Duration(r.Intn(4)) * time.Minute) }
 	pick := func(xs ...string) string { return xs[r.Intn(len(xs))] }
-	inc := func() topology.Incident { return topology.Incident{Primary: pick("h1", "h2"), Term: int64(1 + r.Intn(2))} }
+	inc := func() topology.Incident {
+		return topology.Incident{Primary: pick("h1", "h2"), Term: int64(1 + r.Intn(2))}
+	}
 	var m topology.Memory
 	for range r.Intn(3) {
 		f := topology.FailoverRecord{Incident: inc(), At: at(), To: pick("h2", "h3"), By: pick("a", "b"), Reason: pick("x", "y")}
