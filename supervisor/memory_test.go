@@ -9,6 +9,7 @@ import (
 
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/mongo/mongotest"
+	"github.com/rsguard/rsguard/topology"
 )
 
 // crash ends sidecar id as a SIGKILL would: its gossip goes silent first (no leave message, no
@@ -182,4 +183,27 @@ func TestPauseResumeAcrossSidecars(t *testing.T) {
 			t.Errorf("operator audit lines on b and c: %v, want [resume pause]", got)
 		}
 	})
+}
+
+// The shared memory is the durable part of the state: it survives saveState/loadState whole,
+// while the local pending action does not.
+func TestStateFileKeepsMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), stateFile)
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	inc := election.Incident{Primary: h1, Term: 3}
+	st := election.State{Pending: election.Pending{Action: election.Action{Kind: election.StepUp, Host: h2}}}
+	st.Memory.Failovers = map[string]topology.FailoverRecord{inc.Key(): {Incident: inc, At: at, To: h2, By: "a", Reason: "primary_process_dead"}}
+	st = st.AcknowledgeBy(at.Add(time.Minute), "operator:alice").
+		RecordFreeze(h1, at.Add(2*time.Minute), "b").
+		SetPaused(true, at.Add(3*time.Minute), "operator:bob", "upgrade")
+	if err := saveState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !election.SameMemory(got.Memory, st.Memory) || !got.Pending.Action.IsNone() {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got.Memory, st.Memory)
+	}
 }
