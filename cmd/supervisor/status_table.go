@@ -298,6 +298,8 @@ func explainReason(r election.Reason) string {
 		return "refused: the sidecar that would fence cannot be reached"
 	case supervisor.ReasonNotReady:
 		return "refused: the sidecar is not ready yet (see the readiness reasons)"
+	case election.RefusedPaused:
+		return "refused: an operator paused automatic actions on every sidecar; resume to allow them"
 	}
 	return "see the reason code"
 }
