@@ -140,30 +140,6 @@ func withFreezes(snap topology.Snapshot, m topology.Memory) topology.Snapshot {
 	return snap
 }
 
-// incidentOf keys the analysis's trouble by the primary's host and its own term: the electionId
-// term its own sidecar heard from it while it was primary (spec §5.4), else the term its own
-// sidecar last saw it PRIMARY in. A stalled primary that has learnt a newer term from a
-// candidate still reports the electionId of its own election, so rsguard's pending step-up is
-// the same incident, not a second failover. Without its own sidecar the claimed term is all
-// there is.
-func incidentOf(snap topology.Snapshot, a Analysis) Incident {
-	inc := Incident{Primary: a.Primary, Term: a.Term}
-	if a.Primary == "" {
-		return inc
-	}
-	own, ok := observe(snap).ownView(a.Primary)
-	if !ok {
-		return inc
-	}
-	switch {
-	case own.Primary.Host == a.Primary && own.Primary.ElectionTerm > 0 && own.Local.Reachable:
-		inc.Term = own.Primary.ElectionTerm
-	case own.Local.Host == a.Primary && own.Local.State == topology.StatePrimary && own.Local.Term > 0:
-		inc.Term = own.Local.Term
-	}
-	return inc
-}
-
 // norm strips the monotonic reading and the location, so records compare and encode alike
 // wherever they were made.
 func norm(t time.Time) time.Time { return t.UTC().Round(0) }
