@@ -46,6 +46,9 @@
 //   - If every sidecar restarts at once with wiped state_dirs the memory is gone: the anti-flap
 //     window, freezes and pause are forgotten, and the next incident may fail over at once. The
 //     audit logs still hold the history. Do not wipe every state_dir together.
+//   - A coordinator that dies with an action in flight leaves its record behind: the next
+//     coordinator re-issues that action for the same incident only after its deadline
+//     (pending_timeout) or once its executor marked it failed, never twice at once.
 //   - A record is trusted from any configured sidecar: the gossip's authentication (issue 8,
 //     deliverable 10) is what keeps a forged one out.
 //   - Without its own sidecar visible, the incident of a primary is keyed by the term the others
