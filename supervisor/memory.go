@@ -76,10 +76,10 @@ func (s *Supervisor) Resume(actor, why string) error {
 }
 
 func (s *Supervisor) setPaused(paused bool, actor, why string) error {
-	actor = operatorName(actor)
+	actor, why = operatorName(actor), strings.TrimSpace(why)
 	now := s.now()
 	s.mu.Lock()
-	s.setStateLocked(s.state.SetPaused(paused, now, actor, strings.TrimSpace(why)))
+	s.setStateLocked(s.state.SetPaused(paused, now, actor, why))
 	a := s.decision.Decision.Analysis
 	set := s.cfg.ReplicaSet
 	s.mu.Unlock()
@@ -89,7 +89,7 @@ func (s *Supervisor) setPaused(paused bool, actor, why string) error {
 	}
 	s.logger.Warn("automatic actions "+verb, "actor", actor, "why", why)
 	err := s.audit.write(AuditRecord{Time: now, Sidecar: s.id, Set: set, Analysis: auditAnalysis(a),
-		Decision: AuditDecision{Action: kind}, Reason: reason, Actor: actor, Result: ResultExecuted})
+		Decision: AuditDecision{Action: kind}, Reason: reason, Actor: actor, Result: ResultExecuted, Why: why})
 	s.publish()
 	s.kickDecide()
 	if err != nil {

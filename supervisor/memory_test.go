@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -171,16 +173,20 @@ func TestPauseResumeAcrossSidecars(t *testing.T) {
 		waitFor(t, 15*time.Second, "the failover after the resume", func() bool {
 			return w.calls(h2, mongotest.OpStepUp)+w.calls(h3, mongotest.OpStepUp) == 1
 		})
-		var got []election.ActionKind
+		var got []string
 		for _, id := range []string{"b", "c"} {
 			for _, r := range c.audit(id) {
 				if r.Actor == "operator:bob" {
-					got = append(got, r.Decision.Action)
+					got = append(got, fmt.Sprintf("%s:%s:%s", r.Decision.Action, r.Reason, r.Why))
 				}
 			}
 		}
-		if len(got) != 2 || got[0] != ActionResume || got[1] != ActionPause {
-			t.Errorf("operator audit lines on b and c: %v, want [resume pause]", got)
+		want := []string{"resume:operator_resumed:done", "pause:operator_paused:index build"}
+		if !slices.Equal(got, want) {
+			t.Errorf("operator audit lines on b and c: %v, want %v", got, want)
+		}
+		if st := c.status("a"); st.Policy.Memory.Pause.Paused || st.Policy.Memory.Pause.By != "operator:bob" {
+			t.Errorf("a's pause record after the resume: %+v", st.Policy.Memory.Pause)
 		}
 	})
 }
