@@ -115,13 +115,13 @@ func (o observed) claims() []claim {
 		v := o.views[id]
 		if l := v.Local; l.Host != "" && l.State == topology.StatePrimary {
 			if l.Reachable {
-				add(l.Host, l.Term, true, true, fmt.Sprintf("%s: own mongod %s is PRIMARY in term %d", id, l.Host, l.Term))
+				add(l.Host, ownTerm(v), true, true, fmt.Sprintf("%s: own mongod %s is PRIMARY in term %d", id, l.Host, ownTerm(v)))
 			} else {
 				add(l.Host, l.Term, false, false, fmt.Sprintf("%s: own mongod %s was PRIMARY in term %d, now %s", id, l.Host, l.Term, failureText(l.Failure)))
 			}
 		}
 		if ps := v.Primary; ps.Host != "" {
-			add(ps.Host, max(ps.Term, ps.ElectionTerm), ps.Reachable, false, fmt.Sprintf("%s: believes %s is primary in term %d (reached directly: %v)", id, ps.Host, max(ps.Term, ps.ElectionTerm), ps.Reachable))
+			add(ps.Host, beliefTerm(ps), ps.Reachable, false, fmt.Sprintf("%s: believes %s is primary in term %d (reached directly: %v)", id, ps.Host, beliefTerm(ps), ps.Reachable))
 		}
 		for _, peer := range v.Peers {
 			if peer.State == topology.StatePrimary {

@@ -13,18 +13,24 @@ import (
 func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision, State) {
 	a := Classify(snap, p)
 	d := Decision{Analysis: a, Coordinator: snap.Coordinator(), Action: Action{Kind: None}, Proposed: Action{Kind: None}}
-	st = st.expire(now, a)
+	st = st.expire(now, a).syncMemory(now, p)
+	snap = withFreezes(snap, st.Memory)
 	prop, why := propose(snap, st, p, now, &d)
 	d.Proposed, d.Reason = prop, why
 	if prop.IsNone() {
 		d.Proposed = Action{Kind: None}
 		return d, st
 	}
-	inc := Incident{Primary: a.Primary, Term: a.Term}
+	inc := incidentOf(snap, a)
+	st = st.noteIncident(snap.Self, inc, a, now)
 	failover := prop.Kind == StepUp || prop.Kind == StepDown
 	switch {
 	case !p.Enabled:
 		d.Reason = RefusedPolicyDisabled
+	case st.Paused():
+		// An operator paused automation (Supervisor.Pause): every sidecar refuses, whoever
+		// coordinates.
+		d.Reason = RefusedPaused
 	case !snap.IsCoordinator():
 		// Only the lowest id of the visible majority acts, so the sidecars do not issue the
 		// same command N times (principle 2).
@@ -41,6 +47,7 @@ func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision
 		if failover && st.LastFailover.Incident != inc {
 			st.LastFailover = Failover{At: now, Incident: inc, To: prop.Host, Reason: why}
 		}
+		st = st.remember(snap.Self, prop, inc, why, failover, now, p)
 	}
 	return d, st
 }

@@ -10,4 +10,48 @@
 // Safety stays with MongoDB (principle 1): the actions are requests (replSetStepUp,
 // replSetStepDown, replSetFreeze) that MongoDB's pv1 election accepts or refuses; fencing stops
 // only a primary that a newer term has already superseded.
+//
+// # One memory for the set
+//
+// What the sidecars must agree on after the fact lives in topology.Memory, carried in State:
+// the failovers (incident -> at, to, by, reason), the operator's acknowledgement, freezes (host ->
+// until), the pause, the actions in flight (addressed action, incident, deadline) and the
+// incidents, keyed by the primary's host and its own term (the electionId term it reported as
+// primary, spec §5.4: a stalled primary that learns a newer term is still the same incident).
+// Decide reads it for the anti-flap window, the pending gate, Rank's frozen exclusion, freezeFormer
+// and the pause (refused_paused), and writes into the State it returns what it issued.
+//
+// The choice: mergeable records carried by gossip and persisted, not the replica set as a store
+// and never a consensus of our own (DESIGN.md principle 3). Each record kind is a join
+// semilattice (MergeMemory: commutative, associative, idempotent, checked with testing/quick),
+// so every sidecar merges every view it receives into its copy, whatever the order, duplication
+// or delay, persists it in state_dir when it changes and gossips it in its MemberView. The replica
+// set as a store was rejected because the memory matters most exactly when the set has no
+// primary or is being failed over, and writing it would compete with the workload for the new
+// primary's first writes. Size is bounded by PruneMemory: failovers, incidents and the
+// acknowledgement are dropped MemoryMargin (10 min) after the anti-flap window, freezes and
+// actions MemoryMargin after they end; the pause stays.
+//
+// Failure cases, and what they cost:
+//   - Clock skew between sidecars shifts every time-based record by the skew: a failover recorded
+//     by a sidecar whose clock is ahead blocks a little longer elsewhere, one behind a little less;
+//     an action in flight may be re-issued a skew early (MongoDB's election absorbs a duplicate
+//     replSetStepUp). The margin keeps a skewed peer from pruning what another still needs.
+//   - A sidecar partitioned away during a failover learns of it only when it rejoins; until then
+//     it is in the minority and cannot act (no quorum), so it cannot fail over a second time.
+//     Two coordinators on the two sides of view skew may both act once, as before.
+//   - A sidecar restarted with a wiped state_dir starts empty and relearns the memory from the
+//     first view of any peer (every peer gossips its whole copy); it is not ready before gossip
+//     settles, so it does not act on an empty memory in the meantime.
+//   - If every sidecar restarts at once with wiped state_dirs the memory is gone: the anti-flap
+//     window, freezes and pause are forgotten, and the next incident may fail over at once. The
+//     audit logs still hold the history. Do not wipe every state_dir together.
+//   - A coordinator that dies with an action in flight leaves its record behind: the next
+//     coordinator re-issues that action for the same incident only after its deadline
+//     (pending_timeout) or once its executor marked it failed, never twice at once.
+//   - A record is trusted from any configured sidecar: the gossip's authentication (issue 8,
+//     deliverable 10) is what keeps a forged one out.
+//   - Without its own sidecar visible, the incident of a primary is keyed by the term the others
+//     claim for it, so a host-level outage during which observers learn a newer term may still
+//     count as a new incident.
 package election

@@ -50,6 +50,9 @@ const (
 	// RefusedCatchUpSourceAhead: a reachable member is ahead of the primary-elect, or a member's
 	// optime is unknown: catch-up has something to fetch, and aborting it would roll it back.
 	RefusedCatchUpSourceAhead Reason = "refused_catch_up_source_ahead"
+	// RefusedPaused: an operator paused automatic actions; the pause is in the shared memory,
+	// so every sidecar refuses until someone resumes.
+	RefusedPaused Reason = "refused_paused"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.

@@ -1,13 +1,15 @@
 package election
 
-import "time"
+import (
+	"time"
 
-// Incident identifies the trouble an action answers: the primary and its term. A retry for the same
-// incident is not a second failover; a new primary or term is.
-type Incident struct {
-	Primary string `json:"primary,omitempty"`
-	Term    int64  `json:"term,omitempty"`
-}
+	"github.com/rsguard/rsguard/topology"
+)
+
+// Incident identifies the trouble an action answers: the primary and its own term (see
+// topology.Incident). A retry for the same incident is not a second failover; a new primary or
+// term is.
+type Incident = topology.Incident
 
 // Failover records the last automatic failover the coordinator issued.
 type Failover struct {
@@ -32,6 +34,9 @@ type State struct {
 	// AckAt is when an operator acknowledged the last failover, lifting the anti-flap block.
 	AckAt   time.Time `json:"ack_at,omitzero"`
 	Pending Pending   `json:"pending,omitzero"`
+	// Memory is the set's shared memory as this sidecar knows it (election/memory_state.go):
+	// LastFailover and AckAt are derived from it at the start of every Decide.
+	Memory topology.Memory `json:"memory,omitzero"`
 }
 
 // Acknowledge records an operator's acknowledgement at the given time.
@@ -55,7 +60,8 @@ func (s State) antiFlapBlocks(inc Incident, now time.Time, p Policy) bool {
 
 // pendingBlocks reports whether action a for inc was already issued and is still awaited.
 func (s State) pendingBlocks(a Action, inc Incident, now time.Time) bool {
-	return s.Pending.Action == a && s.Pending.Incident == inc && now.Before(s.Pending.Deadline)
+	return s.Pending.Action == a && s.Pending.Incident == inc && now.Before(s.Pending.Deadline) ||
+		s.inFlight(a, inc, now)
 }
 
 // expire drops a pending action whose deadline passed or whose trouble is over.

@@ -1,24 +1,17 @@
 package supervisor
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Acknowledge records an operator's acknowledgement of the last automatic failover, which lifts
 // the anti-flap block on the next one (orchestrator's recovery acknowledgement). actor names the
-// operator; it is audited as "operator:<actor>". The block is this sidecar's: acknowledge on the
-// coordinator (the status report names it), or on every sidecar to be sure.
+// operator; it is audited as "operator:<actor>". The acknowledgement is a record of the shared
+// memory: gossiped, it lifts the block on every sidecar, whichever one is asked.
 func (s *Supervisor) Acknowledge(actor string) error {
-	actor = strings.TrimSpace(strings.TrimPrefix(actor, "operator:"))
-	if actor == "" {
-		actor = "unknown"
-	}
-	actor = "operator:" + actor
+	actor = operatorName(actor)
 	now := s.now()
 	s.mu.Lock()
 	last := s.state.LastFailover
-	s.setStateLocked(s.state.Acknowledge(now))
+	s.setStateLocked(s.state.AcknowledgeBy(now, actor))
 	a := s.decision.Decision.Analysis
 	set := s.cfg.ReplicaSet
 	s.mu.Unlock()
@@ -27,6 +20,7 @@ func (s *Supervisor) Acknowledge(actor string) error {
 	err := s.audit.write(AuditRecord{Time: now, Sidecar: s.id, Set: set, Analysis: auditAnalysis(a),
 		Decision: AuditDecision{Action: ActionAcknowledge, Target: last.To},
 		Reason:   ReasonAcknowledged, Actor: actor, Result: ResultExecuted})
+	s.publish()
 	s.kickDecide()
 	if err != nil {
 		s.metrics.auditErrors.Inc()

@@ -37,6 +37,8 @@ type AuditRecord struct {
 	// Result is "executed", "failed: <error>", "refused" or "dry_run".
 	Result     string `json:"result"`
 	DurationMs int64  `json:"duration_ms"`
+	// Why is an operator's reason, for operator actions that take one (pause, resume).
+	Why string `json:"why,omitempty"`
 }
 
 // AuditAnalysis is the analysis part of an audit line.

@@ -46,6 +46,8 @@ func (s *Supervisor) decide(ctx context.Context) {
 	snap := s.snapshotLocked(views, now)
 	s.updateDriftLocked(snap)
 	s.updateReadinessLocked(settled)
+	memBefore := memoryDigest(s.state.Memory)
+	s.mergePeerMemoryLocked(views)
 	var d election.Decision
 	var exec election.Action
 	if len(s.notReady) > 0 {
@@ -56,21 +58,26 @@ func (s *Supervisor) decide(ctx context.Context) {
 		d, exec = s.decideLocked(snap, now)
 	}
 	audit := s.recordLocked(snap, d, now)
-	if !exec.IsNone() && !s.running[exec] {
+	start := !exec.IsNone() && !s.running[exec]
+	if start {
 		s.running[exec] = true
 		s.inflight.Add(1)
-		go func() {
-			defer s.inflight.Done()
-			s.execute(ctx, d, exec)
-		}()
 	}
-	publish := len(s.notReady) == 0 && !s.published
+	publish := len(s.notReady) == 0 && !s.published || memoryDigest(s.state.Memory) != memBefore
 	s.mu.Unlock()
 	if audit != nil {
 		s.writeAudit(*audit)
 	}
 	if publish {
+		// The records of an action go out before the action does: a coordinator that dies
+		// right after acting has already told the others (anti-flap, the action in flight).
 		s.publish()
+	}
+	if start {
+		go func() {
+			defer s.inflight.Done()
+			s.execute(ctx, d, exec)
+		}()
 	}
 }
 
@@ -205,7 +212,7 @@ func (s *Supervisor) writeAudit(r AuditRecord) {
 func (s *Supervisor) setStateLocked(st election.State) {
 	old := s.state
 	s.state = st
-	if old.LastFailover != st.LastFailover || !old.AckAt.Equal(st.AckAt) {
+	if old.LastFailover != st.LastFailover || !old.AckAt.Equal(st.AckAt) || !election.SameMemory(old.Memory, st.Memory) {
 		if err := saveState(statePath(s.cfg), st); err != nil {
 			s.logger.Error("cannot save supervisor state", "err", err)
 		}

@@ -52,7 +52,10 @@
 //
 // # State
 //
-// The election state's durable part (last failover, acknowledgement) is kept in
-// state_dir/supervisor-state.json so that the anti-flap block survives a restart. It is per
-// sidecar: acknowledge on the coordinator, or on all of them.
+// The election state's durable part, the set's shared memory (failovers, acknowledgement,
+// freezes, pause, actions in flight, incidents; see the election package doc), is kept in
+// state_dir/supervisor-state.json so that it survives a restart, and gossiped in every view so
+// that it survives a coordinator change (supervisor/memory.go): each sidecar merges every
+// configured peer's copy into its own. An acknowledgement, a pause or a resume given to any
+// sidecar reaches all of them.
 package supervisor

@@ -47,15 +47,18 @@ func (s *Supervisor) execute(ctx context.Context, d election.Decision, a electio
 			st.Pending.Deadline = retry
 			s.state = st
 		}
+		s.state = s.state.ActionFailed(a, retry)
 		if s.ownFence.Action == a && retry.Before(s.ownFence.Deadline) {
 			s.ownFence.Deadline = retry
 		}
 	} else if a.Kind == election.Freeze || a.Kind == election.StepDown {
 		// The member is unelectable until then (spec §6.1, §6.2); the local view reports it.
-		s.frozen[a.Host] = start.Add(time.Duration(a.Secs) * time.Second)
+		// The record goes to every sidecar, so none freezes it again or picks it (Rank).
+		s.setStateLocked(s.state.RecordFreeze(a.Host, start.Add(time.Duration(a.Secs)*time.Second), s.id))
 	}
 	set := s.cfg.ReplicaSet
 	s.mu.Unlock()
+	s.publish()
 
 	outcome := "ok"
 	if err != nil {

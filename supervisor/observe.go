@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/mongo"
 	"github.com/rsguard/rsguard/topology"
 )
@@ -73,7 +74,7 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, no
 		if v.TermSince.IsZero() && !l.since.IsZero() {
 			v.TermSince = l.since
 		}
-		if until, ok := s.frozen[s.selfHost]; ok && until.After(now) {
+		if until := election.FrozenUntil(s.state.Memory, s.selfHost); until.After(now) {
 			v.FrozenUntil = until
 		}
 		l.obs, l.view = obs, v

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rsguard/rsguard/config"
 	"github.com/rsguard/rsguard/election"
+	"github.com/rsguard/rsguard/topology"
 )
 
 // Execution deadlines. replSetStepUp waits for the election (spec §6.3) and replSetStepDown for a
@@ -78,6 +79,9 @@ type PolicySummary struct {
 	LastFailover   election.Failover `json:"last_failover,omitzero"`
 	AcknowledgedAt time.Time         `json:"acknowledged_at,omitzero"`
 	Pending        election.Pending  `json:"pending,omitzero"`
+	// Memory is the set's shared memory as this sidecar holds it: failovers, acknowledgement,
+	// freezes, pause, actions in flight and incidents (topology/memory.go).
+	Memory topology.Memory `json:"memory,omitzero"`
 }
 
 func policySummary(cfg *config.Config, p election.Policy, st election.State) PolicySummary {
@@ -85,6 +89,7 @@ func policySummary(cfg *config.Config, p election.Policy, st election.State) Pol
 		Enabled: p.Enabled, DryRun: p.DryRun, StepDownSickPrimary: cfg.Failover.StepDownSickPrimary,
 		FenceAfter: p.FenceAfter.String(), AntiFlapWindow: p.AntiFlapWindow.String(),
 		LastFailover: st.LastFailover, AcknowledgedAt: st.AckAt, Pending: st.Pending,
+		Memory: st.Memory,
 	}
 	if f := st.LastFailover; !f.At.IsZero() && st.AckAt.Before(f.At) {
 		s.AntiFlapUntil = f.At.Add(p.AntiFlapWindow)

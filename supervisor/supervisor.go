@@ -47,7 +47,6 @@ type Supervisor struct {
 	probe     probeState
 	state     election.State
 	ownFence  election.Pending // a fence this sidecar runs although another one coordinates
-	frozen    map[string]time.Time
 	running   map[election.Action]bool
 	ownView   topology.MemberView
 	viewSig   string
@@ -82,7 +81,6 @@ func New(opts Options) (*Supervisor, error) {
 		cfg:     cfg,
 		policy:  policyFrom(cfg),
 		peers:   map[string]*peerState{},
-		frozen:  map[string]time.Time{},
 		running: map[election.Action]bool{},
 		drift:   newConfigDrift(cfg, opts.Registry),
 	}

@@ -20,6 +20,7 @@ func (s *Supervisor) buildViewLocked(views map[string]topology.ViewWithAge, now 
 		Peers:      s.peersLocked(),
 		Primary:    s.primaryLocked(views),
 		Cfg:        s.drift.viewPrint(),
+		Memory:     s.state.Memory,
 	}
 	if s.local.usable {
 		v.Local = s.local.view
@@ -156,6 +157,7 @@ func viewSignature(v topology.MemberView) string {
 	for _, p := range v.Peers {
 		fmt.Fprintf(&b, "%s:%d:%v,", p.Host, p.State, p.Healthy)
 	}
+	fmt.Fprintf(&b, "|mem:%s", memoryDigest(v.Memory))
 	return b.String()
 }
 

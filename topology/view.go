@@ -47,6 +47,9 @@ type MemberView struct {
 	// Cfg fingerprints the configuration keys every sidecar must agree on (config.Agreement);
 	// a peer with another Sum makes the receiver not ready.
 	Cfg ConfigPrint `json:"cfg,omitzero"`
+	// Memory is this sidecar's copy of the set's shared memory (anti-flap, freezes, pause,
+	// actions in flight, incidents): receivers merge it into their own (topology/memory.go).
+	Memory Memory `json:"mem,omitzero"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the

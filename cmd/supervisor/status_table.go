@@ -76,6 +76,9 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 	if !p.AntiFlapUntil.IsZero() && p.AntiFlapUntil.After(r.Time) {
 		fmt.Fprintf(w, ", blocked until %s (last failover to %s; acknowledge to lift)", clock(p.AntiFlapUntil), p.LastFailover.To)
 	}
+	if pause := p.Memory.Pause; pause.Paused {
+		fmt.Fprintf(w, "; PAUSED by %s at %s%s (no automatic action until resumed)", pause.By, clock(pause.At), optional(": ", pause.Why))
+	}
 	fmt.Fprintln(w)
 	if wp := r.Probe; wp.Target != "" {
 		fmt.Fprintf(w, "write probe:  %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
@@ -295,6 +298,8 @@ func explainReason(r election.Reason) string {
 		return "refused: the sidecar that would fence cannot be reached"
 	case supervisor.ReasonNotReady:
 		return "refused: the sidecar is not ready yet (see the readiness reasons)"
+	case election.RefusedPaused:
+		return "refused: an operator paused automatic actions on every sidecar; resume to allow them"
 	}
 	return "see the reason code"
 }

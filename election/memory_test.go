@@ -1,0 +1,190 @@
+package election
+
+import (
+	"encoding/json"
+	"math/rand"
+	"reflect"
+	"testing"
+	"testing/quick"
+	"time"
+
+	"github.com/rsguard/rsguard/topology"
+)
+
+// genMemory is a random memory drawn from small domains, so that different copies often hold
+// records under the same key with different contents: that is where a merge can go wrong.
+type genMemory struct{ m topology.Memory }
+
+var memT0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (genMemory) Generate(r *rand.Rand, _ int) reflect.Value {
+	at := func() time.Time { return memT0.Add(time.Duration(r.Intn(4)) * time.Minute) }
+	pick := func(xs ...string) string { return xs[r.Intn(len(xs))] }
+	inc := func() topology.Incident {
+		return topology.Incident{Primary: pick("h1", "h2"), Term: int64(1 + r.Intn(2))}
+	}
+	var m topology.Memory
+	for range r.Intn(3) {
+		f := topology.FailoverRecord{Incident: inc(), At: at(), To: pick("h2", "h3"), By: pick("a", "b"), Reason: pick("x", "y")}
+		if m.Failovers == nil {
+			m.Failovers = map[string]topology.FailoverRecord{}
+		}
+		m.Failovers[f.Incident.Key()] = f
+	}
+	if r.Intn(2) == 0 {
+		m.Ack = topology.AckRecord{At: at(), By: pick("ops", "dba")}
+	}
+	for range r.Intn(3) {
+		if m.Freezes == nil {
+			m.Freezes = map[string]topology.FreezeRecord{}
+		}
+		m.Freezes[pick("h1", "h2")] = topology.FreezeRecord{Until: at(), By: pick("a", "b")}
+	}
+	if r.Intn(2) == 0 {
+		m.Pause = topology.PauseRecord{Paused: r.Intn(2) == 0, At: at(), By: pick("ops", "dba"), Why: pick("", "upgrade")}
+	}
+	for range r.Intn(3) {
+		a := topology.ActionRecord{Kind: pick("step_up", "freeze"), Host: pick("h2", "h3"), Incident: inc(), By: pick("a", "b"), At: memT0}
+		a.Deadline = at()
+		if r.Intn(2) == 0 {
+			a.RetryAt = at()
+		}
+		if m.Actions == nil {
+			m.Actions = map[string]topology.ActionRecord{}
+		}
+		m.Actions[a.Key()] = a
+	}
+	for range r.Intn(3) {
+		i := topology.IncidentRecord{Incident: inc(), Since: at(), Kind: pick("primary_process_dead", "sick_primary"), By: pick("a", "b")}
+		if m.Incidents == nil {
+			m.Incidents = map[string]topology.IncidentRecord{}
+		}
+		m.Incidents[i.Incident.Key()] = i
+	}
+	return reflect.ValueOf(genMemory{m})
+}
+
+var quickCfg = &quick.Config{MaxCount: 2000}
+
+func TestMergeMemoryCommutative(t *testing.T) {
+	f := func(a, b genMemory) bool {
+		return SameMemory(MergeMemory(a.m, b.m), MergeMemory(b.m, a.m))
+	}
+	if err := quick.Check(f, quickCfg); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMergeMemoryAssociative(t *testing.T) {
+	f := func(a, b, c genMemory) bool {
+		return SameMemory(MergeMemory(MergeMemory(a.m, b.m), c.m), MergeMemory(a.m, MergeMemory(b.m, c.m)))
+	}
+	if err := quick.Check(f, quickCfg); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMergeMemoryIdempotent(t *testing.T) {
+	f := func(a, b genMemory) bool {
+		ab := MergeMemory(a.m, b.m)
+		return SameMemory(MergeMemory(a.m, a.m), a.m) && SameMemory(MergeMemory(ab, b.m), ab)
+	}
+	if err := quick.Check(f, quickCfg); err != nil {
+		t.Error(err)
+	}
+}
+
+// A copy that went through gossip (JSON) merges as the original: a peer's copy of our own
+// records never looks like news.
+func TestMergeMemorySurvivesJSON(t *testing.T) {
+	f := func(a genMemory) bool {
+		b, err := json.Marshal(topology.MemberView{SidecarID: "a", Memory: a.m})
+		if err != nil {
+			return false
+		}
+		var v topology.MemberView
+		if err := json.Unmarshal(b, &v); err != nil {
+			return false
+		}
+		return SameMemory(v.Memory, a.m) && SameMemory(MergeMemory(a.m, v.Memory), a.m)
+	}
+	if err := quick.Check(f, quickCfg); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestMergeMemoryKeepsTheRightRecord(t *testing.T) {
+	inc := topology.Incident{Primary: "h1", Term: 3}
+	early := topology.FailoverRecord{Incident: inc, At: memT0, To: "h2", By: "a"}
+	late := topology.FailoverRecord{Incident: inc, At: memT0.Add(time.Second), To: "h3", By: "b"}
+	a := topology.Memory{
+		Failovers: map[string]topology.FailoverRecord{inc.Key(): late},
+		Ack:       topology.AckRecord{At: memT0, By: "ops"},
+		Freezes:   map[string]topology.FreezeRecord{"h1": {Until: memT0.Add(time.Minute)}},
+		Pause:     topology.PauseRecord{Paused: true, At: memT0, By: "ops"},
+	}
+	b := topology.Memory{
+		Failovers: map[string]topology.FailoverRecord{inc.Key(): early},
+		Ack:       topology.AckRecord{At: memT0.Add(time.Minute), By: "dba"},
+		Freezes:   map[string]topology.FreezeRecord{"h1": {Until: memT0.Add(2 * time.Minute)}},
+		Pause:     topology.PauseRecord{Paused: false, At: memT0.Add(time.Second), By: "dba"},
+	}
+	m := MergeMemory(a, b)
+	if got := m.Failovers[inc.Key()]; got.To != "h2" {
+		t.Errorf("failover: the earliest record of an incident must win, got %+v", got)
+	}
+	if m.Ack.By != "dba" {
+		t.Errorf("ack: the latest must win, got %+v", m.Ack)
+	}
+	if !FrozenUntil(m, "h1").Equal(memT0.Add(2 * time.Minute)) {
+		t.Errorf("freeze: the latest until must win, got %v", FrozenUntil(m, "h1"))
+	}
+	if m.Pause.Paused {
+		t.Errorf("pause: the later resume must win, got %+v", m.Pause)
+	}
+	// At the same instant, a pause beats a resume whatever the order.
+	p := topology.PauseRecord{Paused: true, At: memT0, By: "a"}
+	r := topology.PauseRecord{Paused: false, At: memT0, By: "z"}
+	if !MergeMemory(topology.Memory{Pause: p}, topology.Memory{Pause: r}).Pause.Paused ||
+		!MergeMemory(topology.Memory{Pause: r}, topology.Memory{Pause: p}).Pause.Paused {
+		t.Error("a pause and a resume at the same instant must merge to paused")
+	}
+}
+
+func TestPruneMemoryBoundsTheRecords(t *testing.T) {
+	window := 5 * time.Minute
+	now := memT0.Add(time.Hour)
+	inc := topology.Incident{Primary: "h1", Term: 3}
+	oldInc := topology.Incident{Primary: "h0", Term: 2}
+	m := topology.Memory{
+		Failovers: map[string]topology.FailoverRecord{
+			inc.Key():    {Incident: inc, At: now.Add(-window)},
+			oldInc.Key(): {Incident: oldInc, At: now.Add(-window - MemoryMargin - time.Second)},
+		},
+		Freezes: map[string]topology.FreezeRecord{
+			"h1": {Until: now.Add(-time.Second)},
+			"h2": {Until: now.Add(-MemoryMargin - time.Second)},
+		},
+		Actions: map[string]topology.ActionRecord{
+			"x": {Kind: "step_up", Deadline: now.Add(-MemoryMargin - time.Second)},
+		},
+		Ack:   topology.AckRecord{At: now.Add(-window - MemoryMargin - time.Minute)},
+		Pause: topology.PauseRecord{Paused: true, At: memT0},
+	}
+	p := PruneMemory(m, now, window)
+	if _, ok := p.Failovers[inc.Key()]; !ok || len(p.Failovers) != 1 {
+		t.Errorf("failovers after prune: %v (want only %s)", p.Failovers, inc.Key())
+	}
+	if _, ok := p.Freezes["h1"]; !ok || len(p.Freezes) != 1 {
+		t.Errorf("freezes after prune: %v (want only h1, ended within the margin)", p.Freezes)
+	}
+	if len(p.Actions) != 0 || !p.Ack.At.IsZero() {
+		t.Errorf("actions %v and ack %v must be dropped", p.Actions, p.Ack)
+	}
+	if !p.Pause.Paused {
+		t.Error("a pause is a state and must survive pruning")
+	}
+	if len(m.Failovers) != 2 {
+		t.Error("PruneMemory modified its input")
+	}
+}
