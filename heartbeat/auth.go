@@ -168,3 +168,7 @@ func (d aliveDelegate) NotifyAlive(n *memberlist.Node) error {
 	d.g.auth.refused.Inc()
 	return fmt.Errorf("%q is not a configured sidecar id", n.Name)
 }
+
+// Authenticated reports whether gossip runs with a keyring: encrypted, and views MAC'd. False
+// only with Options.Insecure.
+func (g *Gossip) Authenticated() bool { return len(g.auth.keys) > 0 }

@@ -33,6 +33,9 @@ type StatusReport struct {
 	Members    []MemberRow         `json:"members"`
 	Policy     PolicySummary       `json:"policy"`
 	Gossip     GossipStatus        `json:"gossip"`
+	// Warnings are what an operator must know although the sidecar works, e.g. unauthenticated
+	// gossip (gossip.insecure); /readyz prints them too.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // QuorumStatus is the sidecar quorum as this sidecar sees it.
@@ -84,6 +87,7 @@ func (s *Supervisor) Status() StatusReport {
 		Gossip:     GossipStatus{Settled: settled, Members: members},
 	}
 	r.Ready = len(r.NotReady) == 0
+	r.Warnings = s.Warnings()
 	if r.Quorum.Visible == nil {
 		r.Quorum.Visible = []string{}
 	}
