@@ -130,7 +130,7 @@ func TestGossipAuthentication(t *testing.T) {
 	for i, c := range secondaries {
 		other := secondaries[1-i]
 		forged = append(forged,
-			forgedView(t, c.ID, c.ID, c.Host.HostPort(), p.HostPort(), term),    // direct
+			forgedView(t, c.ID, c.ID, c.Host.HostPort(), p.HostPort(), term),     // direct
 			forgedView(t, other.ID, c.ID, c.Host.HostPort(), p.HostPort(), term)) // relayed
 	}
 	d.c.Timeline.Mark("rogues on %s join and push forged views of %s and %s (primary %s unreachable)",
