@@ -26,6 +26,9 @@ type Options struct {
 	AdminToken string
 	// Gatherer is what /metrics exposes; nil exposes an empty registry.
 	Gatherer prometheus.Gatherer
+	// Warnings lists what is wrong without making the sidecar unready (e.g. unauthenticated
+	// gossip); /readyz appends them to its body, ready or not. Nil means none.
+	Warnings func() []string
 }
 
 type handler struct {
@@ -80,7 +83,7 @@ func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
 	}
 	ok, reasons := h.opts.Ready()
 	if ok {
-		text(w, http.StatusOK, "ready\n")
+		text(w, http.StatusOK, "ready\n"+h.warnings())
 		return
 	}
 	var b strings.Builder
@@ -88,6 +91,7 @@ func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
 	for _, r := range reasons {
 		b.WriteString("- " + r + "\n")
 	}
+	b.WriteString(h.warnings())
 	text(w, http.StatusServiceUnavailable, b.String())
 }
 
@@ -137,3 +141,15 @@ func (r *statusRecorder) WriteHeader(code int) {
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// warnings renders Options.Warnings as "warning: ..." lines.
+func (h *handler) warnings() string {
+	if h.opts.Warnings == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, w := range h.opts.Warnings() {
+		b.WriteString("warning: " + w + "\n")
+	}
+	return b.String()
+}

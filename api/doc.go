@@ -8,7 +8,9 @@
 //	GET  /metrics          Prometheus exposition of Options.Gatherer.
 //	GET  /healthz          200 "ok": the process is alive and serving.
 //	GET  /readyz           200 "ready", or 503 with one reason per line (gossip not settled,
-//	                       local mongod not answering or of another set, ...).
+//	                       local mongod not answering or of another set, ...). Either way
+//	                       "warning: ..." lines follow for Options.Warnings (e.g. unauthenticated
+//	                       gossip), which never change the code.
 //	GET  /v1/status        Options.Status() as JSON (?pretty=1 indents).
 //	POST /v1/acknowledge   admin: lifts the anti-flap block. Requires "Authorization: Bearer
 //	                       <token>"; the actor is {"actor": "<name>"} in the body or ?actor=.

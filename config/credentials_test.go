@@ -50,7 +50,6 @@ func TestCredentials(t *testing.T) {
 	cert, key := selfSigned(t)
 	_, otherKey := selfSigned(t)
 	const pwLine = "  password_file: /etc/rsguard/mongo.pass\n"
-	keyring := edit{"  settle: 3s\n", "  settle: 3s\n  keyring_file: gossip.keyring\n"} // line 14
 	httpTLS := edit{"  listen: 127.0.0.2:9216\n", "  listen: 127.0.0.2:9216\n  tls: {cert_file: /tls/http.crt, key_file: /tls/http.key, client_ca_file: /tls/ca.pem}\n"}
 	tests := []struct {
 		name   string
@@ -85,7 +84,7 @@ func TestCredentials(t *testing.T) {
 			where: where{8, "password_env"}, key: "mongod.password_env", msg: "environment variable RSGUARD_PW is not set (it should hold the password)"},
 		{name: "password env empty", edits: []edit{{pwLine, "  password_env: RSGUARD_PW\n"}}, env: map[string]string{"RSGUARD_PW": ""},
 			where: where{8, "password_env"}, key: "mongod.password_env", msg: "environment variable RSGUARD_PW is set but empty"},
-		{name: "keyring loads", edits: []edit{keyring},
+		{name: "keyring loads", // baseYAML line 12 names gossip.keyring
 			files: map[string]string{"/etc/rsguard/gossip.keyring": "# primary first\n" + b64(32) + "\n\n" + b64(16) + "\n"},
 			verify: func(t *testing.T, c *Config) {
 				ks := c.Gossip.KeyringBytes()
@@ -93,14 +92,14 @@ func TestCredentials(t *testing.T) {
 					t.Errorf("keyring %d keys", len(ks))
 				}
 			}},
-		{name: "keyring missing", edits: []edit{keyring}, where: where{14, "keyring_file"}, key: "gossip.keyring_file",
+		{name: "keyring missing", files: map[string]string{"/etc/rsguard/gossip.keyring": ""}, where: where{12, "keyring_file"}, key: "gossip.keyring_file",
 			msg: `cannot read keyring file "/etc/rsguard/gossip.keyring"`, isErr: fs.ErrNotExist},
-		{name: "keyring bad base64", edits: []edit{keyring}, files: map[string]string{"/etc/rsguard/gossip.keyring": b64(32) + "\nnot base64!\n"},
-			where: where{14, "keyring_file"}, key: "gossip.keyring_file", msg: `"/etc/rsguard/gossip.keyring" line 2: not valid base64`},
-		{name: "keyring wrong length", edits: []edit{keyring}, files: map[string]string{"/etc/rsguard/gossip.keyring": b64(20) + "\n"},
-			where: where{14, "keyring_file"}, key: "gossip.keyring_file", msg: "line 1: key is 20 bytes, must be 16, 24 or 32"},
-		{name: "keyring empty", edits: []edit{keyring}, files: map[string]string{"/etc/rsguard/gossip.keyring": "# none\n"},
-			where: where{14, "keyring_file"}, key: "gossip.keyring_file", msg: "holds no keys"},
+		{name: "keyring bad base64", files: map[string]string{"/etc/rsguard/gossip.keyring": b64(32) + "\nnot base64!\n"},
+			where: where{12, "keyring_file"}, key: "gossip.keyring_file", msg: `"/etc/rsguard/gossip.keyring" line 2: not valid base64`},
+		{name: "keyring wrong length", files: map[string]string{"/etc/rsguard/gossip.keyring": b64(20) + "\n"},
+			where: where{12, "keyring_file"}, key: "gossip.keyring_file", msg: "line 1: key is 20 bytes, must be 16, 24 or 32"},
+		{name: "keyring empty", files: map[string]string{"/etc/rsguard/gossip.keyring": "# none\n"},
+			where: where{12, "keyring_file"}, key: "gossip.keyring_file", msg: "holds no keys"},
 		{name: "http tls loads", edits: []edit{httpTLS},
 			files: map[string]string{"/tls/http.crt": cert, "/tls/http.key": key, "/tls/ca.pem": cert}},
 		{name: "http tls key mismatch", edits: []edit{httpTLS},

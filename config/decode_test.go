@@ -55,7 +55,7 @@ func TestStructureErrors(t *testing.T) {
 		{"duplicate nested key", applyEdits(t, baseYAML, edit{"  timeout: 800ms\n", "  timeout: 800ms\n  timeout: 700ms\n"}), where{21, "timeout"}, "probe.timeout", "duplicate key (first set on line 20)"},
 		{"merge key in section", applyEdits(t, baseYAML, edit{"  level: info\n", "  <<: {level: info}\n"}), where{29, "<<"}, "log", "merge keys (<<) are not supported"},
 		{"section is a scalar", applyEdits(t, baseYAML, edit{"log:\n  level: info\n", "log: info\n"}), where{28, ""}, "log", "expected a mapping of keys, got string \"info\""},
-		{"list is a scalar", applyEdits(t, baseYAML, edit{"seeds: [127.0.0.3:7946, 127.0.0.4:7946]", "seeds: 127.0.0.3:7946"}), where{12, "seeds"}, "gossip.seeds", `expected a list, got string "127.0.0.3:7946"`},
+		{"list is a scalar", applyEdits(t, baseYAML, edit{"  keyring_file: gossip.keyring\n", "  keyring_file: gossip.keyring\n  seeds: 127.0.0.3:7946\n"}), where{13, "seeds"}, "gossip.seeds", `expected a list, got string "127.0.0.3:7946"`},
 		{"string is a list", applyEdits(t, baseYAML, edit{"replica_set: rs0", "replica_set: [rs0]"}), where{3, ""}, "replica_set", "expected a string, got a list"},
 		{"duration is a number", applyEdits(t, baseYAML, edit{"interval: 1s", "interval: 1"}), where{19, "interval"}, "probe.interval", `expected a duration such as "500ms", "2s" or "5m", got integer 1`},
 		{"duration without unit", applyEdits(t, baseYAML, edit{"interval: 1s", "interval: '1'"}), where{19, "interval"}, "probe.interval", `invalid duration "1"`},

@@ -13,6 +13,7 @@ mongod:
   uri: mongodb://127.0.0.2:27017
 gossip:
   bind: 127.0.0.2:7946
+  keyring_file: gossip.keyring
 members:
   - {id: node-a, gossip: 127.0.0.2:7946, mongod: 127.0.0.2:27017}
   - {id: node-b, gossip: 127.0.0.3:7946, mongod: 127.0.0.3:27017}
@@ -47,7 +48,7 @@ func TestDefaults(t *testing.T) {
 		{"gossip.seeds", c.Gossip.Seeds, []string{"127.0.0.3:7946", "127.0.0.4:7946"}},
 		{"gossip.profile", c.Gossip.Profile, ProfileLAN},
 		{"gossip.settle", c.Gossip.Settle, 3 * time.Second},
-		{"gossip.keyring", c.Gossip.KeyringBytes(), [][]byte(nil)},
+		{"gossip.insecure", c.Gossip.Insecure, false},
 		{"members[0].mode", c.Members[0].Mode, ModeData},
 		{"failover.enabled", c.Failover.Enabled, true},
 		{"failover.dry_run", c.Failover.DryRun, false},
@@ -103,7 +104,7 @@ func TestSeedsMayBeExplicit(t *testing.T) {
 }
 
 func TestSingleMemberAndArbiter(t *testing.T) {
-	single := "id: solo\nmode: data\nreplica_set: rs0\nmongod: {uri: 'mongodb://localhost'}\ngossip: {bind: '127.0.0.2:7946'}\n" +
+	single := "id: solo\nmode: data\nreplica_set: rs0\nmongod: {uri: 'mongodb://localhost'}\ngossip: {bind: '127.0.0.2:7946', keyring_file: gossip.keyring}\n" +
 		"members: [{id: solo, gossip: '127.0.0.2:7946', mongod: '127.0.0.2:27017'}]\n"
 	if c := mustParse(t, single, newFakeSys()); c.Quorum() != 1 || len(c.Gossip.Seeds) != 0 {
 		t.Errorf("quorum %d seeds %v", c.Quorum(), c.Gossip.Seeds)

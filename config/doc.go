@@ -59,9 +59,15 @@
 //	  seeds            list of host:port, default: the other members' gossip addresses.
 //	                   Unique; may list this sidecar's own address (the runtime skips it);
 //	                   an explicit empty list is an error when there are other members.
-//	  keyring_file     optional path. Base64 keys of 16, 24 or 32 bytes (AES-128/192/256), one
-//	                   per line, the first being the primary (encrypting) key; blank lines and
-//	                   # comments skipped. Literal keys in the YAML are rejected.
+//	  keyring_file     path, required unless insecure. Base64 keys of 16, 24 or 32 bytes
+//	                   (AES-128/192/256), one per line, the first being the primary (encrypting)
+//	                   key; blank lines and # comments skipped. Literal keys in the YAML are
+//	                   rejected. It encrypts gossip (a node without it cannot join) and keys the
+//	                   MAC that proves each view comes from the configured sidecar it names.
+//	  insecure         default false. true allows running without keyring_file: gossip is then
+//	                   neither encrypted nor authenticated (anyone reaching the port can forge
+//	                   views); /readyz warns and rsguard_heartbeat_insecure is 1. Not with
+//	                   keyring_file.
 //	  profile          "lan" | "wan" | "local", default lan: the memberlist timing preset.
 //	  settle           default 3s, 0..1m: wait after joining before any verdict.
 //

@@ -32,14 +32,19 @@ func (f fakeSys) ReadFile(path string, limit int64) ([]byte, error) {
 
 const testPassword = "s3cr3t-Pa55w0rd"
 
+// testGossipKey is baseYAML's gossip keyring: 32 bytes, base64.
+const testGossipKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 func newFakeSys() fakeSys {
 	return fakeSys{
-		files: map[string]string{"/etc/rsguard/mongo.pass": testPassword + "\n"},
-		env:   map[string]string{},
+		files: map[string]string{"/etc/rsguard/mongo.pass": testPassword + "\n",
+			"/etc/rsguard/gossip.keyring": testGossipKey + "\n"},
+		env: map[string]string{},
 	}
 }
 
-// baseYAML is a valid node.yaml; tests edit it and refer to its line numbers.
+// baseYAML is a valid node.yaml; tests edit it and refer to its line numbers. Its seeds are the
+// default (the other members); line 12 names the keyring, which a config needs unless insecure.
 const baseYAML = `id: node-a
 mode: data
 replica_set: rs0
@@ -51,7 +56,7 @@ mongod:
   connect_timeout: 2s
 gossip:
   bind: 127.0.0.2:7946
-  seeds: [127.0.0.3:7946, 127.0.0.4:7946]
+  keyring_file: gossip.keyring
   settle: 3s
 members:
   - {id: node-a, mode: data, gossip: 127.0.0.2:7946, mongod: 127.0.0.2:27017, zone: zone-a}

@@ -51,10 +51,10 @@ func TestReloadRefusesNonPolicyChanges(t *testing.T) {
 		where where
 		key   string
 	}{
-		{"id", []edit{{"id: node-a\n", "id: node-b\n"}, {"bind: 127.0.0.2:7946", "bind: 127.0.0.3:7946"}, {"seeds: [127.0.0.3:7946,", "seeds: [127.0.0.2:7946,"}}, where{1, ""}, "id"},
+		{"id", []edit{{"id: node-a\n", "id: node-b\n"}, {"bind: 127.0.0.2:7946", "bind: 127.0.0.3:7946"}}, where{1, ""}, "id"},
 		{"replica set", []edit{{"replica_set: rs0", "replica_set: rs1"}}, where{3, ""}, "replica_set"},
 		{"mongod uri", []edit{{"27017/?directConnection=true", "27018/?directConnection=true"}}, where{6, "uri"}, "mongod.uri"},
-		{"gossip seeds", []edit{{"seeds: [127.0.0.3:7946, 127.0.0.4:7946]", "seeds: [127.0.0.3:7946]"}}, where{12, "seeds"}, "gossip.seeds"},
+		{"gossip seeds", []edit{{"  keyring_file: gossip.keyring\n", "  keyring_file: gossip.keyring\n  seeds: [127.0.0.3:7946]\n"}}, where{13, "seeds"}, "gossip.seeds"},
 		{"member zone", []edit{{"zone: zone-c", "zone: zone-d"}}, where{17, "zone:"}, "members[2].zone"},
 		{"members added", []edit{{"zone: zone-c}\n", "zone: zone-c}\n  - {id: arb-2, mode: arbiter, gossip: 127.0.0.9:7946}\n"}}, where{14, ""}, "members"},
 		{"http listen", []edit{{"listen: 127.0.0.2:9216", "listen: 127.0.0.2:9217"}}, where{27, "listen"}, "http.listen"},
@@ -92,6 +92,7 @@ func TestReloadPolicyFromFile(t *testing.T) {
 		}
 	}
 	write(pw, "pw\n")
+	write(filepath.Join(dir, "gossip.keyring"), testGossipKey+"\n")
 	base := applyEdits(t, baseYAML, edit{"/etc/rsguard/mongo.pass", "pw"})
 	write(path, base)
 	old, err := Load(path)
@@ -105,8 +106,7 @@ func TestReloadPolicyFromFile(t *testing.T) {
 		t.Errorf("invalid reload: %v", err)
 	}
 
-	write(path, applyEdits(t, base, edit{"id: node-a\n", "id: node-b\n"}, edit{"bind: 127.0.0.2:7946", "bind: 127.0.0.3:7946"},
-		edit{"seeds: [127.0.0.3:7946,", "seeds: [127.0.0.2:7946,"}))
+	write(path, applyEdits(t, base, edit{"id: node-a\n", "id: node-b\n"}, edit{"bind: 127.0.0.2:7946", "bind: 127.0.0.3:7946"}))
 	if got, _, err = ReloadPolicy(old, path); err == nil || got != old {
 		t.Errorf("id change accepted")
 	} else if !strings.Contains(err.Error(), "node.yaml:1:1: id: ") {

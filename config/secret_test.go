@@ -16,7 +16,6 @@ func secretConfig(t *testing.T) *Config {
 	sys.files["/etc/rsguard/gossip.keyring"] = b64(32) + "\n"
 	sys.env["TOKEN"] = "T0ken-Value-42"
 	text := applyEdits(t, baseYAML,
-		edit{"  settle: 3s\n", "  settle: 3s\n  keyring_file: gossip.keyring\n"},
 		edit{"  listen: 127.0.0.2:9216\n", "  listen: 127.0.0.2:9216\n  admin_token_env: TOKEN\n"})
 	return mustParse(t, text, sys)
 }

@@ -19,6 +19,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("quorum", c.Quorum()),
 		slog.String("gossip", c.Gossip.Advertise),
 		slog.Bool("gossip_encrypted", len(c.Gossip.Keyring) > 0),
+		slog.Bool("gossip_insecure", c.Gossip.Insecure),
 		slog.String("http", c.HTTP.Listen),
 		slog.Bool("http_tls", c.HTTP.TLS != nil),
 		slog.Bool("failover", c.Failover.Enabled),

@@ -131,6 +131,9 @@ type Gossip struct {
 
 	// Keyring holds the decoded keys of KeyringFile, primary first; empty means unencrypted gossip.
 	Keyring []Secret `yaml:"-" json:"keyring,omitempty"`
+	// Insecure allows running without KeyringFile: gossip is then neither encrypted nor
+	// authenticated. Load refuses a file with neither (gossip_auth.go).
+	Insecure bool `yaml:"insecure,omitempty" json:"insecure,omitempty"`
 }
 
 // KeyringBytes returns the gossip keys as memberlist wants them (primary first), or nil.

@@ -17,6 +17,7 @@ func validate(c *Config, p *problems) {
 	validateIdentity(k, c)
 	validateMongod(k, c)
 	validateGossip(k, c)
+	validateGossipAuth(k, c)
 	validateMembers(k, c)
 	validateProbe(k, &c.Probe)
 	validateFailover(k, c)

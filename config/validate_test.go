@@ -16,6 +16,9 @@ func TestValidationRules(t *testing.T) {
 	afterTimeout := func(line string) edit {
 		return edit{"  connect_timeout: 2s\n", "  connect_timeout: 2s\n" + line + "\n"}
 	}
+	seeds := func(list string) edit { // new line 13, after the keyring
+		return edit{"  keyring_file: gossip.keyring\n", "  keyring_file: gossip.keyring\n  seeds: " + list + "\n"}
+	}
 	afterProbe := func(line string) edit { return edit{"  timeout: 800ms\n", "  timeout: 800ms\n" + line + "\n"} }  // new line 21
 	afterMaxLag := func(line string) edit { return edit{"    max_lag: 10s\n", "    max_lag: 10s\n" + line + "\n"} } // new line 25
 	afterListen := func(line string) edit {
@@ -74,9 +77,9 @@ func TestValidationRules(t *testing.T) {
 		{"bind unspecified without advertise", []edit{{"bind: 127.0.0.2:7946", "bind: 0.0.0.0:7946"}}, where{10, ""}, "gossip.advertise", "is required when gossip.bind listens on every address"},
 		{"advertise unspecified", []edit{{"  settle: 3s\n", "  settle: 3s\n  advertise: 0.0.0.0:7946\n"}}, where{14, "advertise"}, "gossip.advertise", "not an address peers can reach"},
 		{"advertise differs from members entry", []edit{{"  settle: 3s\n", "  settle: 3s\n  advertise: 127.0.0.9:7946\n"}}, where{16, "gossip:"}, "members[0].gossip", `is "127.0.0.2:7946" but this sidecar advertises "127.0.0.9:7946"`},
-		{"seed invalid", []edit{{"seeds: [127.0.0.3:7946, 127.0.0.4:7946]", "seeds: [127.0.0.3:7946, nohost]"}}, where{12, "nohost"}, "gossip.seeds[1]", "must be host:port"},
-		{"seed duplicate", []edit{{"seeds: [127.0.0.3:7946, 127.0.0.4:7946]", "seeds: [127.0.0.3:7946, 127.0.0.3:7946]"}}, where{12, "127.0.0.3:7946]"}, "gossip.seeds[1]", "duplicates gossip.seeds[0]"},
-		{"seeds empty", []edit{{"seeds: [127.0.0.3:7946, 127.0.0.4:7946]", "seeds: []"}}, where{12, "seeds"}, "gossip.seeds", "could not join its peers"},
+		{"seed invalid", []edit{seeds("[127.0.0.3:7946, nohost]")}, where{13, "nohost"}, "gossip.seeds[1]", "must be host:port"},
+		{"seed duplicate", []edit{seeds("[127.0.0.3:7946, 127.0.0.3:7946]")}, where{13, "127.0.0.3:7946]"}, "gossip.seeds[1]", "duplicates gossip.seeds[0]"},
+		{"seeds empty", []edit{seeds("[]")}, where{13, "seeds"}, "gossip.seeds", "could not join its peers"},
 		{"profile typo", []edit{{"  settle: 3s\n", "  settle: 3s\n  profile: lann\n"}}, where{14, "profile"}, "gossip.profile", `(did you mean "lan"?)`},
 		{"settle too long", []edit{{"settle: 3s", "settle: 2m"}}, where{13, "settle"}, "gossip.settle", `must be at most 1m, got "2m"`},
 		{"settle negative", []edit{{"settle: 3s", "settle: -1s"}}, where{13, "settle"}, "gossip.settle", `must be at least 0s, got "-1s"`},

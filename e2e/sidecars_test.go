@@ -65,6 +65,9 @@ type sidecarSet struct {
 	set  string
 	cars []*sidecar
 	http *http.Client
+	// keyring is the set's gossip keyring file content (one fresh key per set, in every
+	// sidecar's directory): sidecar configs need one (gossip_auth_test.go).
+	keyring string
 }
 
 // newSidecars lays out one data sidecar beside each data host's mongod (ids node-a, node-b, ...)
@@ -77,6 +80,7 @@ func newSidecars(t testing.TB, bin, set string, data, arbiters []*harness.Host, 
 		t.Skip("e2e: ./cmd/supervisor is not built yet (no supervisor binary)")
 	}
 	s := &sidecarSet{t: t, bin: bin, set: set, http: &http.Client{Timeout: 2 * time.Second}}
+	s.keyring = newGossipKeyring(t)
 	add := func(id, mode string, h *harness.Host) {
 		dir := filepath.Join(h.Dir, "rsguard-"+id)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -116,6 +120,7 @@ func (s *sidecarSet) yaml(c *sidecar, o sidecarOpts) string {
 		fmt.Fprintf(&b, "mongod:\n  uri: mongodb://%s/?directConnection=true\n", c.Host.HostPort())
 	}
 	fmt.Fprintf(&b, "gossip:\n  bind: %s\n", c.Gossip)
+	fmt.Fprintf(&b, "  keyring_file: %q\n", filepath.Join(dir, "gossip.keyring"))
 	if o.Seeds != nil {
 		fmt.Fprintf(&b, "  seeds: [%s]\n", strings.Join(o.Seeds, ", "))
 	}
@@ -138,6 +143,9 @@ func (s *sidecarSet) yaml(c *sidecar, o sidecarOpts) string {
 func (s *sidecarSet) writeConfig(c *sidecar, o sidecarOpts) error {
 	dir := filepath.Dir(c.Config)
 	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte(sidecarToken+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gossip.keyring"), []byte(s.keyring), 0o600); err != nil {
 		return err
 	}
 	return os.WriteFile(c.Config, []byte(s.yaml(c, o)), 0o644)

@@ -62,8 +62,11 @@
 // # Other rules
 //
 // Gossip binds and advertises exactly the configured addresses (127.0.0.N:port in e2e), TCP and
-// UDP on one port. Optional encryption uses a memberlist keyring: the first key sends, all keys
-// are accepted (rotation); a sidecar without a matching key cannot join. Options.Label separates
+// UDP on one port. Encryption uses a memberlist keyring: the first key sends, all keys are
+// accepted (rotation); a sidecar without a matching key cannot join. New refuses an empty keyring
+// unless Options.Insecure says so. Each view also carries a MAC keyed from the keyring, made by
+// its origin and relayed unchanged, and views whose origin or sender is not in Options.Members
+// are dropped (auth.go says what the MAC proves and what it does not). Options.Label separates
 // clusters that share addresses. Start never fails because seeds are unreachable: it logs, counts
 // rsguard_heartbeat_seed_join_failures_total and keeps trying; a lone sidecar runs but never
 // settles and never holds a quorum.

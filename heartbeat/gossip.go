@@ -27,6 +27,7 @@ type Gossip struct {
 	logger    *slog.Logger
 	opts      Options
 	metrics   *metrics
+	auth      *viewAuth
 	ml        *memberlist.Memberlist
 	addr      string   // advertised ip:port
 	seeds     []string // Options.Seeds without our own address
@@ -70,6 +71,7 @@ func New(logger *slog.Logger, reg prometheus.Registerer, opts Options) (*Gossip,
 	g := newGossip(logger, reg, opts)
 	conf.Delegate = delegate{g}
 	conf.Events = eventDelegate{g}
+	conf.Alive = aliveDelegate{g}
 	conf.Logger = newMemberlistLogger(logger)
 	ml, err := memberlist.Create(conf)
 	if err != nil {
@@ -99,6 +101,7 @@ func newGossip(logger *slog.Logger, reg prometheus.Registerer, opts Options) *Go
 		logger:    logger,
 		opts:      opts,
 		metrics:   newMetrics(reg),
+		auth:      newViewAuth(reg, opts),
 		gen:       opts.Clock().UnixNano(),
 		kick:      make(chan struct{}, 1),
 		events:    make(chan MemberEvent, eventBuffer),
@@ -132,6 +135,10 @@ func (g *Gossip) Start(ctx context.Context) error {
 	go func() { defer g.wg.Done(); g.joinLoop(ctx) }()
 	g.logger.Info("gossip started", "node", g.opts.NodeID, "addr", g.addr, "seeds", g.seeds,
 		"encrypted", len(g.opts.Keyring) > 0)
+	if len(g.opts.Keyring) == 0 {
+		g.logger.Warn("gossip is NOT authenticated (insecure): anyone who reaches " + g.addr +
+			" can join and forge the views of configured sidecars; configure a keyring")
+	}
 	return nil
 }
 
@@ -271,7 +278,7 @@ func (g *Gossip) sayGoodbye() {
 	var out []outMsg
 	if e := g.ownEnvelopeLocked(g.opts.Clock()); e != nil {
 		e.Bye = true
-		b, _ := encodeEnvelope(e)
+		b, _ := encodeEnvelope(g.auth.sign(e))
 		for _, p := range g.alivePeersLocked() {
 			out = append(out, outMsg{p.node, "own", b})
 		}

@@ -64,7 +64,9 @@ func (c *cluster) add(id, addr string) *node {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	opts := Options{NodeID: id, BindAddr: strings.Split(addr, ":")[0], BindPort: 7946, Seeds: c.seeds, Transport: tr}
+	// Authenticated like production (a config needs a keyring unless insecure); tweak may change it.
+	opts := Options{NodeID: id, BindAddr: strings.Split(addr, ":")[0], BindPort: 7946, Seeds: c.seeds, Transport: tr,
+		Keyring: [][]byte{testKey}}
 	if c.tweak != nil {
 		c.tweak(&opts)
 	}

@@ -10,6 +10,9 @@ import (
 
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
+// testKey is the keyring of test clusters unless a test says otherwise.
+var testKey = key(42)
+
 func TestEncryptedClusterRejectsWrongKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k1, k2 := key(1), key(2)
@@ -28,7 +31,7 @@ func TestEncryptedClusterRejectsWrongKey(t *testing.T) {
 			id, addr string
 			keys     [][]byte
 		}{{"bad", "127.0.0.20:7946", [][]byte{key(3)}}, {"plain", "127.0.0.21:7946", nil}} {
-			c.tweak = func(o *Options) { o.Keyring = tc.keys }
+			c.tweak = func(o *Options) { o.Keyring, o.Insecure = tc.keys, tc.keys == nil }
 			c.nodes = append(c.nodes, c.add(tc.id, tc.addr))
 		}
 		time.Sleep(15 * time.Second)

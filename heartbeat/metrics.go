@@ -42,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"kind"}),
 		viewsInvalid: f.NewCounter(prometheus.CounterOpts{
 			Name: "rsguard_heartbeat_views_invalid_total",
-			Help: "Gossip messages that could not be decoded or did not match their origin.",
+			Help: "Gossip messages dropped: undecodable, not matching their origin, or unauthenticated (reasons in views_rejected_total).",
 		}),
 		sendErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "rsguard_heartbeat_send_errors_total",

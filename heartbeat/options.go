@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,13 @@ type Options struct {
 	Transport memberlist.Transport
 	// Clock stamps received views; nil means time.Now.
 	Clock func() time.Time
+	// Members are the configured sidecar ids, NodeID among them. When set, a view whose origin or
+	// sender is not one of them is dropped (rsguard_heartbeat_views_rejected_total) and memberlist
+	// ignores nodes of other names. Empty accepts any id.
+	Members []string
+	// Insecure allows an empty Keyring: gossip is then neither encrypted nor authenticated (views
+	// carry no MAC) and rsguard_heartbeat_insecure is 1. Without it New refuses an empty Keyring.
+	Insecure bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -75,6 +83,12 @@ func (o Options) withDefaults() (Options, error) {
 		if err := memberlist.ValidateKey(k); err != nil {
 			return o, fmt.Errorf("heartbeat: keyring: %w", err)
 		}
+	}
+	if len(o.Keyring) == 0 && !o.Insecure {
+		return o, fmt.Errorf("heartbeat: %s: no Keyring: gossip would be unauthenticated (set Insecure to allow it)", o.NodeID)
+	}
+	if len(o.Members) > 0 && !slices.Contains(o.Members, o.NodeID) {
+		return o, fmt.Errorf("heartbeat: NodeID %q is not in Members %v", o.NodeID, o.Members)
 	}
 	if o.Settle <= 0 {
 		o.Settle = DefaultSettle

@@ -22,7 +22,7 @@ func TestUnreachableSeedsRetryUntilTheyAppear(t *testing.T) {
 			t.Fatal(err)
 		}
 		reg := prometheus.NewRegistry()
-		a, err := New(testLogger(t.Output()), reg, Options{NodeID: "s1", Seeds: seeds, Transport: tr})
+		a, err := New(testLogger(t.Output()), reg, Options{NodeID: "s1", Seeds: seeds, Transport: tr, Keyring: [][]byte{testKey}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestUnreachableSeedsRetryUntilTheyAppear(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := New(testLogger(t.Output()), nil, Options{NodeID: "s2", Transport: tr2})
+		b, err := New(testLogger(t.Output()), nil, Options{NodeID: "s2", Transport: tr2, Keyring: [][]byte{testKey}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func TestNoSeedsSettlesAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := New(nil, nil, Options{NodeID: "solo", Seeds: []string{"127.0.0.9:7946"}, Transport: tr})
+		g, err := New(nil, nil, Options{NodeID: "solo", Seeds: []string{"127.0.0.9:7946"}, Transport: tr, Insecure: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,6 +30,9 @@ type envelope struct {
 	View json.RawMessage  `json:"v"`
 	// Bye marks the origin's last push before it leaves the cluster on purpose.
 	Bye bool `json:"bye,omitempty"`
+	// MAC proves the origin made this view (auth.go); relays carry it unchanged. Empty when the
+	// origin runs without a keyring (insecure).
+	MAC []byte `json:"m,omitempty"`
 }
 
 func (e *envelope) newerThan(x *entry) bool {
@@ -51,6 +54,8 @@ type entry struct {
 	seen     map[string]int64
 	seenAt   time.Time
 	byeAt    time.Time // when the origin said it was leaving
+	mac      []byte    // the origin's MAC of this version, relayed unchanged
+	bye      bool      // the version was the origin's goodbye (part of what the MAC covers)
 }
 
 // PeerView is a view with how it arrived, for diagnostics (status API, drills).
@@ -66,6 +71,9 @@ type PeerView struct {
 }
 
 var errBadEnvelope = errors.New("heartbeat: bad view message")
+
+// errUnauthenticated is a view not provably from the configured sidecar it names (auth.go).
+var errUnauthenticated = errors.New("heartbeat: unauthenticated view")
 
 func encodeEnvelope(e *envelope) ([]byte, error) {
 	b, err := json.Marshal(e)
@@ -95,6 +103,9 @@ func decodeEnvelope(b []byte) (*envelope, error) {
 // it replaces; more copies of the same version never make it look younger.
 func (g *Gossip) receiveLocked(e *envelope, path string, now time.Time) error {
 	g.metrics.viewsReceived.WithLabelValues(path).Inc()
+	if reason := g.auth.check(e); reason != "" {
+		return fmt.Errorf("%w: view of %q from %q: %s", errUnauthenticated, e.Origin, e.From, reason)
+	}
 	if e.Origin == g.opts.NodeID {
 		return nil // our own view, echoed back by push-pull or a relay
 	}
@@ -111,7 +122,7 @@ func (g *Gossip) receiveLocked(e *envelope, path string, now time.Time) error {
 			return fmt.Errorf("%w: view of %q sent as %q", errBadEnvelope, v.SidecarID, e.Origin)
 		}
 		n := &entry{view: v, raw: e.View, gen: e.Gen, seq: e.Seq, at: at, direct: direct, via: e.From,
-			seen: e.Seen, seenAt: at}
+			seen: e.Seen, seenAt: at, mac: e.MAC, bye: e.Bye}
 		if old != nil {
 			n.directAt = old.directAt
 			if old.gen == e.Gen && old.at.After(at) {
@@ -149,13 +160,13 @@ func (g *Gossip) ownEnvelopeLocked(now time.Time) *envelope {
 			seen[id] = now.Sub(e.directAt).Milliseconds()
 		}
 	}
-	return &envelope{From: g.opts.NodeID, Origin: g.opts.NodeID, Gen: g.gen, Seq: g.seq, Seen: seen, View: g.local}
+	return g.auth.sign(&envelope{From: g.opts.NodeID, Origin: g.opts.NodeID, Gen: g.gen, Seq: g.seq, Seen: seen, View: g.local})
 }
 
 // relayEnvelopeLocked forwards our copy of origin's view.
 func (g *Gossip) relayEnvelopeLocked(e *entry, now time.Time) *envelope {
 	return &envelope{From: g.opts.NodeID, Origin: e.view.SidecarID, Gen: e.gen, Seq: e.seq,
-		AgeMs: max(0, now.Sub(e.at).Milliseconds()), Seen: e.seen, View: e.raw}
+		AgeMs: max(0, now.Sub(e.at).Milliseconds()), Seen: e.seen, View: e.raw, MAC: e.mac, Bye: e.bye}
 }
 
 // relaysForLocked applies the relay rule for one peer: forward origin X's view to peer P when P

@@ -23,7 +23,7 @@ type bare struct {
 func newBare(t *testing.T, id string) *bare {
 	t.Helper()
 	b := &bare{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), reg: prometheus.NewRegistry()}
-	opts, err := Options{NodeID: id, Clock: func() time.Time { return b.now }}.withDefaults()
+	opts, err := Options{NodeID: id, Insecure: true, Clock: func() time.Time { return b.now }}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,12 +223,14 @@ func TestOptionsValidation(t *testing.T) {
 		{NodeID: "a/b"},
 		{NodeID: "a", BindPort: 70000},
 		{NodeID: "a", Keyring: [][]byte{[]byte("short")}},
+		{NodeID: "a"}, // no keyring and not marked insecure
+		{NodeID: "a", Insecure: true, Members: []string{"b", "c"}},
 	} {
 		if _, err := New(nil, nil, o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
 	}
-	o, err := Options{NodeID: "a", BindPort: 7946}.withDefaults()
+	o, err := Options{NodeID: "a", BindPort: 7946, Insecure: true}.withDefaults()
 	if err != nil || o.AdvertisePort != 7946 || o.PushInterval != DefaultPushInterval || o.Settle != DefaultSettle ||
 		o.ProbeInterval != DefaultProbeInterval || o.BindAddr != "0.0.0.0" {
 		t.Errorf("defaults: %+v, %v", o, err)

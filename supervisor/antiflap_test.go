@@ -22,6 +22,7 @@ func apiFor(c *cluster, id, token string) http.Handler {
 		Acknowledge: s.Acknowledge,
 		AdminToken:  token,
 		Gatherer:    c.regs[id],
+		Warnings:    s.Warnings,
 	})
 }
 

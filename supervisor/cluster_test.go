@@ -56,6 +56,19 @@ type cluster struct {
 	regs   map[string]*prometheus.Registry
 	cancel map[string]context.CancelFunc
 	done   map[string]chan error
+	// yamlEdit, when set, rewrites each generated config before it is parsed.
+	yamlEdit func(string) string
+}
+
+// testKeyring writes the test clusters' gossip keyring into dir (once) and returns its path:
+// sidecar configs need one unless they say gossip.insecure.
+func testKeyring(dir string) string {
+	path := filepath.Join(dir, "gossip.keyring")
+	if _, err := os.Stat(path); err != nil {
+		_ = os.MkdirAll(dir, 0o755)
+		_ = os.WriteFile(path, []byte("# test only\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"), 0o600)
+	}
+	return path
 }
 
 // configYAML is sidecar i's config; extra is appended (probe/failover overrides).
@@ -70,7 +83,7 @@ func configYAML(dir string, ms []member, i int, extra string) string {
 	if m.host != "" {
 		fmt.Fprintf(&b, "mongod:\n  uri: mongodb://%s/?directConnection=true\n", m.host)
 	}
-	fmt.Fprintf(&b, "gossip:\n  bind: %s\n  settle: 2s\nmembers:\n", gossipAddr(i))
+	fmt.Fprintf(&b, "gossip:\n  bind: %s\n  settle: 2s\n  keyring_file: %s\nmembers:\n", gossipAddr(i), testKeyring(dir))
 	for j, o := range ms {
 		if o.host == "" {
 			fmt.Fprintf(&b, "  - {id: %s, mode: arbiter, gossip: %s, zone: %s}\n", o.id, gossipAddr(j), o.zone)
@@ -84,9 +97,15 @@ func configYAML(dir string, ms []member, i int, extra string) string {
 
 func newCluster(t *testing.T, w *world, ms []member, extra string) *cluster {
 	t.Helper()
+	return newClusterEdited(t, w, ms, extra, nil)
+}
+
+// newClusterEdited is newCluster with every generated config rewritten by yamlEdit.
+func newClusterEdited(t *testing.T, w *world, ms []member, extra string, yamlEdit func(string) string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, w: w, net: memnet.NewNetwork(), dir: t.TempDir(), ms: ms,
 		sups: map[string]*Supervisor{}, regs: map[string]*prometheus.Registry{},
-		cancel: map[string]context.CancelFunc{}, done: map[string]chan error{}}
+		cancel: map[string]context.CancelFunc{}, done: map[string]chan error{}, yamlEdit: yamlEdit}
 	for i := range ms {
 		c.add(i, extra)
 	}
@@ -96,7 +115,11 @@ func newCluster(t *testing.T, w *world, ms []member, extra string) *cluster {
 func (c *cluster) add(i int, extra string) *Supervisor {
 	c.t.Helper()
 	m := c.ms[i]
-	cfg, err := config.Parse(m.id+".yaml", []byte(configYAML(c.dir, c.ms, i, extra)))
+	text := configYAML(c.dir, c.ms, i, extra)
+	if c.yamlEdit != nil {
+		text = c.yamlEdit(text)
+	}
+	cfg, err := config.Parse(m.id+".yaml", []byte(text))
 	if err != nil {
 		c.t.Fatalf("config of %s: %v", m.id, err)
 	}

@@ -152,6 +152,10 @@ func gossipOptions(cfg *config.Config) (heartbeat.Options, error) {
 		// gossip.profile picks the failure detector's pace; heartbeat derives memberlist's other
 		// timings from it (heartbeat/doc.go). lan is heartbeat's own default.
 		ProbeInterval: profileProbeInterval(cfg.Gossip.Profile),
+		// Only configured sidecars take part, and only with the keyring unless the file says
+		// gossip.insecure (config refuses neither; heartbeat refuses an unmarked empty keyring).
+		Insecure: cfg.Gossip.Insecure,
+		Members:  memberIDs(cfg),
 	}
 	if cfg.Gossip.Advertise != "" && cfg.Gossip.Advertise != cfg.Gossip.Bind {
 		if o.AdvertiseAddr, o.AdvertisePort, err = splitHostPort(cfg.Gossip.Advertise); err != nil {

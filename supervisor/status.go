@@ -35,6 +35,9 @@ type StatusReport struct {
 	Gossip     GossipStatus        `json:"gossip"`
 	// ConfigAgreement is this sidecar's config fingerprint and the peers whose fingerprint differs.
 	ConfigAgreement AgreementStatus `json:"config_agreement"`
+	// Warnings are what an operator must know although the sidecar works, e.g. unauthenticated
+	// gossip (gossip.insecure); /readyz prints them too.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // QuorumStatus is the sidecar quorum as this sidecar sees it.
@@ -87,6 +90,7 @@ func (s *Supervisor) Status() StatusReport {
 	}
 	r.Ready = len(r.NotReady) == 0
 	r.ConfigAgreement = s.drift.status()
+	r.Warnings = s.Warnings()
 	if r.Quorum.Visible == nil {
 		r.Quorum.Visible = []string{}
 	}

@@ -80,7 +80,7 @@ func sidecarYAML(dir string, s *sidecar, all []*sidecar) string {
 	if s.host != nil {
 		fmt.Fprintf(&b, "mongod:\n  uri: mongodb://%s/?directConnection=true\n  connect_timeout: 1s\n", s.host.name())
 	}
-	fmt.Fprintf(&b, "gossip:\n  bind: %s\n  settle: %s\n", s.gossip, demoSettle)
+	fmt.Fprintf(&b, "gossip:\n  bind: %s\n  settle: %s\n  keyring_file: %s\n", s.gossip, demoSettle, demoKeyringFile)
 	b.WriteString("members:\n")
 	for _, m := range all {
 		if m.host != nil {
@@ -99,6 +99,9 @@ func sidecarYAML(dir string, s *sidecar, all []*sidecar) string {
 // writeConfig writes and checks s's config file with the same loader `run` uses, so that a bad
 // generated file fails here with file:line and not in four log files.
 func (s *sidecar) writeConfig(dir string, all []*sidecar) error {
+	if err := writeDemoKeyring(dir); err != nil {
+		return err
+	}
 	if err := os.WriteFile(s.config, []byte(sidecarYAML(dir, s, all)), 0o644); err != nil {
 		return err
 	}

@@ -18,8 +18,12 @@ func runMain(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// writeFile writes dir/name, and beside it the gossip.keyring that goodConfig names.
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "gossip.keyring"), []byte("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -35,6 +39,7 @@ mongod:
   uri: mongodb://127.0.0.2:27017/?directConnection=true
 gossip:
   bind: 127.0.0.2:7946
+  keyring_file: gossip.keyring
 members:
   - {id: node-a, mode: data, gossip: 127.0.0.2:7946, mongod: 127.0.0.2:27017}
   - {id: node-b, mode: data, gossip: 127.0.0.3:7946, mongod: 127.0.0.3:27017}
@@ -43,7 +48,7 @@ http:
   listen: 127.0.0.2:0
 `
 
-// badConfig has a misspelt key on line 7 and a too short anti-flap window on line 12.
+// badConfig has a misspelt key on line 7 and a too short anti-flap window on line 13.
 const badConfig = `id: node-a
 mode: data
 replica_set: rs0
@@ -51,6 +56,7 @@ mongod:
   uri: mongodb://127.0.0.2:27017/?directConnection=true
 gossip:
   bnid: 127.0.0.2:7946
+  insecure: true
 members:
   - {id: node-a, mode: data, gossip: 127.0.0.2:7946, mongod: 127.0.0.2:27017}
   - {id: node-b, mode: data, gossip: 127.0.0.3:7946, mongod: 127.0.0.3:27017}
@@ -97,7 +103,7 @@ func TestValidateConfigBad(t *testing.T) {
 	// Every problem of the bad file, each with file:line:col, and the tally.
 	for _, re := range []string{
 		`(?m)^` + regexp.QuoteMeta(bad) + `:7:3: gossip\.bnid: .*did you mean "bind"`,
-		`(?m)^` + regexp.QuoteMeta(bad) + `:12:\d+: failover\.anti_flap_window: must be at least 1s`,
+		`(?m)^` + regexp.QuoteMeta(bad) + `:13:\d+: failover\.anti_flap_window: must be at least 1s`,
 		`(?m)^1 of 2 files invalid$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(errs) {
@@ -139,5 +145,21 @@ func TestUsage(t *testing.T) {
 	code, _, errs := runMain(t, "frobnicate")
 	if code != exitUsage || !strings.Contains(errs, "frobnicate") {
 		t.Errorf("unknown command: exit %d, stderr %q", code, errs)
+	}
+}
+
+// A sidecar config without a gossip keyring is refused at start with the file, line and key, and
+// a way out; the same file marked gossip.insecure passes validation.
+func TestRunRefusesMissingKeyring(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "node-a.yaml", strings.Replace(goodConfig, "  keyring_file: gossip.keyring\n", "", 1))
+	code, _, errs := runMain(t, "run", "--config", p)
+	if code != exitUsage || !strings.HasPrefix(errs, p+":7:1: gossip.keyring_file: is required") ||
+		!strings.Contains(errs, "gossip.insecure: true") {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+	p = writeFile(t, dir, "insecure.yaml", strings.Replace(goodConfig, "  keyring_file: gossip.keyring\n", "  insecure: true\n", 1))
+	if code, _, errs := runMain(t, "validate-config", p); code != exitOK {
+		t.Fatalf("insecure config: exit %d, stderr:\n%s", code, errs)
 	}
 }

@@ -64,6 +64,7 @@ func (c *runCmd) Run(e *env) error {
 		Acknowledge: sup.Acknowledge,
 		AdminToken:  cfg.HTTP.AdminToken.Reveal(),
 		Gatherer:    reg,
+		Warnings:    sup.Warnings,
 	})
 
 	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGINT, syscall.SIGTERM)

@@ -25,6 +25,9 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 	for _, why := range r.NotReady {
 		fmt.Fprintf(w, "  not ready: %s\n", why)
 	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
 	if r.LocalError != "" {
 		fmt.Fprintf(w, "  local mongod: %s\n", r.LocalError)
 	}
