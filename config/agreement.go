@@ -87,6 +87,7 @@ func agreementRules() map[string]keyRule {
 		"gossip.keyring_file": local("a local path; the keys themselves must match for gossip to work at all"),
 		"gossip.profile":      local("failure-detector timing for this sidecar's network"),
 		"gossip.settle":       local("how long this sidecar waits before its first verdict"),
+		"gossip.insecure":     local("an insecure sidecar cannot talk to keyed ones at all (views without a MAC are dropped)"),
 
 		"probe.interval":                    local("how often this sidecar looks; verdicts use the agreed thresholds"),
 		"probe.timeout":                     local("a per-observer deadline; a distant sidecar may need more"),

@@ -73,8 +73,8 @@ func peerYAML(t testing.TB) string {
   password_file: /etc/rsguard/mongo.pass
   connect_timeout: 2s
 `, ""},
-		edit{"bind: 127.0.0.2:7946\n  seeds: [127.0.0.3:7946, 127.0.0.4:7946]\n  settle: 3s",
-			"bind: 127.0.0.4:7946\n  seeds: [127.0.0.2:7946]\n  settle: 1s\n  profile: wan"},
+		edit{"bind: 127.0.0.2:7946\n  keyring_file: gossip.keyring\n  settle: 3s",
+			"bind: 127.0.0.4:7946\n  keyring_file: gossip.keyring\n  seeds: [127.0.0.2:7946]\n  settle: 1s\n  profile: wan"},
 		edit{"timeout: 800ms", "timeout: 500ms"},
 		edit{"listen: 127.0.0.2:9216", "listen: 127.0.0.4:9300"},
 		edit{"level: info", "level: debug\n  format: text"},

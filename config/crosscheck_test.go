@@ -19,7 +19,7 @@ func nodeB(t testing.TB, edits ...edit) string {
 	return applyEdits(t, applyEdits(t, baseYAML,
 		edit{"id: node-a\nmode", "id: node-b\nmode"},
 		edit{"uri: mongodb://127.0.0.2:27017", "uri: mongodb://127.0.0.3:27017"},
-		edit{"bind: 127.0.0.2:7946\n  seeds: [127.0.0.3:7946, 127.0.0.4:7946]", "bind: 127.0.0.3:7946\n  seeds: [127.0.0.2:7946]"},
+		edit{"bind: 127.0.0.2:7946\n", "bind: 127.0.0.3:7946\n"},
 		edit{"listen: 127.0.0.2:9216", "listen: 127.0.0.3:9216"},
 	), edits...)
 }
