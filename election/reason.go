@@ -50,6 +50,13 @@ const (
 	// RefusedCatchUpSourceAhead: a reachable member is ahead of the primary-elect, or a member's
 	// optime is unknown: catch-up has something to fetch, and aborting it would roll it back.
 	RefusedCatchUpSourceAhead Reason = "refused_catch_up_source_ahead"
+	// RefusedReplicationLagging: w:"majority" writes stall because the secondaries lag, while
+	// the primary's own write path is fine (w:1 j:true fast): not a sick primary.
+	RefusedReplicationLagging Reason = "refused_replication_lagging"
+	// RefusedFenceNoLocalEvidence: a sick primary would be fenced first (PSA), but its own
+	// sidecar does not witness the stall (its own w:1 j:true probe, its mongod's lastWrite):
+	// remote probes alone never shut a mongod down.
+	RefusedFenceNoLocalEvidence Reason = "refused_fence_no_local_evidence"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.
@@ -72,4 +79,5 @@ var kindReason = [numKinds]Reason{
 	SickPrimary:                      ReasonSickPrimary,
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
 	PrimaryCatchingUp:                RefusedCatchUpNotOurs,
+	ReplicationLagging:               RefusedReplicationLagging,
 }
