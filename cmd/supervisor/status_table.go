@@ -81,6 +81,10 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 		fmt.Fprintf(w, "write probe:  %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
 			optional(", failing: ", wp.LastErr))
 	}
+	if wp := r.JournalProbe; wp.Target != "" {
+		fmt.Fprintf(w, "w:1 j:true:   %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
+			optional(", failing: ", wp.LastErr))
+	}
 }
 
 // writeMembers is the members table: one row per configured sidecar and per extra member.
