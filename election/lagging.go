@@ -12,7 +12,7 @@ import (
 // sick primary (sick.go): w:"majority" probes slow or failing while nothing local to the primary
 // is wrong means the secondaries do not acknowledge in time (an applier stopped, a slow
 // secondary disk, a saturated link). A w:"majority" write waits for a majority of the
-// data-bearing voters to have it durable (spec §4.3), so stepping another member up would
+// data-bearing voters to have it durable (spec §7.4), so stepping another member up would
 // promote one of the laggards and, in PSA, fence-first would shut the only healthy writer
 // down. The class is never actionable; it has its own reason code, metric and gauge so that an
 // operator is paged for the lag, not for a failover. healthy is the analysis to return when
