@@ -13,11 +13,12 @@ const JournalProbeSuffix = ".j"
 
 // JournalProbe upserts this sidecar's second probe document into rsguard.probe with w:1 j:true:
 // acknowledged once the primary has the write in its own journal, whatever the secondaries do
-// (spec §7.4: w:1 is satisfied by the primary alone, j:true adds its own journal). It stalls on the primary's own disk or
-// write path (a stalled disk, fsyncLock holding the global lock, commands/fsync.cpp) and stays
-// fast while the secondaries lag, which is what tells a sick primary from a replication stall
-// (election/sick.go, election/lagging.go). maxTimeMS sits inside ctx's deadline so that a
-// write waiting for a lock comes back as MaxTimeMSExpired (50) rather than a cut connection.
+// (spec §7.4: w:1 is satisfied by the primary alone, j:true waits for its own journal). It
+// stalls on the primary's own disk or write path (a stalled disk, fsyncLock holding the global
+// lock, commands/fsync.cpp) and stays fast while the secondaries lag, which is what tells a
+// sick primary from a replication stall (election/sick.go, election/lagging.go). maxTimeMS sits
+// inside ctx's deadline so that a write waiting for a lock comes back as MaxTimeMSExpired (50)
+// rather than a cut connection.
 func (n *DriverNode) JournalProbe(ctx context.Context, id string) (time.Duration, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
