@@ -87,11 +87,13 @@
 //	                               less than interval.
 //	  failures_before_unreachable  default 2, 1..100 consecutive failures.
 //	  write_probe_interval         default 1s, 100ms..1m.
-//	  write_probe_timeout          default 5s, 100ms..5m. A timed-out probe is a sick signal.
+//	  write_probe_timeout          default 5s, 100ms..5m. A timed-out w:1 j:true probe is a
+//	                               sick signal; a timed-out w:"majority" one alone is
+//	                               replication lag, never acted on.
 //	  write_probe_namespace        default "rsguard.probe": database.collection, not in local
 //	                               or config, not a system collection.
 //	  sick_write_latency           default 2s (or half write_probe_timeout if less), 10ms..5m,
-//	                               less than write_probe_timeout. A
+//	                               less than write_probe_timeout. A w:1 j:true
 //	                               write probe slower than this is a sick signal.
 //	  sick_after                   default 5s (or write_probe_interval if more), 1s..1h, at
 //	                               least write_probe_interval.

@@ -15,7 +15,7 @@ import (
 // Drill environment knobs (Makefile targets `drill` and `soak` set them):
 //
 //	RSGUARD_DRILL_RUNS=10        runs per measured scenario (default 1: keeps `go test ./...` fast)
-//	RSGUARD_SOAK=5m              total duration of the false-positive soak (default 45s)
+//	RSGUARD_SOAK=5m              total duration of the false-positive soak (default 60s: one cycle)
 //	RSGUARD_DRILL_REPORT=path    also append every drill report to this file (relative paths are
 //	                             relative to the e2e package, e.g. testdata/drills/report.md)
 const (
@@ -41,7 +41,7 @@ func soakDuration(t testing.TB) time.Duration {
 	t.Helper()
 	v := os.Getenv(envSoak)
 	if v == "" {
-		return 45 * time.Second
+		return 60 * time.Second
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 10*time.Second {

@@ -22,14 +22,18 @@ type soakStep struct {
 }
 
 // TestDrillFalsePositives soaks a healthy set with sidecars in faults that must NOT cause a
-// failover, for $RSGUARD_SOAK (default 45s; the issue's run is 5m, `make soak`), cycling through:
+// failover, for $RSGUARD_SOAK (default 60s, one cycle; the issue's run is 5m, `make soak`),
+// cycling through:
 //
 //   - 2-second blips of one host's links (Firewall.Isolate of the host, sidecar and mongod alike,
 //     from every other host), alternately the primary's host and a secondary's;
 //   - a single observer cut off from the primary: one secondary host cut from the primary host
 //     (its mongod too, which MongoDB rides out) for 6 s, below electionTimeoutMillis (10 s), so
 //     that MongoDB's own rules do not call an election either;
-//   - SIGSTOP of a secondary's mongod for 15 s.
+//   - SIGSTOP of a secondary's mongod for 15 s;
+//   - replication-lag blips: both secondaries stop applying (rsSyncApplyStop) for 5 s, so
+//     w:"majority" writes stall while the primary is healthy (replication_lagging), then catch up;
+//   - a crash of the coordinator sidecar (the lowest configured id): SIGKILL, restarted 8 s later.
 //
 // Invariants, checked on every poll: the primary stays the same and writable, its term (the
 // electionId) does not change, no other member claims PRIMARY, and no sidecar has executed any
@@ -92,6 +96,10 @@ func TestDrillFalsePositives(t *testing.T) {
 	}
 
 	others := d.c.Others
+	lagOn := false
+	// The coordinator is the lowest visible id (topology.Snapshot.Coordinator): with every
+	// sidecar up, the lowest configured one.
+	coord := slices.MinFunc(cars.cars, func(a, b *sidecar) int { return strings.Compare(a.ID, b.ID) })
 	steps := []soakStep{
 		{name: "2s blip: isolate the primary's host " + p.Addr, dur: 2 * time.Second,
 			apply: func(t testing.TB) { fw.Isolate(p, others(p)...) }, undo: func(t testing.TB) { fw.HealAll() }},
@@ -116,10 +124,35 @@ func TestDrillFalsePositives(t *testing.T) {
 				frozen[s1] = false
 			}},
 		{name: "quiet", dur: 5 * time.Second},
+		{name: "lag blip: secondaries " + s1.String() + ", " + s2.String() + " stop applying for 5s", dur: 5 * time.Second,
+			apply: func(t testing.TB) {
+				lagOn = true
+				if err := d.c.LagSecondaries(ctx, true, s1, s2); err != nil {
+					t.Fatal(err)
+				}
+			},
+			undo: func(t testing.TB) {
+				if err := d.c.LagSecondaries(ctx, false, s1, s2); err != nil {
+					t.Fatal(err)
+				}
+				lagOn = false
+			}},
+		{name: "quiet", dur: 3 * time.Second},
+		{name: "coordinator crash: SIGKILL sidecar " + coord.ID + ", restart after 8s", dur: 8 * time.Second,
+			apply: func(t testing.TB) {
+				if err := coord.Proc.Kill(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			undo: func(t testing.TB) { cars.StartOne(t, coord) }},
+		{name: "quiet", dur: 5 * time.Second},
 	}
 	t.Cleanup(func() { // a failed hold leaves the fault in place: undo it before the cluster goes
 		if frozen[s1] {
 			_ = s1.Thaw()
+		}
+		if lagOn {
+			_ = d.c.LagSecondaries(context.Background(), false, s1, s2)
 		}
 	})
 

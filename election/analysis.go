@@ -55,6 +55,11 @@ const (
 	// that lost member to be marked down, replSetAbortPrimaryCatchUp ends the wait
 	// (election/catchup.go).
 	PrimaryCatchingUp
+	// ReplicationLagging: the primary is healthy as far as evidence local to it tells (w:1 j:true
+	// probes fast, lastWrite moving) but w:"majority" writes are slow or time out, because the
+	// secondaries apply behind it. Replacing the primary would promote a lagging member and, in
+	// PSA, shut a healthy primary down: never actionable (election/lagging.go).
+	ReplicationLagging
 	numKinds
 )
 
@@ -78,6 +83,7 @@ var kindInfo = [numKinds]struct {
 	SplitBrainSuspected:              {"split_brain_suspected", false},
 	StalePrimaryLingering:            {"stale_primary_lingering", true},
 	PrimaryCatchingUp:                {"primary_catching_up", false},
+	ReplicationLagging:               {"replication_lagging", false},
 }
 
 // String returns the kind's stable code, used in logs, the audit log, the API and metric labels.

@@ -1,6 +1,7 @@
 package election
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -100,24 +101,42 @@ func TestClassifyEdgeCases(t *testing.T) {
 			}), want: SplitBrainSuspected},
 		{name: "write stall seen only by the primary's own sidecar",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
-				v["a"].Local.SlowWrites, v["a"].Local.LastWrite = true, t0.Add(-time.Minute)
+				v["a"].Local.LastWrite = t0.Add(-time.Minute)
 			}), want: SickPrimaryUncorroborated},
 		{name: "probe failures below the threshold are no witness",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
 				for _, id := range []string{"b", "c"} {
-					v[id].Probe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 2, FailingSince: t0.Add(-time.Minute)}
+					v[id].JournalProbe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 2, FailingSince: t0.Add(-time.Minute)}
 				}
 			}), want: Healthy},
 		{name: "probes against an old primary are no witness",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
 				for _, id := range []string{"b", "c"} {
-					v[id].Probe = topology.WriteProbe{Target: "h9", ConsecutiveFails: 9, FailingSince: t0.Add(-time.Minute)}
+					v[id].JournalProbe = topology.WriteProbe{Target: "h9", ConsecutiveFails: 9, FailingSince: t0.Add(-time.Minute)}
 				}
 			}), want: Healthy},
+		{name: "w:majority probes failing everywhere with w:1 fine: replication lag, not sickness",
+			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
+				for id, mv := range v {
+					mv.Probe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 9, LastErr: "wtimeout", FailingSince: t0.Add(-time.Minute)}
+					mv.JournalProbe = topology.WriteProbe{Target: "h1", LastOK: t0.Add(-time.Second), LastLatency: 2 * time.Millisecond}
+					if id != "a" {
+						mv.Local.OpTime = topology.MakeOpTime(995, 1, 3)
+					}
+				}
+			}), want: ReplicationLagging, prim: "h1",
+			check: func(t *testing.T, a Analysis) {
+				if !a.Since.Equal(t0.Add(-time.Minute)) {
+					t.Errorf("since = %v", a.Since)
+				}
+				if ev := a.Evidence[len(a.Evidence)-1]; !strings.Contains(ev, "most 5s") {
+					t.Errorf("last evidence %q does not give the lag", ev)
+				}
+			}},
 		{name: "sick primary: hung probes from two sidecars for a minute",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
 				for _, id := range []string{"b", "c"} {
-					v[id].Probe = topology.WriteProbe{Target: "h1", Outstanding: true, OutstandingSince: t0.Add(-time.Minute), FailingSince: t0.Add(-time.Minute)}
+					v[id].JournalProbe = topology.WriteProbe{Target: "h1", Outstanding: true, OutstandingSince: t0.Add(-time.Minute), FailingSince: t0.Add(-time.Minute)}
 				}
 			}), want: SickPrimary, prim: "h1",
 			check: func(t *testing.T, a Analysis) {
@@ -127,8 +146,8 @@ func TestClassifyEdgeCases(t *testing.T) {
 			}},
 		{name: "sick corroboration starts when the second witness joins",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
-				v["b"].Probe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 5, FailingSince: t0.Add(-time.Hour)}
-				v["c"].Probe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 5, FailingSince: t0.Add(-3 * time.Second)}
+				v["b"].JournalProbe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 5, FailingSince: t0.Add(-time.Hour)}
+				v["c"].JournalProbe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 5, FailingSince: t0.Add(-3 * time.Second)}
 			}), want: SickPrimaryPending},
 		{name: "nobody claims a primary", snap: fiveSet("a", func(v map[string]*topology.MemberView) {
 			for _, mv := range v {

@@ -69,6 +69,11 @@ func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decis
 			// PSA: the arbiter refuses while the sick primary looks healthy (spec §5.3).
 			// If a candidate would win without the arbiter's refusal, fence first.
 			if _, ok := Rank(Candidates(snap, a.Primary, false), p).Best(); ok {
+				// Shutting a mongod down needs its own sidecar's testimony (sick.go
+				// ownWitness): remote probes alone may be a path, not the primary.
+				if !ownWitness(snap, a.Primary, p) {
+					return Action{Kind: None}, RefusedFenceNoLocalEvidence
+				}
 				return fence(snap, a.Primary, ReasonSickPrimaryFenceFirst)
 			}
 		}

@@ -20,9 +20,11 @@ type Policy struct {
 	SickObservers int
 	// SickAfter is how long corroborated write trouble must last before acting.
 	SickAfter time.Duration
-	// ProbeFailures is the consecutive failed write probes that make one sidecar a witness.
+	// ProbeFailures is the consecutive failed w:1 j:true write probes that make one sidecar a
+	// witness (the w:"majority" probe never does: it stalls when the secondaries lag).
 	ProbeFailures int
-	// ProbeSlow: a probe outstanding or taking longer than this makes a witness too.
+	// ProbeSlow: a w:1 j:true probe outstanding or taking longer than this makes a witness too;
+	// a w:"majority" probe past it while no witness exists is replication lag.
 	ProbeSlow time.Duration
 	// WriteStall: the primary's lastWrite older than this makes its own sidecar a witness.
 	// An idle primary still writes a periodic no-op every 10 s (spec §5.4). Zero disables.

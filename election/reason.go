@@ -53,6 +53,13 @@ const (
 	// RefusedPaused: an operator paused automatic actions; the pause is in the shared memory,
 	// so every sidecar refuses until someone resumes.
 	RefusedPaused Reason = "refused_paused"
+	// RefusedReplicationLagging: w:"majority" writes stall because the secondaries lag, while
+	// the primary's own write path is fine (w:1 j:true fast): not a sick primary.
+	RefusedReplicationLagging Reason = "refused_replication_lagging"
+	// RefusedFenceNoLocalEvidence: a sick primary would be fenced first (PSA), but its own
+	// sidecar does not witness the stall (its own w:1 j:true probe, its mongod's lastWrite):
+	// remote probes alone never shut a mongod down.
+	RefusedFenceNoLocalEvidence Reason = "refused_fence_no_local_evidence"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.
@@ -75,4 +82,5 @@ var kindReason = [numKinds]Reason{
 	SickPrimary:                      ReasonSickPrimary,
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
 	PrimaryCatchingUp:                RefusedCatchUpNotOurs,
+	ReplicationLagging:               RefusedReplicationLagging,
 }

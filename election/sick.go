@@ -11,7 +11,8 @@ import (
 
 // sickPrimary looks for a gray failure: heartbeats and hello flow, so MongoDB never calls an
 // election, but writes are stalled (failover-notes "Sick primary"). Each visible sidecar is one
-// witness at most; the verdict needs Policy.SickObservers of them for Policy.SickAfter.
+// witness at most; the verdict needs Policy.SickObservers of them for Policy.SickAfter. Without
+// any witness, slow w:"majority" writes are a replication stall, not sickness.
 func (o observed) sickPrimary(c claim, p Policy) Analysis {
 	a := Analysis{Kind: Healthy, Primary: c.host, Term: c.term, Since: o.now,
 		Evidence: []string{fmt.Sprintf("primary %s in term %d, writes flowing", c.host, c.term)}}
@@ -26,7 +27,7 @@ func (o observed) sickPrimary(c claim, p Policy) Analysis {
 		ev = append(ev, fmt.Sprintf("%s: %s since %s", id, why, since.Format(time.RFC3339)))
 	}
 	if len(sinces) == 0 {
-		return a
+		return o.replicationLagging(c, p, a)
 	}
 	a.Evidence = ev
 	need := p.sickObservers()
@@ -48,7 +49,11 @@ func (o observed) sickPrimary(c claim, p Policy) Analysis {
 	return a
 }
 
-// witness reports whether sidecar id testifies that host's writes are stalled, since when and why.
+// witness reports whether sidecar id testifies that host's own write path is stalled, since when
+// and why. Only evidence local to the primary counts (DESIGN.md principle 2): the sidecar's w:1
+// j:true probe, which needs nothing from the secondaries, and, from the primary's own sidecar,
+// its mongod's lastWrite. The w:"majority" probe is no witness: it stalls just as well when the
+// secondaries lag (election/lagging.go).
 func (o observed) witness(id, host string, p Policy) (time.Time, string, bool) {
 	v := o.views[id]
 	var since time.Time
@@ -62,25 +67,10 @@ func (o observed) witness(id, host string, p Policy) (time.Time, string, bool) {
 		}
 		why = append(why, w)
 	}
-	if pr := v.Probe; pr.Target == host {
-		start := pr.FailingSince
-		if start.IsZero() {
-			start = pr.LastOK
-		}
-		if pr.ConsecutiveFails >= p.probeFailures() {
-			note(start, fmt.Sprintf("%d write probes failed (%s)", pr.ConsecutiveFails, pr.LastErr))
-		}
-		if pr.Outstanding && p.ProbeSlow > 0 && o.now.Sub(pr.OutstandingSince) >= p.ProbeSlow {
-			note(pr.OutstandingSince, fmt.Sprintf("write probe outstanding for %s", o.now.Sub(pr.OutstandingSince)))
-		}
-		if p.ProbeSlow > 0 && pr.LastLatency >= p.ProbeSlow && !pr.FailingSince.IsZero() {
-			note(pr.FailingSince, fmt.Sprintf("write probe took %s", pr.LastLatency))
-		}
+	for _, e := range o.probeTrouble(v.JournalProbe, host, p) {
+		note(e.since, "w:1 j:true "+e.why)
 	}
 	if l := v.Local; l.Host == host && l.Reachable && l.State == topology.StatePrimary {
-		if l.SlowWrites {
-			note(l.LastWrite, "its mongod reports slow or blocked local writes")
-		}
 		// A primary writes a no-op every 10 s when idle (spec §5.4): a lastWrite this old
 		// means writes are not completing.
 		if p.WriteStall > 0 && !l.LastWrite.IsZero() && o.now.Sub(l.LastWrite) >= p.WriteStall {
@@ -91,4 +81,45 @@ func (o observed) witness(id, host string, p Policy) (time.Time, string, bool) {
 		return time.Time{}, "", false
 	}
 	return since, strings.Join(why, "; "), true
+}
+
+// trouble is one finding about a write probe.
+type trouble struct {
+	since time.Time
+	why   string
+}
+
+// probeTrouble lists what is wrong with one write probe against host: failures in a row,
+// an attempt outstanding, or a slow completion, each by Policy's thresholds.
+func (o observed) probeTrouble(pr topology.WriteProbe, host string, p Policy) []trouble {
+	if pr.Target != host || host == "" {
+		return nil
+	}
+	var out []trouble
+	start := pr.FailingSince
+	if start.IsZero() {
+		start = pr.LastOK
+	}
+	if pr.ConsecutiveFails >= p.probeFailures() {
+		out = append(out, trouble{start, fmt.Sprintf("%d write probes failed (%s)", pr.ConsecutiveFails, pr.LastErr)})
+	}
+	if pr.Outstanding && p.ProbeSlow > 0 && o.now.Sub(pr.OutstandingSince) >= p.ProbeSlow {
+		out = append(out, trouble{pr.OutstandingSince, fmt.Sprintf("write probe outstanding for %s", o.now.Sub(pr.OutstandingSince))})
+	}
+	if p.ProbeSlow > 0 && pr.LastLatency >= p.ProbeSlow && !pr.FailingSince.IsZero() {
+		out = append(out, trouble{pr.FailingSince, fmt.Sprintf("write probe took %s", pr.LastLatency)})
+	}
+	return out
+}
+
+// ownWitness reports whether the primary's own sidecar is visible and itself witnesses the
+// stall: the only testimony on which its mongod may be shut down (never on remote probes alone).
+func ownWitness(snap topology.Snapshot, host string, p Policy) bool {
+	sc, ok := snap.SidecarOf(host)
+	if !ok || !snap.Visible(sc.ID) {
+		return false
+	}
+	o := observe(snap)
+	_, _, ok = o.witness(sc.ID, host, p)
+	return ok
 }

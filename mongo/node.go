@@ -36,6 +36,10 @@ type Node interface {
 	// WriteProbe upserts {_id: id, at, seq} into rsguard.probe with w:"majority" and a wtimeout
 	// inside ctx's deadline, and returns the round-trip latency. ClassifyProbe explains errors.
 	WriteProbe(ctx context.Context, id string) (time.Duration, error)
+	// JournalProbe upserts {_id: id+".j", at, seq} into rsguard.probe with w:1 j:true and
+	// maxTimeMS inside ctx's deadline: evidence local to the primary (its disk, its write
+	// path), untouched by lagging secondaries. ClassifyProbe explains errors.
+	JournalProbe(ctx context.Context, id string) (time.Duration, error)
 	// Shutdown runs shutdown (spec §6.9). The connection closing is success.
 	Shutdown(ctx context.Context, force bool, timeout time.Duration) error
 	// Close releases the connections.

@@ -51,8 +51,8 @@ func (o Observation) Self() string {
 	return o.Host
 }
 
-// LocalView maps the observation to the sidecar's first-hand view of its mongod. FrozenUntil and
-// SlowWrites are not visible in these replies; the caller fills them from its own records.
+// LocalView maps the observation to the sidecar's first-hand view of its mongod. FrozenUntil is
+// not visible in these replies; the caller fills it from its own records.
 func (o Observation) LocalView() topology.LocalView {
 	s := o.Status
 	v := topology.LocalView{

@@ -133,7 +133,9 @@ func (s *Supervisor) recordLocked(snap topology.Snapshot, d election.Decision, n
 		m.refusals.WithLabelValues(string(d.Reason)).Inc()
 	}
 	m.setAnalysis(d.Analysis.Kind)
-	for _, row := range membersTable(snap, d.Analysis) {
+	rows := membersTable(snap, d.Analysis)
+	m.setReplication(d.Analysis.Kind, rows)
+	for _, row := range rows {
 		if row.Host == "" {
 			continue
 		}

@@ -17,7 +17,10 @@
 //   - write probe, every probe.write_probe_interval: a w:"majority" upsert into rsguard.probe on
 //     the current primary (the local mongod's belief, else the newest-term primary of the
 //     gossiped views) within write_probe_timeout, in its own goroutine: while one is outstanding
-//     no other is sent, and outstanding longer than sick_write_latency counts as failing.
+//     no other is sent, and outstanding longer than sick_write_latency counts as failing. A
+//     second probe, w:1 j:true on its own document, runs beside it by the same rules
+//     (MemberView.JournalProbe): only it can make the sidecar a witness of a sick primary; a
+//     w:"majority" probe in trouble while it is fine is replication lag (election/lagging.go).
 //   - gossip: every change of the own view is handed to heartbeat (SetLocalView), and a change of
 //     reachability or state is pushed at once (PushNow).
 //   - decide, every probe.interval, at once on an own material change, on a membership event,

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/rsguard/rsguard/election"
+	"github.com/rsguard/rsguard/topology"
 )
 
 type metrics struct {
@@ -19,6 +20,11 @@ type metrics struct {
 	ready            prometheus.Gauge
 	analysis         *prometheus.GaugeVec
 	auditErrors      prometheus.Counter
+	// issue 8: the w:1 j:true probe and the replication-lag class.
+	journalProbeLatency  prometheus.Histogram
+	journalProbeFailures *prometheus.CounterVec
+	replicationLagging   prometheus.Gauge
+	maxSecondaryLag      prometheus.Gauge
 }
 
 // newMetrics registers on reg only; a nil reg leaves the metrics unregistered.
@@ -72,6 +78,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Audit log lines that could not be written.",
 		}),
 	}
+	m.journalProbeLatency = f.NewHistogram(prometheus.HistogramOpts{
+		Name:    "rsguard_supervisor_journal_probe_latency_seconds",
+		Help:    "Round trip of successful w:1 j:true write probes to the primary (its own disk and write path).",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+	m.journalProbeFailures = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "rsguard_supervisor_journal_probe_failures_total",
+		Help: "Failed w:1 j:true write probes by outcome (timeout, refused, not_primary, shutdown, error).",
+	}, []string{"kind"})
+	m.replicationLagging = f.NewGauge(prometheus.GaugeOpts{
+		Name: "rsguard_supervisor_replication_lagging",
+		Help: "1 while the analysis is replication_lagging: w:\"majority\" writes stall behind lagging secondaries, the primary itself is fine (never acted on; alert on it).",
+	})
+	m.maxSecondaryLag = f.NewGauge(prometheus.GaugeOpts{
+		Name: "rsguard_supervisor_max_secondary_lag_seconds",
+		Help: "The largest lag of a SECONDARY behind the primary's applied optime (replSetGetStatus optimes), in seconds.",
+	})
 	for _, k := range election.Kinds() {
 		m.analysis.WithLabelValues(k.String()).Set(0)
 	}
@@ -86,4 +109,20 @@ func (m *metrics) setAnalysis(k election.Kind) {
 		}
 		m.analysis.WithLabelValues(kk.String()).Set(v)
 	}
+}
+
+// setReplication sets the replication-lag gauges from one decision's members table.
+func (m *metrics) setReplication(k election.Kind, rows []MemberRow) {
+	lagging := 0.0
+	if k == election.ReplicationLagging {
+		lagging = 1
+	}
+	m.replicationLagging.Set(lagging)
+	worst := 0.0
+	for _, r := range rows {
+		if r.stateNum == topology.StateSecondary {
+			worst = max(worst, r.LagSeconds)
+		}
+	}
+	m.maxSecondaryLag.Set(worst)
 }

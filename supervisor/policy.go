@@ -37,8 +37,9 @@ const (
 //	failover.candidates.prefer/avoid_zones, require_tags -> PreferZones, AvoidZones, RequireTags
 //	probe.sick_after                      -> SickAfter
 //	probe.sick_write_latency              -> ProbeSlow
-//	probe.failures_before_unreachable     -> ProbeFailures (the consecutive failed write probes
-//	                                         that make one sidecar a witness of sickness)
+//	probe.failures_before_unreachable     -> ProbeFailures (the consecutive failed w:1 j:true
+//	                                         write probes that make one sidecar a witness of
+//	                                         sickness)
 //	(none)                                -> ElectionQuiet 12 s, SickObservers 2, WriteStall 30 s,
 //	                                         StepDownSecs 60, PendingTimeout 15 s, FreezeSecs 120:
 //	                                         election.DefaultPolicy.

@@ -30,9 +30,11 @@ type StatusReport struct {
 	Local      *topology.LocalView `json:"local,omitempty"`
 	LocalError string              `json:"local_error,omitempty"`
 	Probe      topology.WriteProbe `json:"write_probe"`
-	Members    []MemberRow         `json:"members"`
-	Policy     PolicySummary       `json:"policy"`
-	Gossip     GossipStatus        `json:"gossip"`
+	// JournalProbe is the w:1 j:true probe: evidence local to the primary.
+	JournalProbe topology.WriteProbe `json:"journal_probe"`
+	Members      []MemberRow         `json:"members"`
+	Policy       PolicySummary       `json:"policy"`
+	Gossip       GossipStatus        `json:"gossip"`
 	// ConfigAgreement is this sidecar's config fingerprint and the peers whose fingerprint differs.
 	ConfigAgreement AgreementStatus `json:"config_agreement"`
 	// Warnings are what an operator must know although the sidecar works, e.g. unauthenticated
@@ -82,11 +84,12 @@ func (s *Supervisor) Status() StatusReport {
 		Analysis: d.Decision.Analysis,
 		Decision: DecisionStatus{At: d.At, Action: d.Decision.Action, Proposed: d.Decision.Proposed,
 			Reason: d.Decision.Reason, Ranking: d.Decision.Ranking},
-		LastAction: s.lastExec,
-		Probe:      s.probe.wp,
-		Members:    membersTable(snap, d.Decision.Analysis),
-		Policy:     policySummary(s.cfg, s.policy, s.state),
-		Gossip:     GossipStatus{Settled: settled, Members: members},
+		LastAction:   s.lastExec,
+		Probe:        s.probe.wp,
+		JournalProbe: s.jprobe.wp,
+		Members:      membersTable(snap, d.Decision.Analysis),
+		Policy:       policySummary(s.cfg, s.policy, s.state),
+		Gossip:       GossipStatus{Settled: settled, Members: members},
 	}
 	r.Ready = len(r.NotReady) == 0
 	r.ConfigAgreement = s.drift.status()

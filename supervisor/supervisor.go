@@ -59,6 +59,7 @@ type Supervisor struct {
 	readyOnce bool
 	failover  failoverClock
 	drift     *configDrift // config agreement with the peers (agreement.go)
+	jprobe    probeState // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
 }
 
 // New builds a supervisor from its options: it opens the audit log (creating its directory),

@@ -22,6 +22,7 @@ func (s *Supervisor) buildViewLocked(views map[string]topology.ViewWithAge, now 
 		Cfg:        s.drift.viewPrint(),
 		Memory:     s.state.Memory,
 	}
+	v.JournalProbe = s.jprobe.wp
 	if s.local.usable {
 		v.Local = s.local.view
 	}
@@ -154,6 +155,7 @@ func viewSignature(v topology.MemberView) string {
 	fmt.Fprintf(&b, "%s|%d|%v|", v.Primary.Host, max(v.Primary.Term, v.Primary.ElectionTerm), v.Primary.Reachable)
 	fmt.Fprintf(&b, "%s|%d|%v|", v.Probe.Target, min(v.Probe.ConsecutiveFails, 100), !v.Probe.FailingSince.IsZero())
 	fmt.Fprintf(&b, "%s|%v|", v.Cfg.Sum, len(v.Cfg.Keys) > 0)
+	fmt.Fprintf(&b, "%s|%d|%v|", v.JournalProbe.Target, min(v.JournalProbe.ConsecutiveFails, 100), !v.JournalProbe.FailingSince.IsZero())
 	for _, p := range v.Peers {
 		fmt.Fprintf(&b, "%s:%d:%v,", p.Host, p.State, p.Healthy)
 	}

@@ -130,13 +130,21 @@ func (w *world) revive(host string) {
 // cut makes host unreachable (timeouts) from one sidecar only.
 func (w *world) cut(sidecar, host string) { w.node(sidecar, host).FailAll(mongotest.Timeout()) }
 
-// failProbes makes every write probe to host fail as a stalled disk does.
+// failProbes makes every write probe to host, w:"majority" and w:1 j:true alike, fail as a
+// stalled disk does.
 func (w *world) failProbes(host string, err error) {
+	w.failProbe(host, mongotest.OpWriteProbe, err)
+	w.failProbe(host, mongotest.OpJournalProbe, err)
+}
+
+// failProbe makes one kind of write probe to host fail (nil clears it): OpWriteProbe alone is
+// what lagging secondaries do to a healthy primary.
+func (w *world) failProbe(host string, op mongotest.Op, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, m := range w.copies {
 		if n := m[host]; n != nil {
-			n.Fail(mongotest.OpWriteProbe, err)
+			n.Fail(op, err)
 		}
 	}
 }

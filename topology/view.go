@@ -50,6 +50,11 @@ type MemberView struct {
 	// Memory is this sidecar's copy of the set's shared memory (anti-flap, freezes, pause,
 	// actions in flight, incidents): receivers merge it into their own (topology/memory.go).
 	Memory Memory `json:"mem,omitzero"`
+	// JournalProbe is this sidecar's w:1 j:true write probe against the same primary as Probe.
+	// It needs nothing from the secondaries, so its trouble is evidence local to the primary
+	// (its disk or its write path), whereas Probe (w:"majority") also stalls when the
+	// secondaries lag. Only JournalProbe makes a witness of sickness (election/sick.go).
+	JournalProbe WriteProbe `json:"jprobe,omitzero"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the
@@ -78,9 +83,6 @@ type LocalView struct {
 	Tags     map[string]string `json:"tags,omitempty"`
 	// FrozenUntil is the end of a replSetFreeze / stepdown period if known (spec §6.1, §6.2).
 	FrozenUntil time.Time `json:"frozen_until,omitzero"`
-	// SlowWrites: the mongod itself reports slow or blocked local writes (e.g. serverStatus
-	// shows writes queued on a stalled disk).
-	SlowWrites bool `json:"slow_writes,omitempty"`
 	// CatchingUp: the mongod won an election (replSetGetStatus myState PRIMARY) but does not
 	// accept writes yet: it is in catch-up or drain (spec §5.4). hello says isWritablePrimary
 	// false and electionCandidateMetrics has no newTermStartDate until the new term's first
@@ -89,7 +91,8 @@ type LocalView struct {
 	CatchingUp bool `json:"catchup,omitempty"`
 }
 
-// WriteProbe is the state of a sidecar's periodic small write to the primary.
+// WriteProbe is the state of a sidecar's periodic small write to the primary (MemberView.Probe
+// with w:"majority", MemberView.JournalProbe with w:1 j:true).
 type WriteProbe struct {
 	Target      string        `json:"target,omitempty"` // the host written to
 	LastLatency time.Duration `json:"lat,omitempty"`

@@ -87,6 +87,10 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 		fmt.Fprintf(w, "write probe:  %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
 			optional(", failing: ", wp.LastErr))
 	}
+	if wp := r.JournalProbe; wp.Target != "" {
+		fmt.Fprintf(w, "w:1 j:true:   %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
+			optional(", failing: ", wp.LastErr))
+	}
 }
 
 // writeMembers is the members table: one row per configured sidecar and per extra member.
@@ -244,6 +248,8 @@ func explainKind(k election.Kind) string {
 		return "an old primary still claims PRIMARY long after a newer term began: its own sidecar fences it"
 	case election.PrimaryCatchingUp:
 		return "a new primary won its election and is catching up before it accepts writes"
+	case election.ReplicationLagging:
+		return "the secondaries lag: w:\"majority\" writes stall while the primary's own (w:1 j:true) writes are fast; not a failover matter"
 	}
 	return "unknown analysis"
 }
@@ -299,6 +305,10 @@ func explainReason(r election.Reason) string {
 		return "refused: fencing is disabled in the configuration"
 	case election.RefusedFenceUnreachable:
 		return "refused: the sidecar that would fence cannot be reached"
+	case election.RefusedReplicationLagging:
+		return "refused: replacing a healthy primary would promote a lagging member; fix the secondaries (alert on rsguard_supervisor_replication_lagging)"
+	case election.RefusedFenceNoLocalEvidence:
+		return "refused: the primary's own sidecar does not see its writes stall, and remote probes alone never shut a mongod down"
 	case supervisor.ReasonNotReady:
 		return "refused: the sidecar is not ready yet (see the readiness reasons)"
 	case election.RefusedPaused:

@@ -31,6 +31,7 @@ const (
 	OpAbortCatchUp Op = "replSetAbortPrimaryCatchUp"
 	OpReconfig     Op = "replSetReconfig"
 	OpWriteProbe   Op = "write probe"
+	OpJournalProbe Op = "journal probe"
 	OpShutdown     Op = "shutdown"
 )
 
@@ -206,6 +207,14 @@ func (n *Node) Reconfig(ctx context.Context, cfg mongo.ReplConfig, force bool) e
 // WriteProbe records the call and returns the latency set by SetProbeLatency.
 func (n *Node) WriteProbe(ctx context.Context, id string) (time.Duration, error) {
 	err := n.call(ctx, Call{Op: OpWriteProbe, ProbeID: id})
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.latency, err
+}
+
+// JournalProbe records the call and returns the latency set by SetProbeLatency.
+func (n *Node) JournalProbe(ctx context.Context, id string) (time.Duration, error) {
+	err := n.call(ctx, Call{Op: OpJournalProbe, ProbeID: id})
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.latency, err
