@@ -59,8 +59,8 @@ func TestValidateConfigFilesDisagree(t *testing.T) {
 	q := regexp.QuoteMeta
 	for _, re := range []string{
 		`(?m)^` + q(b) + `:6:3: mongod\.uri: names "127\.0\.0\.9:27017" but this sidecar's members entry says its mongod is "127\.0\.0\.3:27017"`,
-		`(?m)^` + q(b) + `:12:\d+: members\[2\]\.gossip: is "127\.0\.0\.6:7946" here but "127\.0\.0\.5:7946" for arb-1 in ` + q(a),
-		`(?m)^` + q(b) + `:16:3: failover\.anti_flap_window: is 10m here but 5m in ` + q(a),
+		`(?m)^` + q(b) + `:13:\d+: members\[2\]\.gossip: is "127\.0\.0\.6:7946" here but "127\.0\.0\.5:7946" for arb-1 in ` + q(a),
+		`(?m)^` + q(b) + `:17:3: failover\.anti_flap_window: is 10m here but 5m in ` + q(a),
 		`(?m)^` + q(c) + `:1:1: id: "node-a" is also the id in ` + q(a),
 		`(?m)^the files do not agree \(4 problems\)$`,
 	} {
