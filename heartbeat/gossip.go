@@ -32,6 +32,7 @@ type Gossip struct {
 	seeds     []string // Options.Seeds without our own address
 	gen       int64    // this incarnation's generation, see envelope
 	kick      chan struct{}
+	updates   chan struct{} // Updates: a view with new content arrived
 	events    chan MemberEvent
 	settledCh chan struct{}
 
@@ -101,6 +102,7 @@ func newGossip(logger *slog.Logger, reg prometheus.Registerer, opts Options) *Go
 		metrics:   newMetrics(reg),
 		gen:       opts.Clock().UnixNano(),
 		kick:      make(chan struct{}, 1),
+		updates:   make(chan struct{}, 1),
 		events:    make(chan MemberEvent, eventBuffer),
 		settledCh: make(chan struct{}),
 		views:     make(map[string]*entry),
