@@ -56,6 +56,8 @@ type cluster struct {
 	regs   map[string]*prometheus.Registry
 	cancel map[string]context.CancelFunc
 	done   map[string]chan error
+	// wrap, when set, wraps every Node a sidecar dials (detect_test.go adds a port to it).
+	wrap func(sidecar, host string, n mongo.Node) mongo.Node
 }
 
 // configYAML is sidecar i's config; extra is appended (probe/failover overrides).
@@ -110,6 +112,9 @@ func (c *cluster) add(i int, extra string) *Supervisor {
 		Logger:   testLogger(c.t.Output()).With("test_sidecar", m.id),
 		Registry: reg,
 		DialMongo: func(_ context.Context, host string) (mongo.Node, error) {
+			if c.wrap != nil {
+				return c.wrap(m.id, host, c.w.node(m.id, host)), nil
+			}
 			return c.w.node(m.id, host), nil
 		},
 		GossipOptions: func(o *heartbeat.Options) { o.Transport = tr },
