@@ -24,11 +24,14 @@ type ports struct {
 	conns   map[[2]string][]*fakeIdle
 	reaches map[[2]string]int
 	holds   map[[2]string]int
+	// dying counts the looks that still connect after a crash: the listener closes after the
+	// idle connection (file-descriptor order), so the first look may reach its dying queue.
+	dying map[[2]string]int
 }
 
 func newPorts() *ports {
 	return &ports{refused: map[[2]string]bool{}, conns: map[[2]string][]*fakeIdle{},
-		reaches: map[[2]string]int{}, holds: map[[2]string]int{}}
+		reaches: map[[2]string]int{}, holds: map[[2]string]int{}, dying: map[[2]string]int{}}
 }
 
 type fakeIdle struct {
@@ -51,6 +54,10 @@ func (n portNode) Reach(context.Context) error {
 	defer n.p.mu.Unlock()
 	k := [2]string{n.sidecar, n.host}
 	n.p.reaches[k]++
+	if n.p.dying[k] > 0 {
+		n.p.dying[k]--
+		return nil
+	}
 	if n.p.refused[k] {
 		return mongotest.Refused(n.host)
 	}
@@ -191,7 +198,8 @@ func TestPeerReportOfRefusedIsCheckedNotBelieved(t *testing.T) {
 }
 
 // The primary's mongod dies: its sidecar's idle connection ends, the port refuses, the report is
-// pushed at once and every peer looks at once. The step-up comes well within one probe interval
+// pushed at once and every peer looks at once. The first looks of the dying port still connect
+// (the listener closes last), which must delay the verdict by milliseconds, not by a tick. The step-up comes well within one probe interval
 // (20s here), so no tick explains it.
 func TestCrashDetectedBeforeTheNextTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -204,6 +212,9 @@ func TestCrashDetectedBeforeTheNextTick(t *testing.T) {
 		time.Sleep(time.Second) // away from the start-up rounds
 
 		w.kill(h1)
+		p.mu.Lock()
+		p.dying[[2]string{"a", h1}] = 2 // a's first two looks still connect
+		p.mu.Unlock()
 		for _, m := range threeData {
 			p.drop(m.id, h1, true)
 		}

@@ -58,17 +58,35 @@ func (s *Supervisor) watchLocal(ctx context.Context) {
 	}
 }
 
-// checkLocalPort dials the local mongod's port once: refused is applied as a failed observation
-// (and so gossiped and decided on at once); anything else changes nothing.
+// localLooks are the delays between the looks at the local port after the idle connection ended.
+// A killed process's sockets close one by one (in file-descriptor order): the idle connection's
+// FIN can arrive while the listener still accepts into its dying queue, so a first look that
+// connects proves nothing yet (seen in about half of the e2e kills). Looking again a few times
+// over a few hundred milliseconds settles it; a live mongod costs a handful of accepted and closed
+// connections.
+var localLooks = []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond, 160 * time.Millisecond}
+
+// checkLocalPort looks at the local mongod's port (localLooks): refused is applied as a failed
+// observation (and so gossiped and decided on at once); anything else changes nothing.
 func (s *Supervisor) checkLocalPort(ctx context.Context) {
 	pc, timeout, ok := s.portChecker(ctx, s.selfHost)
 	if !ok {
 		return
 	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	err := pc.Reach(rctx)
-	cancel()
-	if err == nil || ctx.Err() != nil || mongo.Classify(err) != topology.FailureRefused {
+	var err error
+	for _, d := range localLooks {
+		s.sleep(ctx, d)
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		err = pc.Reach(rctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && mongo.Classify(err) == topology.FailureRefused {
+			break
+		}
+	}
+	if err == nil || mongo.Classify(err) != topology.FailureRefused {
 		return
 	}
 	s.mu.Lock()
