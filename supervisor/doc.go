@@ -20,8 +20,17 @@
 //     no other is sent, and outstanding longer than sick_write_latency counts as failing.
 //   - gossip: every change of the own view is handed to heartbeat (SetLocalView), and a change of
 //     reachability or state is pushed at once (PushNow).
+//   - local watch (data mode, localwatch.go): an idle TCP connection to the local mongod. When
+//     it ends (the process died: EOF or reset) the port is looked at at once, a few times over
+//     ~300ms; only "refused" counts, as in the observe rule, so a blip or a listener restart
+//     changes nothing. A crash is gossiped within milliseconds instead of at the next tick.
+//   - reaction (react.go): a view arriving from gossip (heartbeat Updates) in which another
+//     sidecar reports its mongod refused, or the primary lost, makes this sidecar look at that
+//     host at once (a TCP look for refused, a hello for lost) instead of at its next round: its
+//     own first-hand check, so one report is a reason to look, never a vote.
 //   - decide, every probe.interval, at once on an own material change, on a membership event,
-//     and when a 200ms watch sees a material change in another sidecar's view: a
+//     on a view with news from gossip, and when a 200ms watch sees a material change in another
+//     sidecar's view (a view growing stale, which no message announces): a
 //     topology.Snapshot (configured members, gossiped views with ages, view_max_age) goes through
 //     election.Decide and the result is executed, recorded, counted and audited.
 //
