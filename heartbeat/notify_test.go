@@ -56,3 +56,32 @@ func TestUpdatesSignalNewContentOnly(t *testing.T) {
 		}
 	})
 }
+
+// A burst of PushNow calls (a flapping mongod, several changes in a row) coalesces: at most one
+// push is pending, so the burst costs one or two pushes per peer, not one per call.
+func TestPushNowBurstCoalesces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 3, nil)
+		defer c.stop()
+		waitFor(t, 5*time.Second, "all views fresh", func() bool { return c.allFresh(time.Second) })
+		s1 := c.nodes[0]
+		synctest.Wait()
+		before, _ := metricValue(t, s1.reg, "rsguard_heartbeat_views_sent_total", "kind", "own")
+		for i := range 100 {
+			if err := s1.g.SetLocalView(dataView("s1", topology.StateSecondary, int64(10+i))); err != nil {
+				t.Fatal(err)
+			}
+			s1.g.PushNow()
+		}
+		synctest.Wait() // no fake time passes: only the burst's pushes, no tick
+		after, _ := metricValue(t, s1.reg, "rsguard_heartbeat_views_sent_total", "kind", "own")
+		if sent := after - before; sent < 2 || sent > 4 {
+			t.Errorf("a burst of 100 PushNow sent %v own views to 2 peers, want 2 to 4 (one or two pushes)", sent)
+		}
+		for _, nd := range c.nodes[1:] {
+			if got := nd.g.Views()["s1"].View.Local.Term; got != 109 {
+				t.Errorf("%s holds term %d of s1 after the burst, want the last one (109)", nd.id, got)
+			}
+		}
+	})
+}
