@@ -14,6 +14,7 @@ import (
 	"github.com/rsguard/rsguard/heartbeat/memnet"
 	"github.com/rsguard/rsguard/mongo"
 	"github.com/rsguard/rsguard/mongo/mongotest"
+	"github.com/rsguard/rsguard/topology"
 )
 
 // ports fakes what mongo.PortChecker sees: per observer and host, whether something listens, and
@@ -27,6 +28,8 @@ type ports struct {
 	// dying counts the looks that still connect after a crash: the listener closes after the
 	// idle connection (file-descriptor order), so the first look may reach its dying queue.
 	dying map[[2]string]int
+	// w, when set, gives the nodes a topologyVersion (the world's term) and an awaitable hello.
+	w *world
 }
 
 func newPorts() *ports {
@@ -223,5 +226,60 @@ func TestCrashDetectedBeforeTheNextTick(t *testing.T) {
 		if recs := c.findAudit("a", election.StepUp, election.ReasonPrimaryProcessDead); len(recs) != 1 {
 			t.Errorf("audit of a: %+v", c.audit("a"))
 		}
+	})
+}
+
+// worldPID is the fake mongods' topologyVersion.processId; the world's term is the counter.
+const worldPID = "6650c6f2a3b1c2d3e4f50617"
+
+func (n portNode) tv() mongo.TopologyVersion {
+	n.p.w.mu.Lock()
+	defer n.p.w.mu.Unlock()
+	return mongo.TopologyVersion{ProcessID: worldPID, Counter: n.p.w.term}
+}
+
+func (n portNode) Hello(ctx context.Context) (mongo.Hello, error) {
+	h, err := n.Node.Hello(ctx)
+	if err == nil && n.p.w != nil {
+		h.TopologyVersion = n.tv()
+	}
+	return h, err
+}
+
+// AwaitHello answers when the world's term moves (an election anywhere), as mongod answers an
+// awaitable hello when its topologyVersion moves.
+func (n portNode) AwaitHello(ctx context.Context, tv mongo.TopologyVersion, maxAwait time.Duration) (mongo.Hello, error) {
+	if n.p.w == nil {
+		return n.Node.Hello(ctx)
+	}
+	end := time.Now().Add(maxAwait)
+	for n.tv() == tv && time.Now().Before(end) {
+		select {
+		case <-ctx.Done():
+			return mongo.Hello{}, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return n.Hello(ctx)
+}
+
+// MongoDB elects h2 on its own: h2's sidecar reports its mongod PRIMARY in the new term well
+// within one probe interval (20s here), because it waits on the awaitable hello.
+func TestOwnElectionReportedBeforeTheNextTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld("rs0", []string{h1, h2, h3}, h1)
+		p := newPorts()
+		p.w = w
+		c := newPortCluster(t, w, p, slowTicks)
+		defer c.stop()
+		c.waitHealthy(h1)
+		time.Sleep(time.Second) // away from the start-up rounds
+
+		w.promote(h2)
+		took := waitFor(t, 5*time.Second, "b reports h2 PRIMARY in term 4", func() bool {
+			l := c.status("b").Local
+			return l != nil && l.Reachable && l.State == topology.StatePrimary && l.Term == 4
+		})
+		t.Logf("b reported its own election %v after it (fake time, probe.interval 20s)", took)
 	})
 }

@@ -141,6 +141,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if s.mode == topology.ModeData {
 		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.observeLocal) })
 		start(s.watchLocal)
+		start(s.watchTopology)
 	}
 	start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.peerRound) })
 	start(func(ctx context.Context) { s.every(ctx, s.writeProbeInterval, s.probeTick) })
