@@ -31,8 +31,13 @@ func (d delegate) NotifyMsg(b []byte) {
 		}
 		now := g.opts.Clock()
 		g.mu.Lock()
+		before := g.views[e.Origin]
 		err = g.receiveLocked(e, path, now)
+		changed := err == nil && g.contentChangedLocked(e.Origin, before)
 		g.mu.Unlock()
+		if changed {
+			g.notifyUpdate()
+		}
 	}
 	if err != nil {
 		g.metrics.viewsInvalid.Inc()
@@ -75,6 +80,12 @@ func (d delegate) MergeRemoteState(b []byte, join bool) {
 		return
 	}
 	now := g.opts.Clock()
+	changed := false
+	defer func() {
+		if changed {
+			g.notifyUpdate()
+		}
+	}()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.merged = true
@@ -83,9 +94,12 @@ func (d delegate) MergeRemoteState(b []byte, join bool) {
 			g.metrics.viewsInvalid.Inc()
 			continue
 		}
+		before := g.views[e.Origin]
 		if err := g.receiveLocked(e, pathPushPull, now); err != nil {
 			g.metrics.viewsInvalid.Inc()
 			g.logger.Debug("dropping view from push-pull", "join", join, "err", err)
+			continue
 		}
+		changed = g.contentChangedLocked(e.Origin, before) || changed
 	}
 }

@@ -12,7 +12,8 @@
 //
 //   - Push: every PushInterval (500ms) each sidecar sends its view straight to every alive member
 //     as one memberlist user packet (SendBestEffort; SendReliable above 48 KiB). PushNow sends at
-//     once, for changes that matter. Every send carries (generation, sequence): even an unchanged
+//     once, for changes that matter (calls coalesce: one pending push at most, so a burst of
+//     changes cannot flood). Every send carries (generation, sequence): even an unchanged
 //     view is a heartbeat, so a view's age is "time since its sidecar was last heard".
 //   - Relay: a sidecar whose link to X is cut stops getting X's pushes, but others still do. Each
 //     push carries the sender's direct ages (how long since it last heard each peer directly); a
@@ -21,6 +22,10 @@
 //     up along relays, so clocks need not agree. With all links up nothing is relayed.
 //   - Push-pull: memberlist's TCP state exchange, at join and every 10s, carries all views held.
 //     A joining sidecar learns everything at once; it is also anti-entropy.
+//
+// Updates signals the receiving side: one pending signal whenever a view with new content
+// arrives by any path (a fresh copy of the same view, the steady heartbeat, is not news), so a
+// consumer reacts to a peer's report at once instead of polling.
 //
 // Semantics the election relies on: ViewWithAge.Age is the age of the freshest copy received by
 // any path (direct, relayed, push-pull), by this sidecar's clock; more copies of one version never

@@ -33,6 +33,7 @@ type Gossip struct {
 	seeds     []string // Options.Seeds without our own address
 	gen       int64    // this incarnation's generation, see envelope
 	kick      chan struct{}
+	updates   chan struct{} // Updates: a view with new content arrived
 	events    chan MemberEvent
 	settledCh chan struct{}
 
@@ -104,6 +105,7 @@ func newGossip(logger *slog.Logger, reg prometheus.Registerer, opts Options) *Go
 		auth:      newViewAuth(reg, opts),
 		gen:       opts.Clock().UnixNano(),
 		kick:      make(chan struct{}, 1),
+		updates:   make(chan struct{}, 1),
 		events:    make(chan MemberEvent, eventBuffer),
 		settledCh: make(chan struct{}),
 		views:     make(map[string]*entry),

@@ -58,6 +58,8 @@ type cluster struct {
 	done   map[string]chan error
 	// yamlEdit, when set, rewrites each generated config before it is parsed.
 	yamlEdit func(string) string
+	// wrap, when set, wraps every Node a sidecar dials (detect_test.go adds a port to it).
+	wrap func(sidecar, host string, n mongo.Node) mongo.Node
 }
 
 // testKeyring writes the test clusters' gossip keyring into dir (once) and returns its path:
@@ -133,6 +135,9 @@ func (c *cluster) add(i int, extra string) *Supervisor {
 		Logger:   testLogger(c.t.Output()).With("test_sidecar", m.id),
 		Registry: reg,
 		DialMongo: func(_ context.Context, host string) (mongo.Node, error) {
+			if c.wrap != nil {
+				return c.wrap(m.id, host, c.w.node(m.id, host)), nil
+			}
 			return c.w.node(m.id, host), nil
 		},
 		GossipOptions: func(o *heartbeat.Options) { o.Transport = tr },

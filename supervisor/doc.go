@@ -9,7 +9,7 @@
 //     the local mongod (mongo.Observe) within probe.timeout. "Connection refused" marks it
 //     unreachable at once (first-hand proof the process is gone); a timeout or other transport
 //     failure needs probe.failures_before_unreachable in a row.
-//   - peers, every probe.interval: a hello within probe.timeout to every configured member's
+//   - peers, every probe.interval (a round never waits for a peer that times out): a hello within probe.timeout to every configured member's
 //     mongod and every member the hello replies name (arbiters included), by the same rule. It
 //     sets PeerSeen.Healthy and PrimarySeen.Reachable: what THIS sidecar reaches, merged with
 //     what its mongod's replSetGetStatus says (state, optime). A quorum can then tell "dead"
@@ -23,8 +23,21 @@
 //     w:"majority" probe in trouble while it is fine is replication lag (election/lagging.go).
 //   - gossip: every change of the own view is handed to heartbeat (SetLocalView), and a change of
 //     reachability or state is pushed at once (PushNow).
+//   - local watch (data mode, localwatch.go): an idle TCP connection to the local mongod. When
+//     it ends (the process died: EOF or reset) the port is looked at at once, a few times over
+//     ~300ms; only "refused" counts, as in the observe rule, so a blip or a listener restart
+//     changes nothing. A crash is gossiped within milliseconds instead of at the next tick.
+//   - topology watch (data mode, topowatch.go): an awaitable hello (topologyVersion,
+//     maxAwaitTimeMS 10s) outstanding on the local mongod; when the counter moves (an election
+//     won, catch-up or drain over, a stepdown) the local mongod is observed at once, so a
+//     primary-elect's catch-up is gossiped right after replSetStepUp, not at the next tick.
+//   - reaction (react.go): a view arriving from gossip (heartbeat Updates) in which another
+//     sidecar reports its mongod refused, or the primary lost, makes this sidecar look at that
+//     host at once (a TCP look for refused, a hello for lost) instead of at its next round: its
+//     own first-hand check, so one report is a reason to look, never a vote.
 //   - decide, every probe.interval, at once on an own material change, on a membership event,
-//     and when a 200ms watch sees a material change in another sidecar's view: a
+//     on a view with news from gossip, and when a 200ms watch sees a material change in another
+//     sidecar's view (a view growing stale, which no message announces): a
 //     topology.Snapshot (configured members, gossiped views with ages, view_max_age) goes through
 //     election.Decide and the result is executed, recorded, counted and audited.
 //

@@ -82,16 +82,22 @@ func (s *Supervisor) peerRound(ctx context.Context) {
 	}
 	// One publish for the round (optimes and states move all the time); a change of
 	// reachability was already published by helloPeer. A call that ignores its deadline does
-	// not hold the loop up.
-	done := make(chan struct{})
-	go func() { round.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(timeout + 100*time.Millisecond):
-	case <-ctx.Done():
-		return
-	}
-	s.publish()
+	// not hold the loop up. Nor does the round itself: the next one starts probe.interval after
+	// this one started, not after a timing-out peer's probe.timeout on top (which stretched the
+	// rounds to a frozen host to interval + timeout and delayed its second failure by as much).
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		done := make(chan struct{})
+		go func() { round.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(timeout + 100*time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+		s.publish()
+	}()
 }
 
 func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Duration) {

@@ -59,7 +59,8 @@ type Supervisor struct {
 	readyOnce bool
 	failover  failoverClock
 	drift     *configDrift // config agreement with the peers (agreement.go)
-	jprobe    probeState // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
+	jprobe    probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
+	react     reaction     // react.go: hosts looked at on other sidecars' reports
 }
 
 // New builds a supervisor from its options: it opens the audit log (creating its directory),
@@ -140,6 +141,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	if s.mode == topology.ModeData {
 		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.observeLocal) })
+		start(s.watchLocal)
+		start(s.watchTopology)
 	}
 	start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.peerRound) })
 	start(func(ctx context.Context) { s.every(ctx, s.writeProbeInterval, s.probeTick) })
@@ -240,6 +243,7 @@ func (s *Supervisor) decideLoop(ctx context.Context) {
 	defer tick.Stop()
 	watch := time.NewTicker(watchInterval)
 	defer watch.Stop()
+	updates := s.gossip.Updates()
 	var sig string
 	for {
 		select {
@@ -248,14 +252,17 @@ func (s *Supervisor) decideLoop(ctx context.Context) {
 		case <-tick.C:
 		case <-s.kick:
 		case <-watch.C:
-			s.mu.Lock()
-			maxAge := s.cfg.Probe.ViewMaxAge
-			s.mu.Unlock()
-			next := viewsSignature(s.gossip.Views(), maxAge)
-			if next == sig {
+			if !s.viewsMoved(&sig) {
 				continue
 			}
-			sig = next
+		case <-updates:
+			// A view with news arrived: look at what it reports lost, and decide now rather than
+			// at the next watch (react.go). The watch stays for what no message announces: a view
+			// growing stale.
+			s.reactToViews(ctx)
+			if !s.viewsMoved(&sig) {
+				continue
+			}
 		}
 		s.decide(ctx)
 		tick.Reset(s.probeInterval())
