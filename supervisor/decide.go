@@ -50,7 +50,12 @@ func (s *Supervisor) decide(ctx context.Context) {
 	s.mergePeerMemoryLocked(views)
 	var d election.Decision
 	var exec election.Action
-	if len(s.notReady) > 0 {
+	// A sidecar that is ready again while its gossiped view still says NotReady must first tell
+	// its peers: until they see it, each of them may take itself for the coordinator (the lowest
+	// id among ready sidecars), and all would act at once. It republishes now and acts from the
+	// next decision, which the peers' fresh views trigger.
+	stale := len(s.notReady) == 0 && s.published && s.ownView.NotReady
+	if len(s.notReady) > 0 || stale {
 		d = election.Decision{Analysis: election.Classify(snap, s.policy), Coordinator: snap.Coordinator(),
 			Action: election.Action{Kind: election.None}, Proposed: election.Action{Kind: election.None},
 			Reason: ReasonNotReady}
@@ -63,7 +68,8 @@ func (s *Supervisor) decide(ctx context.Context) {
 		s.running[exec] = true
 		s.inflight.Add(1)
 	}
-	publish := len(s.notReady) == 0 && !s.published || memoryDigest(s.state.Memory) != memBefore
+	// Publish at once when readiness changed from what the peers were told (view.go publish).
+	publish := len(s.notReady) == 0 && !s.published || s.published && (len(s.notReady) > 0) != s.ownView.NotReady || memoryDigest(s.state.Memory) != memBefore
 	s.mu.Unlock()
 	if audit != nil {
 		s.writeAudit(*audit)

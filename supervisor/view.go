@@ -160,6 +160,7 @@ func viewSignature(v topology.MemberView) string {
 		fmt.Fprintf(&b, "%s:%d:%v,", p.Host, p.State, p.Healthy)
 	}
 	fmt.Fprintf(&b, "|mem:%s", memoryDigest(v.Memory))
+	fmt.Fprintf(&b, "|nr:%v", v.NotReady)
 	return b.String()
 }
 
