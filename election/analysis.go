@@ -55,6 +55,10 @@ const (
 	// that lost member to be marked down, replSetAbortPrimaryCatchUp ends the wait
 	// (election/catchup.go).
 	PrimaryCatchingUp
+	// PrimaryUnreachableSidecarsOnly: a majority of the sidecars lost the primary, but a majority
+	// of the voting mongods still get fresh heartbeat replies from it (election/veto.go): the
+	// sidecars' path is cut, not the primary. Not actionable.
+	PrimaryUnreachableSidecarsOnly
 	numKinds
 )
 
@@ -78,6 +82,7 @@ var kindInfo = [numKinds]struct {
 	SplitBrainSuspected:              {"split_brain_suspected", false},
 	StalePrimaryLingering:            {"stale_primary_lingering", true},
 	PrimaryCatchingUp:                {"primary_catching_up", false},
+	PrimaryUnreachableSidecarsOnly:   {"primary_unreachable_sidecars_only", false},
 }
 
 // String returns the kind's stable code, used in logs, the audit log, the API and metric labels.

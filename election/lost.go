@@ -44,6 +44,11 @@ func (o observed) lostPrimary(c claim, p Policy) Analysis {
 			busy.Evidence = append(a.Evidence, busy.Evidence...)
 			return busy
 		}
+		if ev, ok := o.heartbeatVeto(c.host, p); ok {
+			a.Kind = PrimaryUnreachableSidecarsOnly
+			a.Evidence = append(a.Evidence, ev...)
+			return a
+		}
 		switch {
 		case !ownVisible:
 			a.Kind = PrimaryHostUnreachable

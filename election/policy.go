@@ -61,6 +61,11 @@ type Policy struct {
 	// AbortCatchUp lets the coordinator end the catch-up of a member it stepped up over a lost
 	// primary when nothing is left to fetch (election/catchup.go).
 	AbortCatchUp bool
+	// HeartbeatFresh: a mongod's heartbeat reply from the primary (replSetGetStatus
+	// lastHeartbeat) at most this old counts as the primary answering it, and a majority of such
+	// mongods vetoes an "unreachable" verdict (election/veto.go). Default 3 s: one
+	// heartbeatIntervalMillis (2 s, spec §5.1) and a margin. Zero disables the veto.
+	HeartbeatFresh time.Duration
 }
 
 // DefaultPolicy is the documented default: enabled, not dry-run.
@@ -80,6 +85,7 @@ func DefaultPolicy() Policy {
 		FenceAfter:     30 * time.Second,
 		FreezeSecs:     120,
 		AbortCatchUp:   true,
+		HeartbeatFresh: 3 * time.Second,
 	}
 }
 

@@ -50,6 +50,9 @@ const (
 	// RefusedCatchUpSourceAhead: a reachable member is ahead of the primary-elect, or a member's
 	// optime is unknown: catch-up has something to fetch, and aborting it would roll it back.
 	RefusedCatchUpSourceAhead Reason = "refused_catch_up_source_ahead"
+	// RefusedMongodsReachPrimary: the sidecars lost the primary but a majority of the voting
+	// mongods still get fresh heartbeat replies from it (election/veto.go).
+	RefusedMongodsReachPrimary Reason = "refused_mongods_reach_primary"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.
@@ -72,4 +75,5 @@ var kindReason = [numKinds]Reason{
 	SickPrimary:                      ReasonSickPrimary,
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
 	PrimaryCatchingUp:                RefusedCatchUpNotOurs,
+	PrimaryUnreachableSidecarsOnly:   RefusedMongodsReachPrimary,
 }

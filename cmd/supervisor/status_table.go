@@ -238,6 +238,8 @@ func explainKind(k election.Kind) string {
 		return "an old primary still claims PRIMARY long after a newer term began: its own sidecar fences it"
 	case election.PrimaryCatchingUp:
 		return "a new primary won its election and is catching up before it accepts writes"
+	case election.PrimaryUnreachableSidecarsOnly:
+		return "the sidecars lost the primary, but a majority of the mongods still get heartbeat replies from it: the sidecars' network is cut, not the primary"
 	}
 	return "unknown analysis"
 }
@@ -293,6 +295,8 @@ func explainReason(r election.Reason) string {
 		return "refused: fencing is disabled in the configuration"
 	case election.RefusedFenceUnreachable:
 		return "refused: the sidecar that would fence cannot be reached"
+	case election.RefusedMongodsReachPrimary:
+		return "refused: the mongods still exchange heartbeats with the primary, so replacing it would fix nothing"
 	case supervisor.ReasonNotReady:
 		return "refused: the sidecar is not ready yet (see the readiness reasons)"
 	}
