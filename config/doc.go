@@ -107,8 +107,11 @@
 //	  fence_old_primary       default true. Stop a former primary's mongod that still claims
 //	                          primary fence_after after the failover (its own sidecar only).
 //	  fence_after             default 20s, 1s..10m.
-//	  allow_force_reconfig    default false. Force reconfig can lose majority-committed
-//	                          writes; never automatic unless enabled here.
+//	  election_quiet          default 12s, 1s..5m. A term that began less than this ago
+//	                          (any member's own mongod) means MongoDB's election may still be
+//	                          settling: rsguard does not step in, and status shows the time
+//	                          left. 12 s is the documented median failover time (spec §5.6);
+//	                          lower it only with a shorter electionTimeoutMillis.
 //	  candidates              rules a secondary must pass to be stepped up:
 //	    max_lag               default 10s, 0..1h behind the freshest reachable member.
 //	    min_priority          default 0, 0..1000. Priority-0 members are never candidates.

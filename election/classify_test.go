@@ -105,7 +105,7 @@ func TestClassifyEdgeCases(t *testing.T) {
 		{name: "probe failures below the threshold are no witness",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
 				for _, id := range []string{"b", "c"} {
-					v[id].Probe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 2, FailingSince: t0.Add(-time.Minute)}
+					v[id].Probe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 1, FailingSince: t0.Add(-time.Minute)}
 				}
 			}), want: Healthy},
 		{name: "probes against an old primary are no witness",

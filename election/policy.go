@@ -68,21 +68,23 @@ type Policy struct {
 	HeartbeatFresh time.Duration
 }
 
-// DefaultPolicy is the documented default: enabled, not dry-run.
+// DefaultPolicy is the documented default: enabled, not dry-run. It is the one source of the
+// defaults: config.Default() takes its failover and probe defaults from it, and a supervisor test
+// checks that the default configuration maps back onto exactly this value.
 func DefaultPolicy() Policy {
 	return Policy{
 		Enabled:        true,
 		ElectionQuiet:  12 * time.Second,
 		SickObservers:  2,
-		SickAfter:      10 * time.Second,
-		ProbeFailures:  3,
+		SickAfter:      5 * time.Second,
+		ProbeFailures:  2,
 		ProbeSlow:      2 * time.Second,
 		WriteStall:     30 * time.Second,
 		StepDownSecs:   60,
-		MaxLag:         0,
-		AntiFlapWindow: 30 * time.Minute,
+		MaxLag:         10 * time.Second,
+		AntiFlapWindow: 5 * time.Minute,
 		PendingTimeout: 15 * time.Second,
-		FenceAfter:     30 * time.Second,
+		FenceAfter:     20 * time.Second,
 		FreezeSecs:     120,
 		AbortCatchUp:   true,
 		HeartbeatFresh: 3 * time.Second,
