@@ -59,6 +59,11 @@ const (
 	// of the voting mongods still get fresh heartbeat replies from it (election/veto.go): the
 	// sidecars' path is cut, not the primary. Not actionable.
 	PrimaryUnreachableSidecarsOnly
+	// ElectionQuietPeriod: nobody is running for election and no newer term exists, but a term
+	// began less than Policy.ElectionQuiet ago (failover.election_quiet): MongoDB's election may
+	// still be settling (spec §5.6), so rsguard waits the rest of the period. Not actionable;
+	// unlike ElectionInProgress it does not claim that anyone is electing.
+	ElectionQuietPeriod
 	numKinds
 )
 
@@ -83,6 +88,7 @@ var kindInfo = [numKinds]struct {
 	StalePrimaryLingering:            {"stale_primary_lingering", true},
 	PrimaryCatchingUp:                {"primary_catching_up", false},
 	PrimaryUnreachableSidecarsOnly:   {"primary_unreachable_sidecars_only", false},
+	ElectionQuietPeriod:              {"election_quiet_period", false},
 }
 
 // String returns the kind's stable code, used in logs, the audit log, the API and metric labels.

@@ -82,7 +82,7 @@ func TestClassifyEdgeCases(t *testing.T) {
 		{name: "recent term change with the primary lost", snap: fiveSet("b", func(v map[string]*topology.MemberView) {
 			lose("a", "b", "c", "d", "e")(v)
 			v["d"].Local.TermSince = t0.Add(-2 * time.Second)
-		}), want: ElectionInProgress},
+		}), want: ElectionQuietPeriod},
 		{name: "recent term change with a healthy primary is just a new primary",
 			snap: fiveSet("b", func(v map[string]*topology.MemberView) { v["a"].Local.TermSince = t0.Add(-time.Second) }), want: Healthy},
 		{name: "stale belief elsewhere does not resurrect a stepped-down primary",

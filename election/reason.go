@@ -53,6 +53,9 @@ const (
 	// RefusedMongodsReachPrimary: the sidecars lost the primary but a majority of the voting
 	// mongods still get fresh heartbeat replies from it (election/veto.go).
 	RefusedMongodsReachPrimary Reason = "refused_mongods_reach_primary"
+	// RefusedElectionQuiet: a term began within Policy.ElectionQuiet and nobody is a candidate;
+	// rsguard waits the rest of the quiet period.
+	RefusedElectionQuiet Reason = "refused_election_quiet"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.
@@ -76,4 +79,5 @@ var kindReason = [numKinds]Reason{
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
 	PrimaryCatchingUp:                RefusedCatchUpNotOurs,
 	PrimaryUnreachableSidecarsOnly:   RefusedMongodsReachPrimary,
+	ElectionQuietPeriod:              RefusedElectionQuiet,
 }

@@ -38,9 +38,13 @@ const (
 //	probe.sick_write_latency              -> ProbeSlow
 //	probe.failures_before_unreachable     -> ProbeFailures (the consecutive failed write probes
 //	                                         that make one sidecar a witness of sickness)
-//	(none)                                -> ElectionQuiet 12 s, SickObservers 2, WriteStall 30 s,
-//	                                         StepDownSecs 60, PendingTimeout 15 s, FreezeSecs 120:
-//	                                         election.DefaultPolicy.
+//	failover.election_quiet               -> ElectionQuiet
+//	(none)                                -> SickObservers 2, WriteStall 30 s, StepDownSecs 60,
+//	                                         PendingTimeout 15 s, FreezeSecs 120, HeartbeatFresh
+//	                                         3 s: election.DefaultPolicy.
+//
+// config.Default() takes its defaults from election.DefaultPolicy, so the default configuration
+// maps back onto exactly DefaultPolicy (TestDefaultConfigIsDefaultPolicy).
 //
 //	failover.candidates.min_priority      -> MinPriority
 //	failover.abort_catch_up               -> AbortCatchUp
@@ -60,6 +64,7 @@ func policyFrom(cfg *config.Config) election.Policy {
 	p.RequireTags = maps.Clone(f.Candidates.RequireTags)
 	p.MinPriority = f.Candidates.MinPriority
 	p.AbortCatchUp = f.AbortCatchUp
+	p.ElectionQuiet = f.ElectionQuiet
 	p.SickAfter = pr.SickAfter
 	p.ProbeSlow = pr.SickWriteLatency
 	p.ProbeFailures = pr.FailuresBeforeUnreachable
@@ -78,6 +83,11 @@ type PolicySummary struct {
 	LastFailover   election.Failover `json:"last_failover,omitzero"`
 	AcknowledgedAt time.Time         `json:"acknowledged_at,omitzero"`
 	Pending        election.Pending  `json:"pending,omitzero"`
+	// ElectionQuiet is failover.election_quiet; ElectionQuietUntil, when in the future, is when
+	// the quiet period of ElectionQuietTerm (the newest term seen) ends.
+	ElectionQuiet      string    `json:"election_quiet"`
+	ElectionQuietUntil time.Time `json:"election_quiet_until,omitzero"`
+	ElectionQuietTerm  int64     `json:"election_quiet_term,omitempty"`
 }
 
 func policySummary(cfg *config.Config, p election.Policy, st election.State) PolicySummary {
@@ -85,6 +95,7 @@ func policySummary(cfg *config.Config, p election.Policy, st election.State) Pol
 		Enabled: p.Enabled, DryRun: p.DryRun, StepDownSickPrimary: cfg.Failover.StepDownSickPrimary,
 		FenceAfter: p.FenceAfter.String(), AntiFlapWindow: p.AntiFlapWindow.String(),
 		LastFailover: st.LastFailover, AcknowledgedAt: st.AckAt, Pending: st.Pending,
+		ElectionQuiet: p.ElectionQuiet.String(),
 	}
 	if f := st.LastFailover; !f.At.IsZero() && st.AckAt.Before(f.At) {
 		s.AntiFlapUntil = f.At.Add(p.AntiFlapWindow)

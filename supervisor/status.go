@@ -84,6 +84,9 @@ func (s *Supervisor) Status() StatusReport {
 		Gossip:     GossipStatus{Settled: settled, Members: members},
 	}
 	r.Ready = len(r.NotReady) == 0
+	if until, term := election.QuietUntil(snap, s.policy); until.After(now) {
+		r.Policy.ElectionQuietUntil, r.Policy.ElectionQuietTerm = until, term
+	}
 	if r.Quorum.Visible == nil {
 		r.Quorum.Visible = []string{}
 	}

@@ -77,6 +77,13 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 		fmt.Fprintf(w, ", blocked until %s (last failover to %s; acknowledge to lift)", clock(p.AntiFlapUntil), p.LastFailover.To)
 	}
 	fmt.Fprintln(w)
+	if p.ElectionQuiet != "" {
+		fmt.Fprintf(w, "election quiet: %s after a term begins", p.ElectionQuiet)
+		if left := p.ElectionQuietUntil.Sub(r.Time); left > 0 {
+			fmt.Fprintf(w, "; term %d began recently, quiet for %s more (until %s)", p.ElectionQuietTerm, left.Round(100*time.Millisecond), clock(p.ElectionQuietUntil))
+		}
+		fmt.Fprintln(w)
+	}
 	if wp := r.Probe; wp.Target != "" {
 		fmt.Fprintf(w, "write probe:  %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
 			optional(", failing: ", wp.LastErr))
@@ -215,7 +222,7 @@ func explainKind(k election.Kind) string {
 	case election.NoPrimary:
 		return "nobody claims to be primary and no election is visible yet: MongoDB's election timer is running"
 	case election.ElectionInProgress:
-		return "MongoDB is electing (a term changed recently or a member is a candidate): rsguard waits"
+		return "MongoDB is electing (a member is a candidate or already in a newer term): rsguard waits"
 	case election.PrimaryProcessDead:
 		return "the primary's mongod is gone: its own sidecar gets connection refused and a quorum cannot reach it"
 	case election.PrimaryProcessUnresponsive:
@@ -238,6 +245,8 @@ func explainKind(k election.Kind) string {
 		return "an old primary still claims PRIMARY long after a newer term began: its own sidecar fences it"
 	case election.PrimaryCatchingUp:
 		return "a new primary won its election and is catching up before it accepts writes"
+	case election.ElectionQuietPeriod:
+		return "nobody is electing, but a term began less than failover.election_quiet ago: rsguard waits the rest of the quiet period"
 	case election.PrimaryUnreachableSidecarsOnly:
 		return "the sidecars lost the primary, but a majority of the mongods still get heartbeat replies from it: the sidecars' network is cut, not the primary"
 	}
@@ -295,6 +304,8 @@ func explainReason(r election.Reason) string {
 		return "refused: fencing is disabled in the configuration"
 	case election.RefusedFenceUnreachable:
 		return "refused: the sidecar that would fence cannot be reached"
+	case election.RefusedElectionQuiet:
+		return "refused: a term began recently (failover.election_quiet); waiting for MongoDB's election to settle"
 	case election.RefusedMongodsReachPrimary:
 		return "refused: the mongods still exchange heartbeats with the primary, so replacing it would fix nothing"
 	case supervisor.ReasonNotReady:
