@@ -73,7 +73,9 @@ func Classify(snap topology.Snapshot, p Policy) Analysis {
 		return catching
 	}
 	u := o.lostPrimary(newest, p)
-	if u.Actionable() || u.Kind == ElectionInProgress || u.Kind == ElectionQuietPeriod {
+	// A vetoed verdict is final too: the sidecars' probes fail because their path to the primary
+	// is cut, which is no evidence of sickness (election/veto.go).
+	if u.Actionable() || u.Kind == ElectionInProgress || u.Kind == ElectionQuietPeriod || u.Kind == PrimaryUnreachableSidecarsOnly {
 		return u
 	}
 	s := o.sickPrimary(newest, p)
