@@ -167,7 +167,17 @@ func run(t *testing.T, w *world, d *datadriven.TestData) (string, error) {
 		if err := need(ids...); err != nil || len(ids) != 1 {
 			return "", fmt.Errorf("evidence ID: %v", err)
 		}
-		return strings.Join(w.sidecars[ids[0]].last.Analysis.Evidence, "\n") + "\n", nil
+		d := w.sidecars[ids[0]].last
+		out := strings.Join(d.Analysis.Evidence, "\n") + "\n"
+		if r := d.Ranking; r != nil {
+			for _, c := range r.Ranked {
+				out += fmt.Sprintf("candidate %s (optime %d/%d)\n", c.Host, c.OpTime.Term, c.OpTime.Secs())
+			}
+			for _, e := range r.Excluded {
+				out += fmt.Sprintf("excluded %s: %s %s\n", e.Host, e.Reason, e.Detail)
+			}
+		}
+		return out, nil
 	}
 	return "", fmt.Errorf("unknown command %q", d.Cmd)
 }
@@ -265,9 +275,18 @@ func (w *world) initHealthy(t *testing.T, d *datadriven.TestData) error {
 				}
 				lines = append(lines, fmt.Sprintf("peer %s state=%s ok hb=now optime=%d/100", h, state, term))
 			}
-			if arb != "" {
-				lines = append(lines, fmt.Sprintf("peer %s state=ARBITER ok hb=now", arb))
+		} else {
+			// An arbiter sidecar's own probes of the members (no mongod of its own).
+			for _, h := range hosts {
+				state := "SECONDARY"
+				if h == ph {
+					state = "PRIMARY"
+				}
+				lines = append(lines, fmt.Sprintf("peer %s state=%s ok hb=now optime=%d/100", h, state, term))
 			}
+		}
+		if arb != "" {
+			lines = append(lines, fmt.Sprintf("peer %s state=ARBITER ok hb=now", arb))
 		}
 		for _, l := range lines {
 			if err := sc.spec.apply(l, w.now); err != nil {
