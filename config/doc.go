@@ -99,7 +99,10 @@
 //	  dry_run                 default false. true: decide and audit, execute nothing.
 //	  anti_flap_window        default 5m, 1s..24h. One automatic failover per set per window
 //	                          unless acknowledged.
-//	  step_down_sick_primary  default true. Act on a primary that is sick but not dead.
+//	  step_down_sick_primary  default true. Act on a primary that is sick but not dead, by
+//	                          stepping up a caught-up healthy secondary (replSetStepUp);
+//	                          despite the name no replSetStepDown is sent (spec §6.1: it
+//	                          would wait for the stalled write's locks). false: report only.
 //	  abort_catch_up          default true. After stepping a member up over a lost primary,
 //	                          end its catch-up (replSetAbortPrimaryCatchUp) once it only
 //	                          waits for the lost primary to be marked down and no reachable
