@@ -23,7 +23,7 @@ import (
 //	sidecars                 input: "ID data HOST [zone=Z]" or "ID arbiter [zone=Z]" per line
 //	init primary=ID term=N [arbiter=HOST]
 //	                         a healthy set: ID's mongod is PRIMARY, the others SECONDARY, every
-//	                         mongod heartbeats every other (hb=now), probes succeed
+//	                         mongod heartbeats every other (hb_ok hb=now), probes succeed
 //	set ID...                input: lines "local|probe|primary|view k=v ...", "peer HOST k=v ...",
 //	                         "-peer HOST", "-probe", "-primary": merged into each ID's view
 //	cut A [B]                the gossip link A-B (or every link of A) is cut
@@ -36,7 +36,9 @@ import (
 //	evidence ID              the evidence behind ID's last decision
 //
 // Field values: times are "now" or "now-2s" (follow the clock), "@now-2s" (pinned when set) or
-// "T+5s" (from the epoch); optimes are TERM/SECS[.INC]; bare keys mean true.
+// "T+5s" (from the epoch); optimes are TERM/SECS[.INC]; bare keys mean true. For a peer, ok is
+// the sidecar's merged verdict (its own probe overrides), hb_ok and hb the mongod's own health
+// flag and lastHeartbeat for that member (replSetGetStatus, spec §3.3).
 func TestMultiSidecar(t *testing.T) {
 	datadriven.Walk(t, "testdata/multi", func(t *testing.T, path string) {
 		var w *world
@@ -273,7 +275,7 @@ func (w *world) initHealthy(t *testing.T, d *datadriven.TestData) error {
 				if h == ph {
 					state = "PRIMARY"
 				}
-				lines = append(lines, fmt.Sprintf("peer %s state=%s ok hb=now optime=%d/100", h, state, term))
+				lines = append(lines, fmt.Sprintf("peer %s state=%s ok hb_ok hb=now optime=%d/100", h, state, term))
 			}
 		} else {
 			// An arbiter sidecar's own probes of the members (no mongod of its own).
@@ -286,7 +288,7 @@ func (w *world) initHealthy(t *testing.T, d *datadriven.TestData) error {
 			}
 		}
 		if arb != "" {
-			lines = append(lines, fmt.Sprintf("peer %s state=ARBITER ok hb=now", arb))
+			lines = append(lines, fmt.Sprintf("peer %s state=ARBITER ok hb_ok hb=now", arb))
 		}
 		for _, l := range lines {
 			if err := sc.spec.apply(l, w.now); err != nil {

@@ -43,7 +43,9 @@ func (o observed) heartbeatVeto(host string, p Policy) ([]string, bool) {
 			continue
 		}
 		peer, ok := v.Peer(host)
-		if !ok || !peer.Healthy || peer.LastHeartbeat.IsZero() {
+		// HeartbeatHealthy, not Healthy: the sidecar's own failed probe overrides Healthy, and the
+		// point here is what the mongod itself hears.
+		if !ok || !peer.HeartbeatHealthy || peer.LastHeartbeat.IsZero() {
 			continue
 		}
 		// Both times are on the reporting sidecar's host clock; the view's age is on ours.

@@ -110,6 +110,10 @@ type PeerSeen struct {
 	LastHeartbeat time.Time   `json:"hb,omitzero"`
 	PingMs        int64       `json:"ping,omitempty"`
 	SyncSource    string      `json:"sync,omitempty"`
+	// HeartbeatHealthy is the mongod's own health flag for the member (replSetGetStatus
+	// members[].health, spec §3.3), kept apart from Healthy, which the sidecar's own probe of the
+	// member overrides: with LastHeartbeat it is the mongods' evidence (election/veto.go).
+	HeartbeatHealthy bool `json:"hb_ok,omitempty"`
 }
 
 // PrimarySeen is the primary this sidecar's mongod believes in (hello "primary", spec §2.1) and
