@@ -38,7 +38,7 @@ import (
 // Field values: times are "now" or "now-2s" (follow the clock), "@now-2s" (pinned when set) or
 // "T+5s" (from the epoch); optimes are TERM/SECS[.INC]; bare keys mean true. For a peer, ok is
 // the sidecar's merged verdict (its own probe overrides), hb_ok and hb the mongod's own health
-// flag and lastHeartbeat for that member (replSetGetStatus, spec §3.3).
+// flag, lastHeartbeat and lastHeartbeatRecv for that member (replSetGetStatus, spec §3.3).
 func TestMultiSidecar(t *testing.T) {
 	datadriven.Walk(t, "testdata/multi", func(t *testing.T, path string) {
 		var w *world

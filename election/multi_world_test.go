@@ -241,7 +241,7 @@ func (s *viewSpec) apply(line string, now time.Time) error {
 }
 
 var (
-	timeKeys  = []string{"term_since", "last_write", "frozen_until", "last_ok", "out_since", "failing_since", "hb"}
+	timeKeys  = []string{"term_since", "last_write", "frozen_until", "last_ok", "out_since", "failing_since", "hb", "hb_recv"}
 	durKeys   = []string{"lat"}
 	boolKeys  = []string{"ok", "hb_ok", "cand", "catchup", "hidden", "slow_writes", "out", "not_ready"}
 	intKeys   = []string{"term", "cfg_v", "cfg_t", "votes", "fails", "ping", "eid_term"}

@@ -17,8 +17,11 @@ import (
 // Replies arrive every heartbeatIntervalMillis (2 s, spec §5.1), and lastHeartbeat is set only
 // when one is processed (MemberData::setUpValues / setDownValues, member_data.cpp). health stays 1
 // while a heartbeat to a hung member is retried, for up to heartbeatTimeoutSecs (10 s), so health
-// alone would veto a frozen primary for 10 s: the veto takes only a reply received within
-// Policy.HeartbeatFresh of the snapshot. A killed primary refuses the connection, so the retries
+// alone would veto a frozen primary for 10 s: the veto takes only a contact within
+// Policy.HeartbeatFresh of the snapshot, the newer of the last reply from the primary and the
+// last request received from it (it heartbeats every member on its own 2 s cycle, so the newer
+// of the two is usually well under 2 s old on a healthy link, and a frozen or dead primary stops
+// both). The age counts the view's own age too: evidence relayed late is old evidence. A killed primary refuses the connection, so the retries
 // (kMaxHeartbeatRetries = 2) fail at once and it is marked down (health 0); a frozen one stops
 // answering and its lastHeartbeat stops advancing.
 
@@ -45,16 +48,20 @@ func (o observed) heartbeatVeto(host string, p Policy) ([]string, bool) {
 		peer, ok := v.Peer(host)
 		// HeartbeatHealthy, not Healthy: the sidecar's own failed probe overrides Healthy, and the
 		// point here is what the mongod itself hears.
-		if !ok || !peer.HeartbeatHealthy || peer.LastHeartbeat.IsZero() {
+		contact := peer.LastHeartbeat
+		if peer.LastHeartbeatRecv.After(contact) {
+			contact = peer.LastHeartbeatRecv
+		}
+		if !ok || !peer.HeartbeatHealthy || contact.IsZero() {
 			continue
 		}
 		// Both times are on the reporting sidecar's host clock; the view's age is on ours.
-		age := v.ObservedAt.Sub(peer.LastHeartbeat) + o.snap.Views[id].Age
+		age := v.ObservedAt.Sub(contact) + o.snap.Views[id].Age
 		if age > p.HeartbeatFresh {
 			continue
 		}
 		reporters = append(reporters, l.Host)
-		ev = append(ev, fmt.Sprintf("%s: its mongod %s got a heartbeat reply from %s %s ago (health 1)", id, l.Host, host, age.Round(time.Millisecond)))
+		ev = append(ev, fmt.Sprintf("%s: its mongod %s exchanged heartbeats with %s %s ago (health 1)", id, l.Host, host, age.Round(time.Millisecond)))
 	}
 	need := voters/2 + 1
 	if len(reporters)+1 < need {

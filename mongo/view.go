@@ -125,7 +125,8 @@ func (o Observation) Peers() []topology.PeerSeen {
 			PingMs:        m.PingMs,
 			SyncSource:    m.SyncSource,
 			// Healthy may be overridden by the sidecar's own probe; this stays the mongod's.
-			HeartbeatHealthy: m.Healthy(),
+			HeartbeatHealthy:  m.Healthy(),
+			LastHeartbeatRecv: m.LastHeartbeatRecv,
 		})
 	}
 	return out

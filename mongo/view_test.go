@@ -37,7 +37,7 @@ func TestObserveMapsToTopology(t *testing.T) {
 		t.Errorf("member settings %+v", v)
 	}
 	peers := o.Peers()
-	if len(peers) != 2 || peers[0].Host != "n2:27017" || !peers[0].Healthy || !peers[0].HeartbeatHealthy || peers[0].SyncSource != "n1:27017" {
+	if len(peers) != 2 || peers[0].Host != "n2:27017" || !peers[0].Healthy || !peers[0].HeartbeatHealthy || peers[0].LastHeartbeatRecv.IsZero() || peers[0].SyncSource != "n1:27017" {
 		t.Fatalf("peers %+v", peers)
 	}
 	// mongod stamps lastHeartbeat on a failed heartbeat too (setDownValues): only health tells.

@@ -114,6 +114,9 @@ type PeerSeen struct {
 	// members[].health, spec §3.3), kept apart from Healthy, which the sidecar's own probe of the
 	// member overrides: with LastHeartbeat it is the mongods' evidence (election/veto.go).
 	HeartbeatHealthy bool `json:"hb_ok,omitempty"`
+	// LastHeartbeatRecv is when this mongod last received a heartbeat request from the member
+	// (replSetGetStatus lastHeartbeatRecv, spec §3.3): the member's own outgoing heartbeats.
+	LastHeartbeatRecv time.Time `json:"hb_recv,omitzero"`
 }
 
 // PrimarySeen is the primary this sidecar's mongod believes in (hello "primary", spec §2.1) and
