@@ -24,6 +24,13 @@ import (
 // both). The age counts the view's own age too: evidence relayed late is old evidence. A killed primary refuses the connection, so the retries
 // (kMaxHeartbeatRetries = 2) fail at once and it is marked down (health 0); a frozen one stops
 // answering and its lastHeartbeat stops advancing.
+//
+// The veto never applies to PrimaryProcessDead: a connection refused by the mongod on its own host
+// is first-hand proof that the process is gone (failover-notes "Crash of the primary's mongod"),
+// and the other mongods only notice at their next heartbeat, up to heartbeatIntervalMillis later;
+// vetoing until then would add that delay to every crash failover. It covers
+// PrimaryHostUnreachable and PrimaryProcessUnresponsive, where nothing first-hand says the
+// process is gone.
 
 // heartbeatVeto reports whether a majority of the set's voting mongods still get fresh heartbeat
 // replies from host. The primary counts its own vote: the replies prove it runs, and with the
