@@ -29,6 +29,7 @@ import (
 //	cut A [B]                the gossip link A-B (or every link of A) is cut
 //	heal [A B]               the link (or every link) is restored
 //	stop ID / start ID       the sidecar process stops (no views, no decisions) or restarts
+//	ack ID...                an operator acknowledges the last failover on these sidecars
 //	policy k=v...            overrides a production default (only where a knob is the subject)
 //	tick [DUR]               DUR (default 1s) passes in 1 s steps; every step each running sidecar
 //	                         observes, gossips and decides. Prints the actions executed before the
@@ -142,6 +143,16 @@ func run(t *testing.T, w *world, d *datadriven.TestData) (string, error) {
 		}
 		for _, id := range ids {
 			w.sidecars[id].running = d.Cmd == "start"
+		}
+		return "", nil
+	case "ack":
+		// An operator acknowledges the last failover on these sidecars (POST /v1/acknowledge).
+		ids := args()
+		if err := need(ids...); err != nil {
+			return "", err
+		}
+		for _, id := range ids {
+			w.sidecars[id].state = w.sidecars[id].state.Acknowledge(w.now)
 		}
 		return "", nil
 	case "policy":
