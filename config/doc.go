@@ -109,6 +109,9 @@
 //	                          member is ahead of it (election/catchup.go).
 //	  fence_old_primary       default true. Stop a former primary's mongod that still claims
 //	                          primary fence_after after the failover (its own sidecar only).
+//	                          false: never fence; where a fence is called for (a lingering
+//	                          old primary, PSA fence-first) the decision is
+//	                          refused_fence_disabled.
 //	  fence_after             default 20s, 1s..10m.
 //	  election_quiet          default 12s, 1s..5m. A term that began less than this ago
 //	                          (any member's own mongod) means MongoDB's election may still be

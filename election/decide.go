@@ -63,7 +63,7 @@ func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decis
 			// If a candidate would win without the arbiter's refusal, fence first, unless
 			// fencing is disabled (failover.fence_old_primary: false): then say so.
 			if _, ok := Rank(Candidates(snap, a.Primary, false), p).Best(); ok {
-				if p.FenceAfter <= 0 {
+				if p.FenceAfter <= 0 || p.FenceDisabled {
 					return Action{Kind: None}, RefusedFenceDisabled
 				}
 				return fence(snap, a.Primary, ReasonSickPrimaryFenceFirst)
@@ -71,6 +71,9 @@ func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decis
 		}
 		return act, why
 	case StalePrimaryLingering:
+		if p.FenceDisabled {
+			return Action{Kind: None}, RefusedFenceDisabled
+		}
 		return fence(snap, a.Primary, ReasonStalePrimaryFence)
 	case PrimaryCatchingUp:
 		return abortCatchUp(snap, st, p, now, a)

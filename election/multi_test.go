@@ -157,6 +157,10 @@ func run(t *testing.T, w *world, d *datadriven.TestData) (string, error) {
 		return "", nil
 	case "policy":
 		for _, c := range d.CmdArgs {
+			if c.Key == "fence_old_primary" {
+				w.policy.FenceDisabled = c.SingleVal(t) == "false"
+				continue
+			}
 			v, err := time.ParseDuration(c.SingleVal(t))
 			if err != nil {
 				return "", fmt.Errorf("policy %s: %w", c.Key, err)

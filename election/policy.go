@@ -66,6 +66,10 @@ type Policy struct {
 	// mongods vetoes an "unreachable" verdict (election/veto.go). Default 3 s: one
 	// heartbeatIntervalMillis (2 s, spec §5.1) and a margin. Zero disables the veto.
 	HeartbeatFresh time.Duration
+	// FenceDisabled (failover.fence_old_primary: false): where the rules call for a fence (an
+	// older primary lingering FenceAfter, or PSA fence-first), refuse with
+	// refused_fence_disabled instead, so the operator sees what was not done.
+	FenceDisabled bool
 }
 
 // DefaultPolicy is the documented default: enabled, not dry-run. It is the one source of the

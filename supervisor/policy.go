@@ -26,8 +26,10 @@ const (
 //	failover.enabled                      -> Enabled
 //	failover.dry_run                      -> DryRun
 //	failover.anti_flap_window             -> AntiFlapWindow
-//	failover.fence_old_primary, fence_after -> FenceAfter (0, i.e. never fence, when disabled;
-//	                                         this also turns off PSA fence-first)
+//	failover.fence_after                  -> FenceAfter
+//	failover.fence_old_primary            -> FenceDisabled when false: a lingering older primary
+//	                                         and PSA fence-first are refused with
+//	                                         refused_fence_disabled instead of fenced
 //	failover.step_down_sick_primary       -> no Policy field: when false, a sick_primary decision
 //	                                         is re-run with Enabled false (refused_policy_disabled),
 //	                                         see decide.go. SickStepDown stays false: the quicker
@@ -54,10 +56,8 @@ func policyFrom(cfg *config.Config) election.Policy {
 	p.Enabled = f.Enabled
 	p.DryRun = f.DryRun
 	p.AntiFlapWindow = f.AntiFlapWindow
-	p.FenceAfter = 0
-	if f.FenceOldPrimary {
-		p.FenceAfter = f.FenceAfter
-	}
+	p.FenceAfter = f.FenceAfter
+	p.FenceDisabled = !f.FenceOldPrimary
 	p.MaxLag = f.Candidates.MaxLag
 	p.PreferZones = slices.Clone(f.Candidates.PreferZones)
 	p.AvoidZones = slices.Clone(f.Candidates.AvoidZones)
@@ -93,7 +93,7 @@ type PolicySummary struct {
 func policySummary(cfg *config.Config, p election.Policy, st election.State) PolicySummary {
 	s := PolicySummary{
 		Enabled: p.Enabled, DryRun: p.DryRun, StepDownSickPrimary: cfg.Failover.StepDownSickPrimary,
-		FenceAfter: p.FenceAfter.String(), AntiFlapWindow: p.AntiFlapWindow.String(),
+		FenceAfter: fenceText(p), AntiFlapWindow: p.AntiFlapWindow.String(),
 		LastFailover: st.LastFailover, AcknowledgedAt: st.AckAt, Pending: st.Pending,
 		ElectionQuiet: p.ElectionQuiet.String(),
 	}
@@ -101,4 +101,11 @@ func policySummary(cfg *config.Config, p election.Policy, st election.State) Pol
 		s.AntiFlapUntil = f.At.Add(p.AntiFlapWindow)
 	}
 	return s
+}
+
+func fenceText(p election.Policy) string {
+	if p.FenceDisabled || p.FenceAfter <= 0 {
+		return "off"
+	}
+	return p.FenceAfter.String()
 }

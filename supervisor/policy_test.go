@@ -61,7 +61,7 @@ failover:
 		t.Errorf("candidate rules = %v %v %v", p.PreferZones, p.AvoidZones, p.RequireTags)
 	}
 	off := policyFrom(parseConfig(t, "failover:\n  fence_old_primary: false\n  enabled: false\n"))
-	if off.FenceAfter != 0 || off.Enabled {
+	if !off.FenceDisabled || off.Enabled {
 		t.Errorf("fence_old_primary false / enabled false: %+v", off)
 	}
 }
