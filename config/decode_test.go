@@ -21,6 +21,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"top-level zone", []edit{{"state_dir: /var/lib/rsguard\n", "state_dir: /var/lib/rsguard\nzone: zone-a\n"}}, where{5, ""}, "zone", "the zone of its entry in members"},
 		{"unknown key in member", []edit{{"zone: zone-c}", "zon: zone-c}"}}, where{17, "zon:"}, "members[2].zon", `(did you mean "zone"?)`},
 		{"literal admin token", []edit{{"  listen: 127.0.0.2:9216\n", "  listen: 127.0.0.2:9216\n  admin_token: abc\n"}}, where{28, "admin_token"}, "http.admin_token", "use http.admin_token_file or http.admin_token_env"},
+		{"removed key", []edit{{"  anti_flap_window: 5m\n", "  anti_flap_window: 5m\n  allow_force_reconfig: false\n"}}, where{23, "allow_force_reconfig"}, "failover.allow_force_reconfig", "was removed: rsguard never force-reconfigures"},
 		{"literal gossip key", []edit{{"  settle: 3s\n", "  settle: 3s\n  keyring: [abc]\n"}}, where{14, "keyring"}, "gossip.keyring", "gossip.keyring_file"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,8 @@ package config
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/rsguard/rsguard/election"
 )
 
 // Default values of optional keys. doc.go lists them; keep the two in step.
@@ -17,8 +19,11 @@ const (
 )
 
 // Default returns a Config holding the default of every optional key and nothing else: no
-// identity, members or mongod section. Parse starts from it.
+// identity, members or mongod section. Parse starts from it. The failover and probe keys that
+// map onto election.Policy take their defaults from election.DefaultPolicy, the one source
+// (supervisor's policyFrom maps them back; its test checks the round trip).
 func Default() Config {
+	pol := election.DefaultPolicy()
 	return Config{
 		StateDir: DefaultStateDir,
 		Gossip: Gossip{
@@ -28,23 +33,24 @@ func Default() Config {
 		Probe: Probe{
 			Interval:                  time.Second,
 			Timeout:                   800 * time.Millisecond,
-			FailuresBeforeUnreachable: 2,
+			FailuresBeforeUnreachable: pol.ProbeFailures,
 			WriteProbeInterval:        time.Second,
 			WriteProbeTimeout:         5 * time.Second,
 			WriteProbeNamespace:       DefaultProbeNamespace,
-			SickWriteLatency:          2 * time.Second,
-			SickAfter:                 5 * time.Second,
+			SickWriteLatency:          pol.ProbeSlow,
+			SickAfter:                 pol.SickAfter,
 			ViewMaxAge:                5 * time.Second,
 		},
 		Failover: Failover{
-			Enabled:             true,
-			AntiFlapWindow:      5 * time.Minute,
+			Enabled:             pol.Enabled,
+			AntiFlapWindow:      pol.AntiFlapWindow,
 			StepDownSickPrimary: true,
-			AbortCatchUp:        true,
-			FenceOldPrimary:     true,
-			FenceAfter:          20 * time.Second,
+			AbortCatchUp:        pol.AbortCatchUp,
+			FenceOldPrimary:     pol.FenceAfter > 0,
+			FenceAfter:          pol.FenceAfter,
+			ElectionQuiet:       pol.ElectionQuiet,
 			Candidates: Candidates{
-				MaxLag:      10 * time.Second,
+				MaxLag:      pol.MaxLag,
 				PreferZones: []string{},
 				AvoidZones:  []string{},
 				RequireTags: map[string]string{},

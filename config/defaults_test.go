@@ -52,7 +52,7 @@ func TestDefaults(t *testing.T) {
 		{"members[0].mode", c.Members[0].Mode, ModeData},
 		{"failover.enabled", c.Failover.Enabled, true},
 		{"failover.dry_run", c.Failover.DryRun, false},
-		{"failover.allow_force_reconfig", c.Failover.AllowForceReconfig, false},
+		{"failover.election_quiet", c.Failover.ElectionQuiet, 12 * time.Second},
 		{"failover.anti_flap_window", c.Failover.AntiFlapWindow, 5 * time.Minute},
 		{"probe.interval", c.Probe.Interval, time.Second},
 		{"probe.timeout", c.Probe.Timeout, 800 * time.Millisecond},

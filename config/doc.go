@@ -107,16 +107,25 @@
 //	  dry_run                 default false. true: decide and audit, execute nothing.
 //	  anti_flap_window        default 5m, 1s..24h. One automatic failover per set per window
 //	                          unless acknowledged.
-//	  step_down_sick_primary  default true. Act on a primary that is sick but not dead.
+//	  step_down_sick_primary  default true. Act on a primary that is sick but not dead, by
+//	                          stepping up a caught-up healthy secondary (replSetStepUp);
+//	                          despite the name no replSetStepDown is sent (spec §6.1: it
+//	                          would wait for the stalled write's locks). false: report only.
 //	  abort_catch_up          default true. After stepping a member up over a lost primary,
 //	                          end its catch-up (replSetAbortPrimaryCatchUp) once it only
 //	                          waits for the lost primary to be marked down and no reachable
 //	                          member is ahead of it (election/catchup.go).
 //	  fence_old_primary       default true. Stop a former primary's mongod that still claims
 //	                          primary fence_after after the failover (its own sidecar only).
+//	                          false: never fence; where a fence is called for (a lingering
+//	                          old primary, PSA fence-first) the decision is
+//	                          refused_fence_disabled.
 //	  fence_after             default 20s, 1s..10m.
-//	  allow_force_reconfig    default false. Force reconfig can lose majority-committed
-//	                          writes; never automatic unless enabled here.
+//	  election_quiet          default 12s, 1s..5m. A term that began less than this ago
+//	                          (any member's own mongod) means MongoDB's election may still be
+//	                          settling: rsguard does not step in, and status shows the time
+//	                          left. 12 s is the documented median failover time (spec §5.6);
+//	                          lower it only with a shorter electionTimeoutMillis.
 //	  candidates              rules a secondary must pass to be stepped up:
 //	    max_lag               default 10s, 0..1h behind the freshest reachable member.
 //	    min_priority          default 0, 0..1000. Priority-0 members are never candidates.

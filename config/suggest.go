@@ -13,6 +13,9 @@ func unknownKeyMsg(t reflect.Type, section, name string) string {
 	if msg := literalSecretMsg(join(section, name)); msg != "" {
 		return msg
 	}
+	if msg := removedKeyMsg(join(section, name)); msg != "" {
+		return msg
+	}
 	msg := fmt.Sprintf("unknown key %q", name)
 	var names []string
 	for _, f := range reflect.VisibleFields(t) {

@@ -25,6 +25,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("failover", c.Failover.Enabled),
 		slog.Bool("dry_run", c.Failover.DryRun),
 		slog.Duration("anti_flap_window", c.Failover.AntiFlapWindow),
+		slog.Duration("election_quiet", c.Failover.ElectionQuiet),
 		slog.Duration("probe_interval", c.Probe.Interval),
 	)
 }

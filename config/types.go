@@ -180,8 +180,10 @@ type Failover struct {
 	AbortCatchUp        bool          `yaml:"abort_catch_up" json:"abort_catch_up"`
 	FenceOldPrimary     bool          `yaml:"fence_old_primary" json:"fence_old_primary"`
 	FenceAfter          time.Duration `yaml:"fence_after" json:"fence_after"`
-	AllowForceReconfig  bool          `yaml:"allow_force_reconfig" json:"allow_force_reconfig"`
 	Candidates          Candidates    `yaml:"candidates" json:"candidates"`
+	// ElectionQuiet: a term that began less than this ago means MongoDB's own election may
+	// still be settling, so rsguard waits (election.Policy.ElectionQuiet).
+	ElectionQuiet time.Duration `yaml:"election_quiet" json:"election_quiet"`
 }
 
 // Candidates are the rules a secondary must pass to be stepped up, and the preferences

@@ -51,6 +51,9 @@ func validateFailover(k checker, c *Config) {
 	f := &c.Failover
 	k.durRange("failover.anti_flap_window", f.AntiFlapWindow, time.Second, 24*time.Hour)
 	k.durRange("failover.fence_after", f.FenceAfter, time.Second, 10*time.Minute)
+	// Below one election timeout (10 s, spec §5.2) rsguard could race an election MongoDB has
+	// just begun; the upper bound keeps a failover from waiting on a forgotten setting.
+	k.durRange("failover.election_quiet", f.ElectionQuiet, time.Second, 5*time.Minute)
 	cand := &f.Candidates
 	k.durRange("failover.candidates.max_lag", cand.MaxLag, 0, time.Hour)
 	if cand.MinPriority < 0 || cand.MinPriority > 1000 {

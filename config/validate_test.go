@@ -120,6 +120,7 @@ func TestValidationRules(t *testing.T) {
 		{"anti_flap_window too short", []edit{{"anti_flap_window: 5m", "anti_flap_window: 100ms"}}, where{22, "anti_flap_window"}, "failover.anti_flap_window", `must be at least 1s, got "100ms"`},
 		{"anti_flap_window too long", []edit{{"anti_flap_window: 5m", "anti_flap_window: 48h"}}, where{22, "anti_flap_window"}, "failover.anti_flap_window", `must be at most 24h, got "48h"`},
 		{"fence_after zero", []edit{{"  anti_flap_window: 5m\n", "  anti_flap_window: 5m\n  fence_after: 0s\n"}}, where{23, "fence_after"}, "failover.fence_after", `must be at least 1s, got "0s"`},
+		{"election_quiet too short", []edit{{"  anti_flap_window: 5m\n", "  anti_flap_window: 5m\n  election_quiet: 500ms\n"}}, where{23, "election_quiet"}, "failover.election_quiet", `must be at least 1s, got "500ms"`},
 		{"enabled not boolean", []edit{{"  anti_flap_window: 5m\n", "  anti_flap_window: 5m\n  enabled: yes\n"}}, where{23, "enabled"}, "failover.enabled", `expected true or false, got string "yes"`},
 		{"max_lag negative", []edit{{"max_lag: 10s", "max_lag: -1s"}}, where{24, "max_lag"}, "failover.candidates.max_lag", `must be at least 0s, got "-1s"`},
 		{"min_priority range", []edit{afterMaxLag("    min_priority: 2000")}, where{25, "min_priority"}, "failover.candidates.min_priority", "must be from 0 to 1000"},

@@ -297,7 +297,7 @@ func (s *sidecarSet) WaitSettled(t testing.TB, timeout time.Duration) {
 					c.ID, r.Analysis.Kind, r.Decision.Reason, r.Coordinator, r.Quorum.Visible)
 			}
 			// "healthy" does not say whether a fault now would fall into the quiet period
-			// after a term change, when the sidecars defer to MongoDB (refused_election_in_progress).
+			// after a term change, when the sidecars defer to MongoDB (refused_election_quiet).
 			if l := r.Local; l != nil && !l.TermSince.IsZero() && time.Since(l.TermSince) < electionQuiet {
 				return fmt.Errorf("%s: term %d began %s ago (quiet period %s)", c.ID, l.Term,
 					time.Since(l.TermSince).Round(100*time.Millisecond), electionQuiet)

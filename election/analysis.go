@@ -60,6 +60,15 @@ const (
 	// secondaries apply behind it. Replacing the primary would promote a lagging member and, in
 	// PSA, shut a healthy primary down: never actionable (election/lagging.go).
 	ReplicationLagging
+	// PrimaryUnreachableSidecarsOnly: a majority of the sidecars lost the primary, but a majority
+	// of the voting mongods still get fresh heartbeat replies from it (election/veto.go): the
+	// sidecars' path is cut, not the primary. Not actionable.
+	PrimaryUnreachableSidecarsOnly
+	// ElectionQuietPeriod: nobody is running for election and no newer term exists, but a term
+	// began less than Policy.ElectionQuiet ago (failover.election_quiet): MongoDB's election may
+	// still be settling (spec §5.6), so rsguard waits the rest of the period. Not actionable;
+	// unlike ElectionInProgress it does not claim that anyone is electing.
+	ElectionQuietPeriod
 	numKinds
 )
 
@@ -84,6 +93,8 @@ var kindInfo = [numKinds]struct {
 	StalePrimaryLingering:            {"stale_primary_lingering", true},
 	PrimaryCatchingUp:                {"primary_catching_up", false},
 	ReplicationLagging:               {"replication_lagging", false},
+	PrimaryUnreachableSidecarsOnly:   {"primary_unreachable_sidecars_only", false},
+	ElectionQuietPeriod:              {"election_quiet_period", false},
 }
 
 // String returns the kind's stable code, used in logs, the audit log, the API and metric labels.

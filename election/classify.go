@@ -73,7 +73,9 @@ func Classify(snap topology.Snapshot, p Policy) Analysis {
 		return catching
 	}
 	u := o.lostPrimary(newest, p)
-	if u.Actionable() || u.Kind == ElectionInProgress {
+	// A vetoed verdict is final too: the sidecars' probes fail because their path to the primary
+	// is cut, which is no evidence of sickness (election/veto.go).
+	if u.Actionable() || u.Kind == ElectionInProgress || u.Kind == ElectionQuietPeriod || u.Kind == PrimaryUnreachableSidecarsOnly {
 		return u
 	}
 	s := o.sickPrimary(newest, p)
@@ -150,9 +152,11 @@ func (o observed) claims() []claim {
 
 // electionBusy reports MongoDB's own election at work (failover-notes "Safety rules": never act
 // while a term changed in the last few seconds, a member is a candidate, or a newer term exists).
+// A term change alone is ElectionQuietPeriod: nobody is seen electing, rsguard only waits.
 func (o observed) electionBusy(primaryTerm int64, p Policy) (Analysis, bool) {
 	var ev []string
 	var since time.Time
+	electing := false
 	for _, id := range o.ids {
 		l := o.views[id].Local
 		if l.Host == "" || !l.Reachable {
@@ -160,11 +164,15 @@ func (o observed) electionBusy(primaryTerm int64, p Policy) (Analysis, bool) {
 		}
 		switch {
 		case l.Candidate:
+			electing = true
 			ev = append(ev, fmt.Sprintf("%s: own mongod %s is running for election in term %d", id, l.Host, l.Term))
 		case primaryTerm > 0 && l.Term > primaryTerm:
+			electing = true
 			ev = append(ev, fmt.Sprintf("%s: own mongod %s is in term %d, newer than the primary's %d", id, l.Host, l.Term, primaryTerm))
 		case !l.TermSince.IsZero() && o.now.Sub(l.TermSince) < p.ElectionQuiet:
-			ev = append(ev, fmt.Sprintf("%s: own mongod %s entered term %d %s ago", id, l.Host, l.Term, o.now.Sub(l.TermSince)))
+			ago := o.now.Sub(l.TermSince)
+			ev = append(ev, fmt.Sprintf("%s: own mongod %s: term %d began %s ago; waiting the election-quiet period (failover.election_quiet %s), %s left",
+				id, l.Host, l.Term, ago.Round(100*time.Millisecond), p.ElectionQuiet, (p.ElectionQuiet-ago).Round(100*time.Millisecond)))
 		default:
 			continue
 		}
@@ -177,6 +185,10 @@ func (o observed) electionBusy(primaryTerm int64, p Policy) (Analysis, bool) {
 	}
 	if since.IsZero() {
 		since = o.now
+	}
+	if !electing {
+		ev = append(ev, "no member is running for election and none is in a newer term")
+		return Analysis{Kind: ElectionQuietPeriod, Since: since, Evidence: ev}, true
 	}
 	return Analysis{Kind: ElectionInProgress, Since: since, Evidence: ev}, true
 }

@@ -83,7 +83,7 @@ func TestClassifyEdgeCases(t *testing.T) {
 		{name: "recent term change with the primary lost", snap: fiveSet("b", func(v map[string]*topology.MemberView) {
 			lose("a", "b", "c", "d", "e")(v)
 			v["d"].Local.TermSince = t0.Add(-2 * time.Second)
-		}), want: ElectionInProgress},
+		}), want: ElectionQuietPeriod},
 		{name: "recent term change with a healthy primary is just a new primary",
 			snap: fiveSet("b", func(v map[string]*topology.MemberView) { v["a"].Local.TermSince = t0.Add(-time.Second) }), want: Healthy},
 		{name: "stale belief elsewhere does not resurrect a stepped-down primary",
@@ -106,7 +106,7 @@ func TestClassifyEdgeCases(t *testing.T) {
 		{name: "probe failures below the threshold are no witness",
 			snap: fiveSet("a", func(v map[string]*topology.MemberView) {
 				for _, id := range []string{"b", "c"} {
-					v[id].JournalProbe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 2, FailingSince: t0.Add(-time.Minute)}
+					v[id].JournalProbe = topology.WriteProbe{Target: "h1", ConsecutiveFails: 1, FailingSince: t0.Add(-time.Minute)}
 				}
 			}), want: Healthy},
 		{name: "probes against an old primary are no witness",

@@ -65,10 +65,14 @@ func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decis
 		// failover-notes: replSetStepUp on a caught-up secondary is quicker than a stepdown
 		// that must wait for the stalled write's locks (spec §6.1).
 		act, why := stepUpBest(snap, a.Primary, true, p, d, ReasonSickPrimary)
-		if act.IsNone() && p.FenceAfter > 0 {
+		if act.IsNone() {
 			// PSA: the arbiter refuses while the sick primary looks healthy (spec §5.3).
-			// If a candidate would win without the arbiter's refusal, fence first.
+			// If a candidate would win without the arbiter's refusal, fence first, unless
+			// fencing is disabled (failover.fence_old_primary: false): then say so.
 			if _, ok := Rank(Candidates(snap, a.Primary, false), p).Best(); ok {
+				if p.FenceAfter <= 0 || p.FenceDisabled {
+					return Action{Kind: None}, RefusedFenceDisabled
+				}
 				// Shutting a mongod down needs its own sidecar's testimony (sick.go
 				// ownWitness): remote probes alone may be a path, not the primary.
 				if !ownWitness(snap, a.Primary, p) {
@@ -79,6 +83,9 @@ func propose(snap topology.Snapshot, st State, p Policy, now time.Time, d *Decis
 		}
 		return act, why
 	case StalePrimaryLingering:
+		if p.FenceDisabled {
+			return Action{Kind: None}, RefusedFenceDisabled
+		}
 		return fence(snap, a.Primary, ReasonStalePrimaryFence)
 	case PrimaryCatchingUp:
 		return abortCatchUp(snap, st, p, now, a)

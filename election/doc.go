@@ -54,4 +54,14 @@
 //   - Without its own sidecar visible, the incident of a primary is keyed by the term the others
 //     claim for it, so a host-level outage during which observers learn a newer term may still
 //     count as a new incident.
+//
+// The mongods' own heartbeats count as evidence (veto.go): the sidecars losing the primary while a
+// majority of the voting mongods still exchange fresh heartbeats with it is not a lost primary.
+// And a term that began within Policy.ElectionQuiet holds rsguard back (ElectionQuietPeriod)
+// even when nobody is electing, because MongoDB's own election may still be settling.
+//
+// Tests: classify and rank tables, single-snapshot scenario files (testdata/*.json), and
+// multi-sidecar scripts (testdata/multi, multi_test.go) where several sidecars each decide from
+// the views they can see, on a fake clock, with the production defaults (DefaultPolicy, which
+// config.Default is built from).
 package election

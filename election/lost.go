@@ -55,6 +55,14 @@ func (o observed) lostPrimary(c claim, p Policy) Analysis {
 		default:
 			a.Kind = PrimaryProcessUnresponsive
 		}
+		// A refused connection on its own host proves the process gone, whatever the last
+		// heartbeats said; otherwise the mongods' fresh heartbeats veto (election/veto.go).
+		if a.Kind != PrimaryProcessDead {
+			if ev, ok := o.heartbeatVeto(c.host, p); ok {
+				a.Kind = PrimaryUnreachableSidecarsOnly
+				a.Evidence = append(a.Evidence, ev...)
+			}
+		}
 	case len(lost) == 1 && lost[0] == o.snap.Self:
 		a.Kind = PrimaryUnreachableFromMeOnly
 	default:

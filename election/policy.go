@@ -63,25 +63,37 @@ type Policy struct {
 	// AbortCatchUp lets the coordinator end the catch-up of a member it stepped up over a lost
 	// primary when nothing is left to fetch (election/catchup.go).
 	AbortCatchUp bool
+	// HeartbeatFresh: a mongod's heartbeat reply from the primary (replSetGetStatus
+	// lastHeartbeat) at most this old counts as the primary answering it, and a majority of such
+	// mongods vetoes an "unreachable" verdict (election/veto.go). Default 3 s: one
+	// heartbeatIntervalMillis (2 s, spec §5.1) and a margin. Zero disables the veto.
+	HeartbeatFresh time.Duration
+	// FenceDisabled (failover.fence_old_primary: false): where the rules call for a fence (an
+	// older primary lingering FenceAfter, or PSA fence-first), refuse with
+	// refused_fence_disabled instead, so the operator sees what was not done.
+	FenceDisabled bool
 }
 
-// DefaultPolicy is the documented default: enabled, not dry-run.
+// DefaultPolicy is the documented default: enabled, not dry-run. It is the one source of the
+// defaults: config.Default() takes its failover and probe defaults from it, and a supervisor test
+// checks that the default configuration maps back onto exactly this value.
 func DefaultPolicy() Policy {
 	return Policy{
 		Enabled:        true,
 		ElectionQuiet:  12 * time.Second,
 		SickObservers:  2,
-		SickAfter:      10 * time.Second,
-		ProbeFailures:  3,
+		SickAfter:      5 * time.Second,
+		ProbeFailures:  2,
 		ProbeSlow:      2 * time.Second,
 		WriteStall:     30 * time.Second,
 		StepDownSecs:   60,
-		MaxLag:         0,
-		AntiFlapWindow: 30 * time.Minute,
+		MaxLag:         10 * time.Second,
+		AntiFlapWindow: 5 * time.Minute,
 		PendingTimeout: 15 * time.Second,
-		FenceAfter:     30 * time.Second,
+		FenceAfter:     20 * time.Second,
 		FreezeSecs:     120,
 		AbortCatchUp:   true,
+		HeartbeatFresh: 3 * time.Second,
 	}
 }
 

@@ -60,6 +60,12 @@ const (
 	// sidecar does not witness the stall (its own w:1 j:true probe, its mongod's lastWrite):
 	// remote probes alone never shut a mongod down.
 	RefusedFenceNoLocalEvidence Reason = "refused_fence_no_local_evidence"
+	// RefusedMongodsReachPrimary: the sidecars lost the primary but a majority of the voting
+	// mongods still get fresh heartbeat replies from it (election/veto.go).
+	RefusedMongodsReachPrimary Reason = "refused_mongods_reach_primary"
+	// RefusedElectionQuiet: a term began within Policy.ElectionQuiet and nobody is a candidate;
+	// rsguard waits the rest of the quiet period.
+	RefusedElectionQuiet Reason = "refused_election_quiet"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.
@@ -83,4 +89,6 @@ var kindReason = [numKinds]Reason{
 	StalePrimaryLingering:            ReasonStalePrimaryFence,
 	PrimaryCatchingUp:                RefusedCatchUpNotOurs,
 	ReplicationLagging:               RefusedReplicationLagging,
+	PrimaryUnreachableSidecarsOnly:   RefusedMongodsReachPrimary,
+	ElectionQuietPeriod:              RefusedElectionQuiet,
 }

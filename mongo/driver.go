@@ -38,6 +38,9 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	MaxPoolSize       uint64 // default 4
 	AppName           string // default "rsguard"
+	// ProbeNamespace is the "database.collection" WriteProbe writes to (probe.write_probe_namespace);
+	// default ProbeDatabase.ProbeCollection.
+	ProbeNamespace string
 }
 
 // LogValue keeps the password out of logs even when Options is logged whole.
@@ -70,6 +73,9 @@ func (o Options) withDefaults() Options {
 	if o.AuthSource == "" {
 		o.AuthSource = "admin"
 	}
+	if o.ProbeNamespace == "" {
+		o.ProbeNamespace = ProbeDatabase + "." + ProbeCollection
+	}
 	return o
 }
 
@@ -80,6 +86,8 @@ type DriverNode struct {
 	addr   string
 	log    *slog.Logger
 	seq    atomic.Int64
+	// probeDB and probeColl are Options.ProbeNamespace split at its first dot.
+	probeDB, probeColl string
 }
 
 // Dial prepares a client for the mongod in opts.URI. It does not wait for the mongod: a sidecar
@@ -123,11 +131,16 @@ func Dial(ctx context.Context, logger *slog.Logger, opts Options) (*DriverNode, 
 			AuthSource:  opts.AuthSource,
 		})
 	}
+	probeDB, probeColl, ok := strings.Cut(opts.ProbeNamespace, ".")
+	if !ok || probeDB == "" || probeColl == "" {
+		return nil, fmt.Errorf("mongo: dial %s: probe namespace %q is not database.collection", co.Hosts[0], opts.ProbeNamespace)
+	}
 	client, err := mongodrv.Connect(co)
 	if err != nil {
 		return nil, fmt.Errorf("mongo: dial %s: %w", co.Hosts[0], err)
 	}
-	n := &DriverNode{client: client, addr: co.Hosts[0], log: logger.With("mongod", co.Hosts[0])}
+	n := &DriverNode{client: client, addr: co.Hosts[0], log: logger.With("mongod", co.Hosts[0]),
+		probeDB: probeDB, probeColl: probeColl}
 	n.log.Debug("mongod client ready", "app", opts.AppName,
 		"connect_timeout", opts.ConnectTimeout, "heartbeat", opts.HeartbeatInterval)
 	return n, nil

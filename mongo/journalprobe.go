@@ -26,16 +26,16 @@ func (n *DriverNode) JournalProbe(ctx context.Context, id string) (time.Duration
 		defer cancel()
 	}
 	ms, _ := maxTimeMS(ctx)
-	cmd := journalProbeCommand(id, time.Now(), n.seq.Add(1), ms)
+	cmd := journalProbeCommand(n.probeColl, id, time.Now(), n.seq.Add(1), ms)
 	start := time.Now()
-	_, err := n.run(ctx, ProbeDatabase, "journal probe", cmd)
+	_, err := n.run(ctx, n.probeDB, "journal probe", cmd)
 	return time.Since(start), err
 }
 
 // journalProbeCommand is probeCommand on the id's journal document with {w: 1, j: true} and
 // maxTimeMS instead of the majority write concern.
-func journalProbeCommand(id string, at time.Time, seq, maxTimeMS int64) bson.D {
-	cmd := probeCommand(id+JournalProbeSuffix, at, seq, 0)
+func journalProbeCommand(coll, id string, at time.Time, seq, maxTimeMS int64) bson.D {
+	cmd := probeCommand(coll, id+JournalProbeSuffix, at, seq, 0)
 	out := make(bson.D, 0, len(cmd)+1)
 	for _, e := range cmd {
 		if e.Key == "writeConcern" {

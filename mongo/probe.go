@@ -7,7 +7,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// WriteProbe upserts this sidecar's probe document into rsguard.probe with w:"majority". The
+// WriteProbe upserts this sidecar's probe document into the probe namespace
+// (Options.ProbeNamespace, default rsguard.probe) with w:"majority". The
 // wtimeout sits inside ctx's deadline (DefaultProbeTimeout without one) so that a primary which
 // applies the write but cannot commit it answers WriteConcernFailed (64) before the client gives
 // up: "up but not committing" and "no answer" are different verdicts (failover-notes "Sick
@@ -19,21 +20,21 @@ func (n *DriverNode) WriteProbe(ctx context.Context, id string) (time.Duration, 
 		defer cancel()
 	}
 	wtimeout, _ := maxTimeMS(ctx)
-	cmd := probeCommand(id, time.Now(), n.seq.Add(1), wtimeout)
+	cmd := probeCommand(n.probeColl, id, time.Now(), n.seq.Add(1), wtimeout)
 	start := time.Now()
-	_, err := n.run(ctx, ProbeDatabase, "write probe", cmd)
+	_, err := n.run(ctx, n.probeDB, "write probe", cmd)
 	return time.Since(start), err
 }
 
 // probeCommand is one upsert by _id: the collection holds one small document per sidecar.
-func probeCommand(id string, at time.Time, seq, wtimeoutMS int64) bson.D {
+func probeCommand(coll, id string, at time.Time, seq, wtimeoutMS int64) bson.D {
 	doc := bson.D{
 		{Key: "_id", Value: id},
 		{Key: "at", Value: bson.NewDateTimeFromTime(at)},
 		{Key: "seq", Value: seq},
 	}
 	return bson.D{
-		{Key: "update", Value: ProbeCollection},
+		{Key: "update", Value: coll},
 		{Key: "updates", Value: bson.A{bson.D{
 			{Key: "q", Value: bson.D{{Key: "_id", Value: id}}},
 			{Key: "u", Value: doc},

@@ -124,6 +124,9 @@ func (o Observation) Peers() []topology.PeerSeen {
 			LastHeartbeat: m.LastHeartbeat,
 			PingMs:        m.PingMs,
 			SyncSource:    m.SyncSource,
+			// Healthy may be overridden by the sidecar's own probe; this stays the mongod's.
+			HeartbeatHealthy:  m.Healthy(),
+			LastHeartbeatRecv: m.LastHeartbeatRecv,
 		})
 	}
 	return out

@@ -37,10 +37,11 @@ func TestObserveMapsToTopology(t *testing.T) {
 		t.Errorf("member settings %+v", v)
 	}
 	peers := o.Peers()
-	if len(peers) != 2 || peers[0].Host != "n2:27017" || !peers[0].Healthy || peers[0].SyncSource != "n1:27017" {
+	if len(peers) != 2 || peers[0].Host != "n2:27017" || !peers[0].Healthy || !peers[0].HeartbeatHealthy || peers[0].LastHeartbeatRecv.IsZero() || peers[0].SyncSource != "n1:27017" {
 		t.Fatalf("peers %+v", peers)
 	}
-	if p := peers[1]; p.Healthy || p.State != topology.StateDown || !p.OpTime.IsNull() || p.LastHeartbeat.IsZero() {
+	// mongod stamps lastHeartbeat on a failed heartbeat too (setDownValues): only health tells.
+	if p := peers[1]; p.Healthy || p.HeartbeatHealthy || p.State != topology.StateDown || !p.OpTime.IsNull() || p.LastHeartbeat.IsZero() {
 		t.Errorf("down peer %+v", p)
 	}
 	p := o.Primary()

@@ -200,7 +200,7 @@ func (s *Supervisor) timeFailoverLocked(a election.Analysis, now time.Time) {
 	case now.Sub(fc.start) > failoverGiveUp:
 		*fc = failoverClock{}
 	case a.Primary != "" && (a.Primary != fc.inc.Primary || a.Term > fc.inc.Term) &&
-		a.Kind != election.ElectionInProgress && s.writableLocked(a.Primary):
+		a.Kind != election.ElectionInProgress && a.Kind != election.ElectionQuietPeriod && s.writableLocked(a.Primary):
 		took := now.Sub(fc.start)
 		s.metrics.failoverDuration.Observe(took.Seconds())
 		s.logger.Info("new writable primary", "primary", a.Primary, "term", a.Term,

@@ -71,7 +71,7 @@ func (o Options) withDefaults() (Options, error) {
 func defaultDialer(cfg *config.Config, logger *slog.Logger) DialFunc {
 	self := cfg.Self().Mongod
 	return func(ctx context.Context, host string) (mongo.Node, error) {
-		o := mongo.Options{AppName: "rsguard-" + cfg.ID}
+		o := mongo.Options{AppName: "rsguard-" + cfg.ID, ProbeNamespace: cfg.Probe.WriteProbeNamespace}
 		uri := "mongodb://" + host + "/?directConnection=true"
 		if m := cfg.Mongod; m != nil {
 			if host == self {

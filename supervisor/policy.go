@@ -27,8 +27,10 @@ const (
 //	failover.enabled                      -> Enabled
 //	failover.dry_run                      -> DryRun
 //	failover.anti_flap_window             -> AntiFlapWindow
-//	failover.fence_old_primary, fence_after -> FenceAfter (0, i.e. never fence, when disabled;
-//	                                         this also turns off PSA fence-first)
+//	failover.fence_after                  -> FenceAfter
+//	failover.fence_old_primary            -> FenceDisabled when false: a lingering older primary
+//	                                         and PSA fence-first are refused with
+//	                                         refused_fence_disabled instead of fenced
 //	failover.step_down_sick_primary       -> no Policy field: when false, a sick_primary decision
 //	                                         is re-run with Enabled false (refused_policy_disabled),
 //	                                         see decide.go. SickStepDown stays false: the quicker
@@ -40,9 +42,13 @@ const (
 //	probe.failures_before_unreachable     -> ProbeFailures (the consecutive failed w:1 j:true
 //	                                         write probes that make one sidecar a witness of
 //	                                         sickness)
-//	(none)                                -> ElectionQuiet 12 s, SickObservers 2, WriteStall 30 s,
-//	                                         StepDownSecs 60, PendingTimeout 15 s, FreezeSecs 120:
-//	                                         election.DefaultPolicy.
+//	failover.election_quiet               -> ElectionQuiet
+//	(none)                                -> SickObservers 2, WriteStall 30 s, StepDownSecs 60,
+//	                                         PendingTimeout 15 s, FreezeSecs 120, HeartbeatFresh
+//	                                         3 s: election.DefaultPolicy.
+//
+// config.Default() takes its defaults from election.DefaultPolicy, so the default configuration
+// maps back onto exactly DefaultPolicy (TestDefaultConfigIsDefaultPolicy).
 //
 //	failover.candidates.min_priority      -> MinPriority
 //	failover.abort_catch_up               -> AbortCatchUp
@@ -52,16 +58,15 @@ func policyFrom(cfg *config.Config) election.Policy {
 	p.Enabled = f.Enabled
 	p.DryRun = f.DryRun
 	p.AntiFlapWindow = f.AntiFlapWindow
-	p.FenceAfter = 0
-	if f.FenceOldPrimary {
-		p.FenceAfter = f.FenceAfter
-	}
+	p.FenceAfter = f.FenceAfter
+	p.FenceDisabled = !f.FenceOldPrimary
 	p.MaxLag = f.Candidates.MaxLag
 	p.PreferZones = slices.Clone(f.Candidates.PreferZones)
 	p.AvoidZones = slices.Clone(f.Candidates.AvoidZones)
 	p.RequireTags = maps.Clone(f.Candidates.RequireTags)
 	p.MinPriority = f.Candidates.MinPriority
 	p.AbortCatchUp = f.AbortCatchUp
+	p.ElectionQuiet = f.ElectionQuiet
 	p.SickAfter = pr.SickAfter
 	p.ProbeSlow = pr.SickWriteLatency
 	p.ProbeFailures = pr.FailuresBeforeUnreachable
@@ -83,17 +88,30 @@ type PolicySummary struct {
 	// Memory is the set's shared memory as this sidecar holds it: failovers, acknowledgement,
 	// freezes, pause, actions in flight and incidents (topology/memory.go).
 	Memory topology.Memory `json:"memory,omitzero"`
+	// ElectionQuiet is failover.election_quiet; ElectionQuietUntil, when in the future, is when
+	// the quiet period of ElectionQuietTerm (the newest term seen) ends.
+	ElectionQuiet      string    `json:"election_quiet"`
+	ElectionQuietUntil time.Time `json:"election_quiet_until,omitzero"`
+	ElectionQuietTerm  int64     `json:"election_quiet_term,omitempty"`
 }
 
 func policySummary(cfg *config.Config, p election.Policy, st election.State) PolicySummary {
 	s := PolicySummary{
 		Enabled: p.Enabled, DryRun: p.DryRun, StepDownSickPrimary: cfg.Failover.StepDownSickPrimary,
-		FenceAfter: p.FenceAfter.String(), AntiFlapWindow: p.AntiFlapWindow.String(),
+		FenceAfter: fenceText(p), AntiFlapWindow: p.AntiFlapWindow.String(),
 		LastFailover: st.LastFailover, AcknowledgedAt: st.AckAt, Pending: st.Pending,
-		Memory: st.Memory,
+		Memory:        st.Memory,
+		ElectionQuiet: p.ElectionQuiet.String(),
 	}
 	if f := st.LastFailover; !f.At.IsZero() && st.AckAt.Before(f.At) {
 		s.AntiFlapUntil = f.At.Add(p.AntiFlapWindow)
 	}
 	return s
+}
+
+func fenceText(p election.Policy) string {
+	if p.FenceDisabled || p.FenceAfter <= 0 {
+		return "off"
+	}
+	return p.FenceAfter.String()
 }

@@ -30,6 +30,7 @@ failover:
   dry_run: true
   anti_flap_window: 10m
   fence_after: 9s
+  election_quiet: 8s
   candidates:
     max_lag: 3s
     min_priority: 2
@@ -46,6 +47,7 @@ failover:
 	want.SickAfter = 7 * time.Second
 	want.ProbeSlow = 1500 * time.Millisecond
 	want.ProbeFailures = 4
+	want.ElectionQuiet = 8 * time.Second
 	if p.Enabled != want.Enabled || p.DryRun != want.DryRun || p.AntiFlapWindow != want.AntiFlapWindow ||
 		p.FenceAfter != want.FenceAfter || p.MaxLag != want.MaxLag || p.SickAfter != want.SickAfter ||
 		p.ProbeSlow != want.ProbeSlow || p.ProbeFailures != want.ProbeFailures ||
@@ -59,7 +61,7 @@ failover:
 		t.Errorf("candidate rules = %v %v %v", p.PreferZones, p.AvoidZones, p.RequireTags)
 	}
 	off := policyFrom(parseConfig(t, "failover:\n  fence_old_primary: false\n  enabled: false\n"))
-	if off.FenceAfter != 0 || off.Enabled {
+	if !off.FenceDisabled || off.Enabled {
 		t.Errorf("fence_old_primary false / enabled false: %+v", off)
 	}
 }

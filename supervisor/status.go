@@ -94,6 +94,9 @@ func (s *Supervisor) Status() StatusReport {
 	r.Ready = len(r.NotReady) == 0
 	r.ConfigAgreement = s.drift.status()
 	r.Warnings = s.Warnings()
+	if until, term := election.QuietUntil(snap, s.policy); until.After(now) {
+		r.Policy.ElectionQuietUntil, r.Policy.ElectionQuietTerm = until, term
+	}
 	if r.Quorum.Visible == nil {
 		r.Quorum.Visible = []string{}
 	}

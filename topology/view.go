@@ -119,6 +119,13 @@ type PeerSeen struct {
 	LastHeartbeat time.Time   `json:"hb,omitzero"`
 	PingMs        int64       `json:"ping,omitempty"`
 	SyncSource    string      `json:"sync,omitempty"`
+	// HeartbeatHealthy is the mongod's own health flag for the member (replSetGetStatus
+	// members[].health, spec §3.3), kept apart from Healthy, which the sidecar's own probe of the
+	// member overrides: with LastHeartbeat it is the mongods' evidence (election/veto.go).
+	HeartbeatHealthy bool `json:"hb_ok,omitempty"`
+	// LastHeartbeatRecv is when this mongod last received a heartbeat request from the member
+	// (replSetGetStatus lastHeartbeatRecv, spec §3.3): the member's own outgoing heartbeats.
+	LastHeartbeatRecv time.Time `json:"hb_recv,omitzero"`
 }
 
 // PrimarySeen is the primary this sidecar's mongod believes in (hello "primary", spec §2.1) and

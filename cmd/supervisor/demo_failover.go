@@ -53,7 +53,7 @@ func (d *demo) waitQuiet(ctx context.Context) error {
 			if r.Analysis.Kind != election.Healthy || r.Coordinator == "" {
 				return "", fmt.Errorf("%s: analysis %s, reason %s", s.id, r.Analysis.Kind, r.Decision.Reason)
 			}
-			// A kill inside the quiet period would be classified election_in_progress and left to
+			// A kill inside the quiet period would be classified election_quiet_period and left to
 			// MongoDB: wait it out, as an incident at a random time would find it.
 			if l := r.Local; l != nil && time.Since(l.TermSince) < quiet {
 				return "", fmt.Errorf("%s: term %d began %s ago", s.id, l.Term, time.Since(l.TermSince).Round(time.Second))

@@ -83,6 +83,13 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 		fmt.Fprintf(w, "; PAUSED by %s at %s%s (no automatic action until resumed)", pause.By, clock(pause.At), optional(": ", pause.Why))
 	}
 	fmt.Fprintln(w)
+	if p.ElectionQuiet != "" {
+		fmt.Fprintf(w, "election quiet: %s after a term begins", p.ElectionQuiet)
+		if left := p.ElectionQuietUntil.Sub(r.Time); left > 0 {
+			fmt.Fprintf(w, "; term %d began recently, quiet for %s more (until %s)", p.ElectionQuietTerm, left.Round(100*time.Millisecond), clock(p.ElectionQuietUntil))
+		}
+		fmt.Fprintln(w)
+	}
 	if wp := r.Probe; wp.Target != "" {
 		fmt.Fprintf(w, "write probe:  %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
 			optional(", failing: ", wp.LastErr))
@@ -225,7 +232,7 @@ func explainKind(k election.Kind) string {
 	case election.NoPrimary:
 		return "nobody claims to be primary and no election is visible yet: MongoDB's election timer is running"
 	case election.ElectionInProgress:
-		return "MongoDB is electing (a term changed recently or a member is a candidate): rsguard waits"
+		return "MongoDB is electing (a member is a candidate or already in a newer term): rsguard waits"
 	case election.PrimaryProcessDead:
 		return "the primary's mongod is gone: its own sidecar gets connection refused and a quorum cannot reach it"
 	case election.PrimaryProcessUnresponsive:
@@ -250,6 +257,10 @@ func explainKind(k election.Kind) string {
 		return "a new primary won its election and is catching up before it accepts writes"
 	case election.ReplicationLagging:
 		return "the secondaries lag: w:\"majority\" writes stall while the primary's own (w:1 j:true) writes are fast; not a failover matter"
+	case election.ElectionQuietPeriod:
+		return "nobody is electing, but a term began less than failover.election_quiet ago: rsguard waits the rest of the quiet period"
+	case election.PrimaryUnreachableSidecarsOnly:
+		return "the sidecars lost the primary, but a majority of the mongods still get heartbeat replies from it: the sidecars' network is cut, not the primary"
 	}
 	return "unknown analysis"
 }
@@ -309,6 +320,10 @@ func explainReason(r election.Reason) string {
 		return "refused: replacing a healthy primary would promote a lagging member; fix the secondaries (alert on rsguard_supervisor_replication_lagging)"
 	case election.RefusedFenceNoLocalEvidence:
 		return "refused: the primary's own sidecar does not see its writes stall, and remote probes alone never shut a mongod down"
+	case election.RefusedElectionQuiet:
+		return "refused: a term began recently (failover.election_quiet); waiting for MongoDB's election to settle"
+	case election.RefusedMongodsReachPrimary:
+		return "refused: the mongods still exchange heartbeats with the primary, so replacing it would fix nothing"
 	case supervisor.ReasonNotReady:
 		return "refused: the sidecar is not ready yet (see the readiness reasons)"
 	case election.RefusedPaused:

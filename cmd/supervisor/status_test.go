@@ -142,3 +142,28 @@ func TestStatusUnreachable(t *testing.T) {
 		t.Fatalf("exit %d, stderr: %s", code, errs)
 	}
 }
+
+// TestStatusElectionQuiet: the status shows the election-quiet period, and while a term is young
+// the time left, and narrates a quiet period without claiming that MongoDB is electing.
+func TestStatusElectionQuiet(t *testing.T) {
+	r := failoverReport()
+	r.Analysis = election.Analysis{Kind: election.ElectionQuietPeriod, Evidence: []string{"node-b: own mongod 127.0.0.3:27017: term 2 began 4s ago"}}
+	r.Decision = supervisor.DecisionStatus{At: r.Time, Action: election.Action{Kind: election.None}, Proposed: election.Action{Kind: election.None}, Reason: election.RefusedElectionQuiet}
+	r.Policy.ElectionQuiet = "12s"
+	r.Policy.ElectionQuietUntil, r.Policy.ElectionQuietTerm = r.Time.Add(8*time.Second), 2
+	srv := statusServer(t, r)
+	code, out, _ := runMain(t, "status", "--addr", srv.URL)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	t.Logf("output:\n%s", out)
+	for _, want := range []string{"election quiet: 12s after a term begins; term 2 began recently, quiet for 8s more",
+		"analysis:     election_quiet_period", "nobody is electing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "MongoDB is electing") {
+		t.Errorf("a quiet period is narrated as an election:\n%s", out)
+	}
+}
