@@ -106,7 +106,7 @@ func agreementRules() map[string]keyRule {
 		"failover.abort_catch_up":          agreed("whether catch-up may be ended"),
 		"failover.fence_old_primary":       agreed("whether a lingering primary is fenced"),
 		"failover.fence_after":             agreed("when a lingering primary is fenced"),
-		"failover.allow_force_reconfig":    agreed("whether a force reconfig may run"),
+		"failover.election_quiet":          agreed("how long after a new term every sidecar holds back"),
 		"failover.candidates.max_lag":      agreed("which secondaries may be stepped up"),
 		"failover.candidates.min_priority": agreed("which secondaries may be stepped up"),
 		"failover.candidates.prefer_zones": agreed("candidate ranking"),

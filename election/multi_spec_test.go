@@ -17,13 +17,13 @@ import (
 
 // viewSpec holds a sidecar's view as sections of key=value fields; peers by host.
 type viewSpec struct {
-	top, local, probe, primary map[string]string
-	peers                      map[string]map[string]string
+	top, local, probe, jprobe, primary map[string]string
+	peers                              map[string]map[string]string
 }
 
 func newSpec() viewSpec {
 	return viewSpec{top: map[string]string{}, local: map[string]string{}, probe: map[string]string{},
-		primary: map[string]string{}, peers: map[string]map[string]string{}}
+		jprobe: map[string]string{}, primary: map[string]string{}, peers: map[string]map[string]string{}}
 }
 
 func (s viewSpec) clone() viewSpec {
@@ -31,6 +31,7 @@ func (s viewSpec) clone() viewSpec {
 	maps.Copy(c.top, s.top)
 	maps.Copy(c.local, s.local)
 	maps.Copy(c.probe, s.probe)
+	maps.Copy(c.jprobe, s.jprobe)
 	maps.Copy(c.primary, s.primary)
 	for h, p := range s.peers {
 		c.peers[h] = maps.Clone(p)
@@ -53,6 +54,8 @@ func (s *viewSpec) apply(line string, now time.Time) error {
 		dst = s.local
 	case "probe":
 		dst = s.probe
+	case "jprobe": // the w:1 j:true probe: evidence local to the primary (election/sick.go)
+		dst = s.jprobe
 	case "primary":
 		dst = s.primary
 	case "view":
@@ -68,6 +71,9 @@ func (s *viewSpec) apply(line string, now time.Time) error {
 	case "-probe":
 		clear(s.probe)
 		return nil
+	case "-jprobe":
+		clear(s.jprobe)
+		return nil
 	case "-primary":
 		clear(s.primary)
 		return nil
@@ -77,7 +83,7 @@ func (s *viewSpec) apply(line string, now time.Time) error {
 		}
 		return nil
 	default:
-		return fmt.Errorf("unknown section %q in %q (local, probe, primary, peer HOST, view, -probe, -primary, -peer HOST)", sec, line)
+		return fmt.Errorf("unknown section %q in %q (local, probe, jprobe, primary, peer HOST, view, -probe, -jprobe, -primary, -peer HOST)", sec, line)
 	}
 	for _, kv := range rest {
 		k, v, ok := strings.Cut(kv, "=")
@@ -194,7 +200,7 @@ func (s viewSpec) materialize(cfg topology.SidecarConfig, now time.Time) (topolo
 		}
 		doc["local"] = l
 	}
-	for name, fields := range map[string]map[string]string{"probe": s.probe, "primary": s.primary} {
+	for name, fields := range map[string]map[string]string{"probe": s.probe, "jprobe": s.jprobe, "primary": s.primary} {
 		if len(fields) > 0 {
 			if doc[name], err = section(fields, now); err != nil {
 				return topology.MemberView{}, err

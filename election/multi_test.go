@@ -275,6 +275,7 @@ func (w *world) initHealthy(t *testing.T, d *datadriven.TestData) error {
 		lines := []string{
 			fmt.Sprintf("primary host=%s term=%d eid_term=%d ok", ph, term, term),
 			fmt.Sprintf("probe target=%s last_ok=now lat=5ms", ph),
+			fmt.Sprintf("jprobe target=%s last_ok=now lat=2ms", ph),
 		}
 		if sc.cfg.Mode == topology.ModeData {
 			state := "SECONDARY"

@@ -71,6 +71,8 @@ func (w *world) observe() error {
 		if err != nil {
 			return fmt.Errorf("view of %s: %w", id, err)
 		}
+		// The shared memory travels in the view, as supervisor.buildViewLocked puts it there.
+		v.Memory = sc.state.Memory
 		sc.view = v
 	}
 	for _, to := range w.order {
@@ -103,6 +105,10 @@ func (w *world) decide() []string {
 		sc := w.sidecars[id]
 		if !sc.running {
 			continue
+		}
+		// Every peer's gossiped memory is merged in first (supervisor.mergePeerMemoryLocked).
+		for _, v := range sc.got {
+			sc.state.Memory = election.MergeMemory(sc.state.Memory, v.Memory)
 		}
 		d, st := election.Decide(w.snapshot(id), sc.state, w.policy, w.now)
 		sc.state, sc.last = st, d
