@@ -7,7 +7,8 @@ import (
 )
 
 // Decide classifies the snapshot, works out what the rules call for, and passes it through the
-// gates, in order: policy disabled, not the coordinator, already pending, anti-flap, dry run. It
+// gates, in order: policy disabled, no executor, already pending, anti-flap, dry run, not the
+// executor (election/executor.go). It
 // returns the decision and the next state; now is the decision time (anti-flap, pending deadlines),
 // snap.Now the observation time. Decide never fails: at worst it refuses with a reason.
 func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision, State) {
@@ -22,24 +23,34 @@ func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision
 	}
 	inc := Incident{Primary: a.Primary, Term: a.Term}
 	failover := prop.Kind == StepUp || prop.Kind == StepDown
+	exec, noExec := executorOf(snap, prop)
+	prop.Executor, d.Executor = exec, exec
+	d.Proposed = prop
 	switch {
 	case !p.Enabled:
 		d.Reason = RefusedPolicyDisabled
-	case !snap.IsCoordinator():
-		// Only the lowest id of the visible majority acts, so the sidecars do not issue the
-		// same command N times (principle 2).
-		d.Reason = RefusedNotCoordinator
+	case exec == "":
+		// Nobody visible can carry it out (election/executor.go).
+		d.Reason = noExec
 	case st.pendingBlocks(prop, inc, now):
 		d.Reason = RefusedActionPending
+		if exec != snap.Self {
+			d.Reason = RefusedNotExecutor // it was addressed to another sidecar: still not ours
+		}
 	case failover && st.antiFlapBlocks(inc, now, p):
 		d.Reason = RefusedAntiFlap
 	case p.DryRun:
 		d.Reason = RefusedDryRun
 	default:
+		// Every sidecar that gets here records the action, executor or not, so that the State
+		// evolves alike on all of them; only the addressed executor sends it (doc.go).
 		d.Action = prop
 		st.Pending = Pending{Action: prop, Incident: inc, Deadline: now.Add(p.PendingTimeout)}
 		if failover && st.LastFailover.Incident != inc {
 			st.LastFailover = Failover{At: now, Incident: inc, To: prop.Host, Reason: why}
+		}
+		if exec != snap.Self {
+			d.Action, d.Reason = Action{Kind: None}, RefusedNotExecutor
 		}
 	}
 	return d, st

@@ -50,6 +50,12 @@ const (
 	// RefusedCatchUpSourceAhead: a reachable member is ahead of the primary-elect, or a member's
 	// optime is unknown: catch-up has something to fetch, and aborting it would roll it back.
 	RefusedCatchUpSourceAhead Reason = "refused_catch_up_source_ahead"
+	// RefusedNotExecutor: the action is addressed to another sidecar (Decision.Executor), which
+	// decides and executes it on its own snapshot (election/executor.go).
+	RefusedNotExecutor Reason = "refused_not_executor"
+	// RefusedNoExecutor: no visible, ready sidecar can carry the action out: the target's own
+	// sidecar is out of sight and no other sidecar advertises credentials to reach it.
+	RefusedNoExecutor Reason = "refused_no_executor"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.

@@ -19,6 +19,8 @@ func (s *Supervisor) buildViewLocked(views map[string]topology.ViewWithAge, now 
 		Probe:      s.probe.wp,
 		Peers:      s.peersLocked(),
 		Primary:    s.primaryLocked(views),
+		// Whether it may be addressed actions on other members (election/executor.go).
+		Remote: s.cfg.MemberAccess() != nil,
 	}
 	if s.local.usable {
 		v.Local = s.local.view

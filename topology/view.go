@@ -44,6 +44,10 @@ type MemberView struct {
 	// NotReady is set by a sidecar that was ready once and no longer is (e.g. its mongod now
 	// reports another set): it still reports, but must not be chosen as the coordinator.
 	NotReady bool `json:"not_ready,omitempty"`
+	// Remote: this sidecar holds what it needs to send commands to the other members (a data
+	// sidecar's mongod credentials and TLS settings, or an arbiter sidecar's credentials
+	// section), so it may execute an action on a member whose own sidecar is out of sight.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the
