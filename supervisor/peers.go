@@ -17,6 +17,7 @@ import (
 type peerState struct {
 	tried    bool // a result is in
 	ok       bool // reachable, by the same refused/timeout rule as the local mongod
+	answered bool // it answered at least once (a reply, even an error reply)
 	inflight bool
 	fails    int
 	failure  topology.FailureKind
@@ -119,7 +120,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	p.tried = true
 	switch {
 	case err == nil:
-		p.ok, p.fails, p.failure = true, 0, topology.FailureNone
+		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
 		p.hello, p.at = h, s.now()
 		if st := h.State(); st != topology.StateUnknown {
 			p.state = st
@@ -129,7 +130,18 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 		}
 	case mongo.ErrorCode(err) != 0:
 		// An error reply is still an answer: the process is there.
-		p.ok, p.fails, p.failure = true, 0, topology.FailureNone
+		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
+	case !p.answered && mongo.Classify(err) == topology.FailureOther:
+		// Never reached, and neither a closed port nor silence: the handshake failed (TLS
+		// required, or our login refused), typically an arbiter sidecar without a credentials
+		// section on an auth or TLS set. No opinion, rather than a false "unreachable" that
+		// would count towards a quorum for "lost" and aim its write probe at nothing.
+		p.tried, p.failure = was.tried, topology.FailureOther
+		if !was.tried && p.fails == 0 {
+			s.logger.Warn("peer mongod refuses our connection (TLS or credentials?): no reachability opinion on it until it answers",
+				"host", host, "err", err)
+		}
+		p.fails++
 	default:
 		p.fails++
 		p.failure = mongo.Classify(err)
