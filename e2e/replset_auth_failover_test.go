@@ -18,10 +18,10 @@ import (
 )
 
 // TestAuthTLSFailoverWithArbiterSidecar is the issue's done-when "an auth + TLS set with an
-// arbiter sidecar: kill-primary failover works". Three data members and an arbiter mongod run
-// as production sets do (--keyFile, --tlsMode requireTLS, a root user), with MongoDB's default
+// arbiter sidecar: kill-primary failover works". Three data members run as production sets do (--keyFile, --tlsMode requireTLS, a root user), with MongoDB's default
 // election settings. The data sidecars log in with the root user over TLS; the arbiter sidecar
-// has the lowest id, so it coordinates, and runs without credentials (it only probes and must
+// runs on its own address (the harness leases it with an arbiter mongod, removed from the set
+// and stopped before the sidecars start), has the lowest id, so it coordinates, and runs without credentials (it only probes and must
 // never be addressed an action) or with a credentials section. SIGKILL of the primary's mongod
 // must end with rsguard's replSetStepUp executed by the new primary's own sidecar (audit) and a
 // new writable primary taking w:"majority" writes, well before MongoDB's own election would
@@ -45,6 +45,7 @@ func authFailover(t *testing.T, supBin string, arbiterCreds bool) {
 		Security: &harness.Security{KeyFile: true, TLS: true}})
 	defer c.Timeline.Log(t)
 	hosts := c.Hosts()
+	dropArbiterMongod(t, c, hosts[3])
 	cars := newSidecars(t, supBin, "rs0", c.DataHosts(), hosts[3:], sidecarOpts{})
 	arb := cars.ByHost(hosts[3])
 	if arb == nil || arb.Mode != "arbiter" || arb.ID >= cars.cars[0].ID {
@@ -149,4 +150,54 @@ func secureSidecars(t *testing.T, c *harness.Cluster, cars *sidecarSet, arbiterC
 			t.Fatal(err)
 		}
 	}
+}
+
+// dropArbiterMongod removes the arbiter mongod the harness started on h from the set and stops
+// it, leaving h as a bare address for the arbiter sidecar: with three data members and an arbiter,
+// w:"majority" would need all three data members once one is killed (spec: the write majority
+// counts data-bearing voters).
+func dropArbiterMongod(t *testing.T, c *harness.Cluster, h *harness.Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	admin := c.MajorityClient(t).Database("admin")
+	var got struct {
+		Config bson.M `bson:"config"`
+	}
+	if err := admin.RunCommand(ctx, bson.D{{Key: "replSetGetConfig", Value: 1}}).Decode(&got); err != nil {
+		t.Fatalf("replSetGetConfig: %v", err)
+	}
+	cfg := got.Config
+	var keep bson.A
+	for _, m := range cfg["members"].(bson.A) {
+		raw, err := bson.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host, _ := bson.Raw(raw).Lookup("host").StringValueOK(); host != h.HostPort() {
+			keep = append(keep, m)
+		}
+	}
+	v, err := asInt64(cfg["version"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg["members"], cfg["version"] = keep, v+1
+	// Dropping the arbiter changes the implicit default write concern, which mongod refuses
+	// unless a cluster-wide default is set (NewReplicaSetConfigurationIncompatible).
+	if err := admin.RunCommand(ctx, bson.D{{Key: "setDefaultRWConcern", Value: 1},
+		{Key: "defaultWriteConcern", Value: bson.D{{Key: "w", Value: "majority"}}}}).Err(); err != nil {
+		t.Fatalf("setDefaultRWConcern: %v", err)
+	}
+	if err := admin.RunCommand(ctx, bson.D{{Key: "replSetReconfig", Value: cfg}}).Err(); err != nil {
+		t.Fatalf("replSetReconfig without %s: %v", h, err)
+	}
+	if err := h.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.Timeline.Mark("arbiter mongod %s removed from the set and stopped: %s is the arbiter sidecar's bare address", h, h.Addr)
+	harness.WaitFor(t, 60*time.Second, "the three data members healthy", func(ctx context.Context) error {
+		_, err := c.HealthyOf(ctx, c.DataHosts())
+		return err
+	})
 }

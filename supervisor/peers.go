@@ -131,7 +131,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	case mongo.ErrorCode(err) != 0:
 		// An error reply is still an answer: the process is there.
 		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
-	case !p.answered && mongo.Classify(err) == topology.FailureOther:
+	case !p.answered && (mongo.Classify(err) == topology.FailureOther || mongo.HandshakeFailed(err)):
 		// Never reached, and neither a closed port nor silence: the handshake failed (TLS
 		// required, or our login refused), typically an arbiter sidecar without a credentials
 		// section on an auth or TLS set. No opinion, rather than a false "unreachable" that
