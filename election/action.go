@@ -55,7 +55,8 @@ type Decision struct {
 	// anti-flap or a pending action it shows the would-be action.
 	Proposed Action `json:"proposed"`
 	Reason   Reason `json:"reason"`
-	// Coordinator is the sidecar entitled to act; "" without quorum.
+	// Coordinator is the lowest ready id of the visible majority, "" without quorum: the
+	// preferred fallback executor when a target's own sidecar is out of sight (executor.go).
 	Coordinator string `json:"coordinator,omitempty"`
 	// Ranking is set when a step-up candidate was sought.
 	Ranking *Ranking `json:"ranking,omitempty"`
