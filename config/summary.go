@@ -25,6 +25,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("dry_run", c.Failover.DryRun),
 		slog.Duration("anti_flap_window", c.Failover.AntiFlapWindow),
 		slog.Duration("probe_interval", c.Probe.Interval),
+		// Whether it may act on members other than its own mongod (MemberAccess).
+		slog.Bool("member_access", c.MemberAccess() != nil),
 	)
 }
 
