@@ -10,7 +10,7 @@ import (
 // rules, applied by every sidecar to its own snapshot (doc.go says why no order is sent):
 //
 //   - StepUp, AbortCatchUp, Freeze, StepDown: the sidecar beside the target (Action.Sidecar)
-//     when it is visible and ready. It sends the command to its local mongod, so it needs no
+//     when it is visible and ready and does not report its own mongod unreachable. It sends the command to its local mongod, so it needs no
 //     credentials for any other member, and an arbiter sidecar without credentials never has
 //     to act on an auth or TLS set.
 //   - Otherwise a visible, ready sidecar that advertises Remote (credentials and TLS for the
@@ -27,7 +27,7 @@ import (
 
 // executorOf returns the sidecar that carries a out on snap, or "" and the refusal.
 func executorOf(snap topology.Snapshot, a Action) (string, Reason) {
-	if own := a.Sidecar; own != "" && sidecarReady(snap, own) {
+	if own := a.Sidecar; own != "" && sidecarReady(snap, own) && (a.Kind == Fence || !lostOwn(snap, own, a.Host)) {
 		return own, ""
 	}
 	if a.Kind == Fence {
@@ -56,6 +56,13 @@ func sidecarReady(snap topology.Snapshot, id string) bool {
 	}
 	v, ok := snap.View(id)
 	return !ok || !v.NotReady
+}
+
+// lostOwn reports whether sidecar id says it cannot reach its own mongod at host: a command it
+// sent would fail, while a sidecar that reaches host from afar may succeed.
+func lostOwn(snap topology.Snapshot, id, host string) bool {
+	v, ok := snap.View(id)
+	return ok && v.Reaches(host) == topology.ReachNo
 }
 
 // canReach reports whether sidecar id may act on host from afar: ready, holding credentials for

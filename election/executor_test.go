@@ -148,3 +148,23 @@ func TestNonExecutorNeverExecutes(t *testing.T) {
 		}
 	}
 }
+
+// A sidecar that cannot reach its own mongod is not addressed a step-down of it: a sidecar with
+// credentials that reaches the primary from afar is, and without one nobody is.
+func TestStepDownFallsBackWhenOwnSidecarLostItsMongod(t *testing.T) {
+	snap, now, p, st := firstStep(t, "sick_primary_step_down_policy")
+	editView(&snap, "a", func(v *topology.ViewWithAge) { v.View.Local.Reachable = false })
+	d, _ := Decide(as(snap, "b"), st, p, now)
+	if d.Proposed.Kind != StepDown || d.Reason != RefusedNoExecutor {
+		t.Errorf("no sidecar with credentials: %s executor %q, want refused_no_executor", d, d.Executor)
+	}
+	for _, id := range []string{"b", "c"} {
+		editView(&snap, id, func(v *topology.ViewWithAge) { v.View.Remote = true })
+	}
+	for _, self := range []string{"a", "b", "c"} {
+		d, _ := Decide(as(snap, self), st, p, now)
+		if d.Executor != "b" || (self == "b") == d.Action.IsNone() || (self == "b" && d.Action.Local()) {
+			t.Errorf("%s: %s executor %q, want a remote step-down by b", self, d, d.Executor)
+		}
+	}
+}
