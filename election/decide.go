@@ -32,7 +32,7 @@ func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision
 	case exec == "":
 		// Nobody visible can carry it out (election/executor.go).
 		d.Reason = noExec
-	case st.pendingBlocks(prop, inc, now):
+	case st.pendingForAnyExecutor(prop, inc, now):
 		d.Reason = RefusedActionPending
 		if exec != snap.Self {
 			d.Reason = RefusedNotExecutor // it was addressed to another sidecar: still not ours

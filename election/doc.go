@@ -35,7 +35,10 @@
 //     supervisor runs one copy of an action at a time.
 //   - View skew. A sidecar acts only when its own snapshot holds a quorum of fresh views, so the
 //     minority side of a partition never acts; the executor's decision is made on the freshest
-//     view of its own member there is.
+//     view of its own member there is. Every sidecar records the action as pending whoever
+//     executes it, and a pending action blocks its re-issue by any executor until its deadline,
+//     so an executor change between ticks (the own sidecar drops out of sight) does not send it
+//     twice within the pending timeout.
 //
 // Every sidecar whose decision passes the gates records Pending and LastFailover, executor or
 // not, so the anti-flap memory and the catch-up and freeze rules that read it see the same

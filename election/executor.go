@@ -2,6 +2,7 @@ package election
 
 import (
 	"slices"
+	"time"
 
 	"github.com/rsguard/rsguard/topology"
 )
@@ -74,3 +75,11 @@ func canReach(snap topology.Snapshot, id, host string) bool {
 
 // Local reports whether the executor sends a to its own mongod rather than to a remote one.
 func (a Action) Local() bool { return a.Executor != "" && a.Executor == a.Sidecar }
+
+// pendingForAnyExecutor is pendingBlocks whoever the pending action was addressed to: when view
+// skew moves an action from one executor to another between ticks (the target's own sidecar
+// drops out of sight), the new one does not send it again before the pending deadline.
+func (s State) pendingForAnyExecutor(a Action, inc Incident, now time.Time) bool {
+	a.Executor = s.Pending.Action.Executor
+	return s.pendingBlocks(a, inc, now)
+}

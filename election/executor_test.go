@@ -168,3 +168,24 @@ func TestStepDownFallsBackWhenOwnSidecarLostItsMongod(t *testing.T) {
 		}
 	}
 }
+
+// A step-up issued to the candidate's own sidecar is not issued again by the fallback executor
+// when that sidecar drops out of sight before the pending deadline.
+func TestPendingStepUpNotReissuedByAnotherExecutor(t *testing.T) {
+	snap, now, p, st := firstStep(t, "psa_primary_zone_lost")
+	editView(&snap, "c", func(v *topology.ViewWithAge) { v.View.Remote = true })
+	d, next := Decide(as(snap, "c"), st, p, now)
+	if d.Executor != "b" || d.Reason != RefusedNotExecutor {
+		t.Fatalf("first tick on c: %s executor %q (test premise)", d, d.Executor)
+	}
+	editView(&snap, "b", func(v *topology.ViewWithAge) { v.View.NotReady = true })
+	later := now.Add(time.Second)
+	d, _ = Decide(as(snap, "c"), next, p, later)
+	if !d.Action.IsNone() || d.Reason != RefusedActionPending || d.Executor != "c" {
+		t.Errorf("1 s later with b not ready: %s executor %q, want c to wait for the pending step-up", d, d.Executor)
+	}
+	d, _ = Decide(as(snap, "c"), next, p, now.Add(p.PendingTimeout))
+	if d.Action.Kind != StepUp || d.Action.Executor != "c" {
+		t.Errorf("past the pending deadline: %s executor %q, want c to step h2 up", d, d.Executor)
+	}
+}
