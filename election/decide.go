@@ -8,9 +8,8 @@ import (
 
 // Decide classifies the snapshot, works out what the rules call for, and passes it through the
 // gates, in order: policy disabled, no executor, already pending, anti-flap, dry run, not the
-// executor (election/executor.go). It
-// returns the decision and the next state; now is the decision time (anti-flap, pending deadlines),
-// snap.Now the observation time. Decide never fails: at worst it refuses with a reason.
+// executor (election/executor.go). It returns the decision and the next state; now is the
+// decision time (anti-flap, pending deadlines), snap.Now the observation time. Decide never fails: at worst it refuses with a reason.
 func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision, State) {
 	a := Classify(snap, p)
 	d := Decision{Analysis: a, Coordinator: snap.Coordinator(), Action: Action{Kind: None}, Proposed: Action{Kind: None}}
