@@ -196,8 +196,22 @@ func dropArbiterMongod(t *testing.T, c *harness.Cluster, h *harness.Host) {
 		t.Fatal(err)
 	}
 	c.Timeline.Mark("arbiter mongod %s removed from the set and stopped: %s is the arbiter sidecar's bare address", h, h.Addr)
-	harness.WaitFor(t, 60*time.Second, "the three data members healthy", func(ctx context.Context) error {
-		_, err := c.HealthyOf(ctx, c.DataHosts())
-		return err
+	// Every data member must have installed the new config before the sidecars start: a hello
+	// that still names the removed arbiter would make them count it as a voter.
+	harness.WaitFor(t, 60*time.Second, "the three data members healthy on the new config", func(ctx context.Context) error {
+		if _, err := c.HealthyOf(ctx, c.DataHosts()); err != nil {
+			return err
+		}
+		for _, d := range c.DataHosts() {
+			raw, err := d.Command(ctx, bson.D{{Key: "hello", Value: 1}})
+			if err != nil {
+				return err
+			}
+			sv, _ := raw.Lookup("setVersion").AsInt64OK()
+			if _, named := raw.Lookup("arbiters").ArrayOK(); named || sv != v+1 {
+				return fmt.Errorf("%s: setVersion %d, arbiters listed %v", d, sv, named)
+			}
+		}
+		return nil
 	})
 }

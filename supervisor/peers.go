@@ -28,7 +28,9 @@ type peerState struct {
 }
 
 // peerHostsLocked lists the mongods to check: every configured data member and every member the
-// known hello replies name (arbiters and members without a sidecar included), except our own.
+// known hello replies of the newest replica-set config name (arbiters and members without a
+// sidecar included), except our own. Only the newest config counts: a member removed by a
+// reconfig (or the stale last hello of a dead one) must not linger as a voter in the ranking.
 func (s *Supervisor) peerHostsLocked() []string {
 	var hosts []string
 	for _, m := range s.cfg.Members {
@@ -36,17 +38,24 @@ func (s *Supervisor) peerHostsLocked() []string {
 			hosts = append(hosts, m.Mongod)
 		}
 	}
-	add := func(h mongo.Hello) {
-		hosts = append(hosts, h.Hosts...)
-		hosts = append(hosts, h.Passives...)
-		hosts = append(hosts, h.Arbiters...)
-	}
+	var hellos []mongo.Hello
 	if s.local.usable {
-		add(s.local.obs.Hello)
+		hellos = append(hellos, s.local.obs.Hello)
 	}
 	for _, p := range s.peers {
 		if p.hello.SetName == s.cfg.ReplicaSet {
-			add(p.hello)
+			hellos = append(hellos, p.hello)
+		}
+	}
+	var newest int64
+	for _, h := range hellos {
+		newest = max(newest, h.SetVersion)
+	}
+	for _, h := range hellos {
+		if h.SetVersion == newest {
+			hosts = append(hosts, h.Hosts...)
+			hosts = append(hosts, h.Passives...)
+			hosts = append(hosts, h.Arbiters...)
 		}
 	}
 	slices.Sort(hosts)
@@ -165,8 +174,9 @@ func (s *Supervisor) peersLocked() []topology.PeerSeen {
 			byHost[ps.Host] = ps
 		}
 	}
+	current := s.peerHostsLocked()
 	for host, p := range s.peers {
-		if host == s.selfHost || !p.tried {
+		if host == s.selfHost || !p.tried || !slices.Contains(current, host) {
 			continue
 		}
 		ps, ok := byHost[host]
