@@ -30,6 +30,7 @@ func readSecrets(c *Config, p *problems, sys system) {
 			}
 		}
 	}
+	readCredentialSecrets(c, p, sys)
 	h := &c.HTTP
 	if h.AdminTokenFile == "" || h.AdminTokenEnv == "" {
 		h.AdminToken = readSecret(p, sys, "http.admin_token_file", h.AdminTokenFile, "http.admin_token_env", h.AdminTokenEnv, "admin token")

@@ -129,6 +129,9 @@ func (c *Config) resolvePaths(base string) {
 			abs(&m.TLS.CertificateKeyFile)
 		}
 	}
+	if r := c.Credentials; r != nil {
+		r.resolvePaths(abs)
+	}
 	if t := c.HTTP.TLS; t != nil {
 		abs(&t.CertFile)
 		abs(&t.KeyFile)

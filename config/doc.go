@@ -53,6 +53,15 @@
 //	    ca_file              PEM CA bundle; default: system roots.
 //	    certificate_key_file client certificate and key in one PEM file.
 //
+//	credentials  section, optional in mode arbiter, forbidden in mode data: how an arbiter
+//	             sidecar logs in to the members' mongods (at the hosts members[].mongod names).
+//	             Keys as in mongod minus uri: username, password_file, password_env,
+//	             auth_source, auth_mechanism, connect_timeout, tls. With it the arbiter sidecar
+//	             gossips that it may act on members (a fallback executor when a member's own
+//	             sidecar is out of sight); without it it only probes and never executes. An
+//	             empty section ({}) says the set needs neither login nor TLS. A data sidecar
+//	             uses its mongod section's credentials and TLS for every member.
+//
 //	gossip       section (memberlist).
 //	  bind             host:port, required. 0.0.0.0 / [::] allowed, then advertise is required.
 //	  advertise        host:port, default bind. Must equal this sidecar's members[].gossip.

@@ -27,6 +27,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("anti_flap_window", c.Failover.AntiFlapWindow),
 		slog.Duration("election_quiet", c.Failover.ElectionQuiet),
 		slog.Duration("probe_interval", c.Probe.Interval),
+		// Whether it may act on members other than its own mongod (MemberAccess).
+		slog.Bool("member_access", c.MemberAccess() != nil),
 	)
 }
 

@@ -89,6 +89,8 @@ type Config struct {
 	Failover   Failover `yaml:"failover" json:"failover"`
 	HTTP       HTTP     `yaml:"http" json:"http"`
 	Log        Log      `yaml:"log" json:"log"`
+	// Credentials lets an arbiter sidecar log in to the members (config/member_access.go).
+	Credentials *Credentials `yaml:"credentials,omitempty" json:"credentials,omitempty"`
 
 	src *source // where the values came from; a pointer so that %v stays readable
 }

@@ -23,6 +23,7 @@ func validate(c *Config, p *problems) {
 	validateFailover(k, c)
 	validateHTTP(k, &c.HTTP)
 	validateLog(k, &c.Log)
+	validateCredentials(k, c)
 }
 
 func validateIdentity(k checker, c *Config) {

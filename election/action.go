@@ -20,13 +20,16 @@ const (
 	AbortCatchUp ActionKind = "abort_catch_up"
 )
 
-// Action is one requested step. Sidecar is the sidecar beside Host: the executor of a Fence, and
-// the one whose audit log records it.
+// Action is one requested step. Sidecar is the sidecar beside Host (its owner, "" for a member
+// without a sidecar); Executor is the sidecar that sends the command, as raft addresses its
+// messages (election/executor.go). Executor == Sidecar means the command goes to the executor's
+// own local mongod; otherwise the executor reaches Host remotely with its credentials.
 type Action struct {
-	Kind    ActionKind `json:"kind"`
-	Host    string     `json:"host,omitempty"`
-	Sidecar string     `json:"sidecar,omitempty"`
-	Secs    int        `json:"secs,omitempty"`
+	Kind     ActionKind `json:"kind"`
+	Host     string     `json:"host,omitempty"`
+	Sidecar  string     `json:"sidecar,omitempty"`
+	Secs     int        `json:"secs,omitempty"`
+	Executor string     `json:"executor,omitempty"`
 }
 
 // IsNone reports whether the action does nothing.
@@ -52,10 +55,15 @@ type Decision struct {
 	// anti-flap or a pending action it shows the would-be action.
 	Proposed Action `json:"proposed"`
 	Reason   Reason `json:"reason"`
-	// Coordinator is the sidecar entitled to act; "" without quorum.
+	// Coordinator is the lowest ready id of the visible majority, "" without quorum: the
+	// preferred fallback executor when a target's own sidecar is out of sight (executor.go).
 	Coordinator string `json:"coordinator,omitempty"`
 	// Ranking is set when a step-up candidate was sought.
 	Ranking *Ranking `json:"ranking,omitempty"`
+	// Executor is the sidecar addressed to carry out Proposed ("" when none can): every sidecar
+	// decides on its own snapshot, and only the one that finds itself the executor sets Action;
+	// the others say refused_not_executor (election/executor.go).
+	Executor string `json:"executor,omitempty"`
 }
 
 func (d Decision) String() string {

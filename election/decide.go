@@ -7,9 +7,9 @@ import (
 )
 
 // Decide classifies the snapshot, works out what the rules call for, and passes it through the
-// gates, in order: policy disabled, not the coordinator, already pending, anti-flap, dry run. It
-// returns the decision and the next state; now is the decision time (anti-flap, pending deadlines),
-// snap.Now the observation time. Decide never fails: at worst it refuses with a reason.
+// gates, in order: policy disabled, paused, no executor, already pending, anti-flap, dry run, not
+// the executor (election/executor.go). It returns the decision and the next state; now is the
+// decision time (anti-flap, pending deadlines), snap.Now the observation time. Decide never fails: at worst it refuses with a reason.
 func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision, State) {
 	a := Classify(snap, p)
 	d := Decision{Analysis: a, Coordinator: snap.Coordinator(), Action: Action{Kind: None}, Proposed: Action{Kind: None}}
@@ -24,23 +24,33 @@ func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision
 	inc := incidentOf(snap, a)
 	st = st.noteIncident(snap.Self, inc, a, now)
 	failover := prop.Kind == StepUp || prop.Kind == StepDown
+	exec, noExec := executorOf(snap, prop)
+	prop.Executor, d.Executor = exec, exec
+	d.Proposed = prop
 	switch {
 	case !p.Enabled:
 		d.Reason = RefusedPolicyDisabled
 	case st.Paused():
 		// An operator paused automation (Supervisor.Pause): every sidecar refuses, whoever
-		// coordinates.
+		// executes.
 		d.Reason = RefusedPaused
-	case !snap.IsCoordinator():
-		// Only the lowest id of the visible majority acts, so the sidecars do not issue the
-		// same command N times (principle 2).
-		d.Reason = RefusedNotCoordinator
-	case st.pendingBlocks(prop, inc, now):
+	case exec == "":
+		// Nobody visible can carry it out (election/executor.go).
+		d.Reason = noExec
+	case st.pendingForAnyExecutor(prop, inc, now):
 		d.Reason = RefusedActionPending
+		if exec != snap.Self {
+			d.Reason = RefusedNotExecutor // it was addressed to another sidecar: still not ours
+		}
 	case failover && st.antiFlapBlocks(inc, now, p):
 		d.Reason = RefusedAntiFlap
 	case p.DryRun:
 		d.Reason = RefusedDryRun
+	case exec != snap.Self:
+		// Addressed to another sidecar. Only the executor records what it issues, in the
+		// shared memory (memory_state.go remember), which every sidecar then merges: a record
+		// written here would claim a failover nobody may have carried out.
+		d.Reason = RefusedNotExecutor
 	default:
 		d.Action = prop
 		st.Pending = Pending{Action: prop, Incident: inc, Deadline: now.Add(p.PendingTimeout)}

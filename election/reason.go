@@ -66,6 +66,12 @@ const (
 	// RefusedElectionQuiet: a term began within Policy.ElectionQuiet and nobody is a candidate;
 	// rsguard waits the rest of the quiet period.
 	RefusedElectionQuiet Reason = "refused_election_quiet"
+	// RefusedNotExecutor: the action is addressed to another sidecar (Decision.Executor), which
+	// decides and executes it on its own snapshot (election/executor.go).
+	RefusedNotExecutor Reason = "refused_not_executor"
+	// RefusedNoExecutor: no visible, ready sidecar can carry the action out: the target's own
+	// sidecar is out of sight and no other sidecar advertises credentials to reach it.
+	RefusedNoExecutor Reason = "refused_no_executor"
 )
 
 // Refused reports whether r is a refusal rather than an action or a healthy verdict.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,11 @@ type expect struct {
 	Proposed       ActionKind        `json:"proposed"`
 	ProposedTarget string            `json:"proposed_target"`
 	Excluded       map[string]string `json:"excluded"` // host -> exclusion code
+	// Executor is the sidecar the proposed action is addressed to (Decision.Executor).
+	Executor string `json:"executor"`
+	// SelfReason is the reason on the snapshot's own sidecar when another sidecar executes
+	// (refused_not_executor); the other fields describe the executor's decision.
+	SelfReason Reason `json:"self_reason"`
 }
 
 // policyFile overlays DefaultPolicy; durations are Go duration strings ("10s").
@@ -175,10 +181,12 @@ func TestScenarios(t *testing.T) {
 			pol, state := sc.Policy.policy(), sc.State
 			for i, st := range sc.Steps {
 				snap, now := prepare(st)
-				var d Decision
-				d, state = Decide(snap, state, pol, now)
+				d, next := Decide(snap, state, pol, now)
 				t.Logf("step %d: %s\n  evidence: %s", i, d, strings.Join(d.Analysis.Evidence, "\n            "))
-				checkDecision(t, fmt.Sprintf("step %d (%s)", i, st.Comment), d, st.Expect)
+				where := fmt.Sprintf("step %d (%s)", i, st.Comment)
+				d = executorDecision(t, where, snap, state, next, pol, now, d, st.Expect)
+				state = next
+				checkDecision(t, where, d, st.Expect)
 			}
 		})
 	}
@@ -226,4 +234,31 @@ func checkDecision(t *testing.T, where string, d Decision, want expect) {
 			fail("exclusion of "+host, got, code)
 		}
 	}
+}
+
+// executorDecision returns the decision that matters for the expectations: self's own, or, when
+// another sidecar is addressed, that sidecar's decision on the same snapshot and state. The
+// executor's next state must equal self's: the State evolves alike on every sidecar.
+func executorDecision(t *testing.T, where string, snap topology.Snapshot, st, next State, p Policy, now time.Time, d Decision, want expect) Decision {
+	t.Helper()
+	if want.SelfReason != "" && d.Reason != want.SelfReason {
+		t.Errorf("%s: reason on %s = %s, want %s", where, snap.Self, d.Reason, want.SelfReason)
+	}
+	if want.Executor != "" && d.Executor != want.Executor {
+		t.Errorf("%s: executor = %q, want %q (%s)", where, d.Executor, want.Executor, d)
+	}
+	if d.Reason != RefusedNotExecutor {
+		return d
+	}
+	es := snap
+	es.Self = d.Executor
+	ed, enext := Decide(es, st, p, now)
+	t.Logf("  on executor %s: %s", d.Executor, ed)
+	if !reflect.DeepEqual(enext, next) {
+		t.Errorf("%s: state on executor %s differs from %s's:\n%+v\n%+v", where, d.Executor, snap.Self, enext, next)
+	}
+	if ed.Reason == RefusedNotExecutor {
+		t.Errorf("%s: %s addresses %s, which addresses %s", where, snap.Self, d.Executor, ed.Executor)
+	}
+	return ed
 }

@@ -25,6 +25,10 @@ type Options struct {
 	Username   string
 	Password   string
 	AuthSource string // default "admin"
+	// AuthMechanism is "" (the driver negotiates SCRAM), SCRAM-SHA-1, SCRAM-SHA-256 or
+	// MONGODB-X509 (the client certificate is the identity; the user defaults to its subject
+	// and the source is $external).
+	AuthMechanism string
 	// ConnectTimeout bounds dialling and the handshake; default 2s. A dead mongod fails within it.
 	ConnectTimeout time.Duration
 	// ServerSelectionTimeout bounds waiting for the server to be usable, connection checkout
@@ -123,12 +127,16 @@ func Dial(ctx context.Context, logger *slog.Logger, opts Options) (*DriverNode, 
 		SetRetryReads(false).
 		SetRetryWrites(false).
 		SetReadPreference(readpref.PrimaryPreferred())
-	if opts.Username != "" {
+	switch {
+	case opts.AuthMechanism == "MONGODB-X509":
+		co.SetAuth(options.Credential{AuthMechanism: opts.AuthMechanism, Username: opts.Username, AuthSource: "$external"})
+	case opts.Username != "":
 		co.SetAuth(options.Credential{
-			Username:    opts.Username,
-			Password:    opts.Password,
-			PasswordSet: opts.Password != "",
-			AuthSource:  opts.AuthSource,
+			AuthMechanism: opts.AuthMechanism,
+			Username:      opts.Username,
+			Password:      opts.Password,
+			PasswordSet:   opts.Password != "",
+			AuthSource:    opts.AuthSource,
 		})
 	}
 	probeDB, probeColl, ok := strings.Cut(opts.ProbeNamespace, ".")

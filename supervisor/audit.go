@@ -39,6 +39,9 @@ type AuditRecord struct {
 	DurationMs int64  `json:"duration_ms"`
 	// Why is an operator's reason, for operator actions that take one (pause, resume).
 	Why string `json:"why,omitempty"`
+	// Coordinator is the coordinator of the deciding sidecar's snapshot; the executor is in
+	// Decision.Executor (election/executor.go).
+	Coordinator string `json:"coordinator,omitempty"`
 }
 
 // AuditAnalysis is the analysis part of an audit line.
@@ -55,6 +58,8 @@ type AuditDecision struct {
 	Target  string              `json:"target,omitempty"`
 	Sidecar string              `json:"sidecar,omitempty"`
 	Secs    int                 `json:"secs,omitempty"`
+	// Executor is the sidecar the action is addressed to: the one that sends the command.
+	Executor string `json:"executor,omitempty"`
 }
 
 func auditAnalysis(a election.Analysis) AuditAnalysis {
@@ -65,7 +70,7 @@ func auditDecision(a election.Action) AuditDecision {
 	if a.IsNone() {
 		return AuditDecision{Action: election.None}
 	}
-	return AuditDecision{Action: a.Kind, Target: a.Host, Sidecar: a.Sidecar, Secs: a.Secs}
+	return AuditDecision{Action: a.Kind, Target: a.Host, Sidecar: a.Sidecar, Secs: a.Secs, Executor: a.Executor}
 }
 
 // auditLog appends JSON lines to a file, one fsync per line: lines are rare (actions and changes

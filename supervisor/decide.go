@@ -87,10 +87,10 @@ func (s *Supervisor) decide(ctx context.Context) {
 	}
 }
 
-// decideLocked calls election.Decide and applies the two rules that depend on who runs the
-// sidecar rather than on the snapshot: failover.step_down_sick_primary, and fencing, which only
-// the sidecar beside the fenced mongod can do (Action.Sidecar), coordinator or not. It returns
-// the decision and the action this sidecar executes (None when another sidecar does).
+// decideLocked calls election.Decide and applies the rule that depends on how the sidecar is
+// configured rather than on the snapshot: failover.step_down_sick_primary. It returns the
+// decision and the action this sidecar executes: the core addresses every action to one
+// sidecar (election/executor.go), and Decision.Action is set only on that sidecar.
 func (s *Supervisor) decideLocked(snap topology.Snapshot, now time.Time) (election.Decision, election.Action) {
 	p := s.policy
 	d, st := election.Decide(snap, s.state, p, now)
@@ -100,31 +100,10 @@ func (s *Supervisor) decideLocked(snap topology.Snapshot, now time.Time) (electi
 	}
 	s.setStateLocked(st)
 	exec := d.Action
-	if exec.Kind == election.Fence && exec.Sidecar != s.id {
-		exec = election.Action{Kind: election.None} // the coordinator asks; the fenced host's sidecar acts
-	}
-	prop := d.Proposed
-	if d.Reason == election.RefusedNotCoordinator && prop.Kind == election.Fence && prop.Sidecar == s.id && prop.Host == s.selfHost {
-		inc := election.Incident{Primary: d.Analysis.Primary, Term: d.Analysis.Term}
-		switch {
-		case p.DryRun:
-			d.Reason = election.RefusedDryRun
-		case s.ownFence.Action == prop && s.ownFence.Incident == inc && now.Before(s.ownFence.Deadline):
-			d.Reason = election.RefusedActionPending
-		default:
-			d.Reason = fenceReason(d.Analysis.Kind)
-			d.Action, exec = prop, prop
-			s.ownFence = election.Pending{Action: prop, Incident: inc, Deadline: now.Add(p.PendingTimeout)}
-		}
+	if exec.Executor != s.id {
+		exec = election.Action{Kind: election.None}
 	}
 	return d, exec
-}
-
-func fenceReason(k election.Kind) election.Reason {
-	if k == election.SickPrimary {
-		return election.ReasonSickPrimaryFenceFirst
-	}
-	return election.ReasonStalePrimaryFence
 }
 
 // recordLocked updates metrics, the status and the failover clock, logs changes, and returns the
@@ -157,7 +136,7 @@ func (s *Supervisor) recordLocked(snap topology.Snapshot, d election.Decision, n
 		}
 		s.logger.Log(context.Background(), level, "decision changed", "analysis", d.Analysis.Kind,
 			"primary", d.Analysis.Primary, "reason", d.Reason, "action", d.Action, "proposed", d.Proposed,
-			"coordinator", d.Coordinator, "evidence", strings.Join(d.Analysis.Evidence, "; "))
+			"coordinator", d.Coordinator, "executor", d.Executor, "evidence", strings.Join(d.Analysis.Evidence, "; "))
 	}
 	if len(s.notReady) == 0 && snap.HasQuorum() {
 		s.warm = true
@@ -178,7 +157,8 @@ func (s *Supervisor) recordLocked(snap topology.Snapshot, d election.Decision, n
 		result = ResultDryRun
 	}
 	return &AuditRecord{Time: now, Sidecar: s.id, Set: s.cfg.ReplicaSet, Analysis: auditAnalysis(d.Analysis),
-		Decision: auditDecision(d.Proposed), Reason: d.Reason, Actor: actorAuto, Result: result}
+		Decision: auditDecision(d.Proposed), Reason: d.Reason, Actor: actorAuto, Result: result,
+		Coordinator: d.Coordinator}
 }
 
 func actionKind(a election.Action) election.ActionKind {

@@ -43,11 +43,16 @@
 //
 // # Acting
 //
-// Only the coordinator (election's gate) executes replSetStepUp, replSetStepDown and
-// replSetFreeze. A fence is executed only by the sidecar named in Action.Sidecar, the one beside
-// the mongod to stop, whether it coordinates or not: it runs shutdown {force: true} with a short
-// deadline (spec §6.9). A process-controller fence (kill, systemd) that keeps the mongod down
-// comes with the recovery work. Actions run in their own goroutine with a deadline; the outcome
+// A sidecar executes only the actions the core addresses to it (Action.Executor,
+// election/executor.go): the target member's own sidecar sends replSetStepUp, replSetStepDown,
+// replSetFreeze and replSetAbortPrimaryCatchUp to its local mongod; another sidecar with
+// credentials (any data sidecar; an arbiter sidecar only with a credentials section) only when
+// that one is out of sight. A fence is executed only by the sidecar beside the mongod to stop:
+// it runs shutdown {force: true} with a short deadline (spec §6.9). Credentials and TLS come from
+// config.MemberAccess for the local mongod and every other member alike. A peer that has never
+// answered and ends our handshake (TLS required, login refused) gets no reachability opinion
+// rather than a false "unreachable". A process-controller fence (kill, systemd) that keeps the
+// mongod down comes with the recovery work. Actions run in their own goroutine with a deadline; the outcome
 // feeds back into the election state (a failed action may be retried after 3 probe intervals
 // rather than the whole pending timeout). Dry run and a disabled policy never execute; their
 // decisions are still counted, reported and audited.
@@ -74,4 +79,8 @@
 // that it survives a coordinator change (supervisor/memory.go): each sidecar merges every
 // configured peer's copy into its own. An acknowledgement, a pause or a resume given to any
 // sidecar reaches all of them.
+// The election state's durable part (last failover, acknowledgement) is kept in
+// state_dir/supervisor-state.json so that the anti-flap block survives a restart. It is per
+// sidecar, and every sidecar whose decision passed the gates records the failover, executor or
+// not: acknowledge on all of them.
 package supervisor

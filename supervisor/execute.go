@@ -26,7 +26,7 @@ type ActionRecord struct {
 func (s *Supervisor) execute(ctx context.Context, d election.Decision, a election.Action) {
 	start := s.now()
 	s.logger.Warn("executing action", "action", a, "reason", d.Reason, "analysis", d.Analysis.Kind,
-		"primary", d.Analysis.Primary)
+		"primary", d.Analysis.Primary, "local", a.Local(), "coordinator", d.Coordinator)
 	err := s.run(ctx, a)
 	end := s.now()
 	took := end.Sub(start)
@@ -48,9 +48,6 @@ func (s *Supervisor) execute(ctx context.Context, d election.Decision, a electio
 			s.state = st
 		}
 		s.state = s.state.ActionFailed(a, retry)
-		if s.ownFence.Action == a && retry.Before(s.ownFence.Deadline) {
-			s.ownFence.Deadline = retry
-		}
 	} else if a.Kind == election.Freeze || a.Kind == election.StepDown {
 		// The member is unelectable until then (spec §6.1, §6.2); the local view reports it.
 		// The record goes to every sidecar, so none freezes it again or picks it (Rank).
@@ -70,7 +67,7 @@ func (s *Supervisor) execute(ctx context.Context, d election.Decision, a electio
 	s.metrics.actions.WithLabelValues(string(a.Kind), outcome).Inc()
 	s.writeAudit(AuditRecord{Time: start, Sidecar: s.id, Set: set, Analysis: auditAnalysis(d.Analysis),
 		Decision: auditDecision(a), Reason: d.Reason, Actor: actorAuto, Result: result,
-		DurationMs: took.Milliseconds()})
+		DurationMs: took.Milliseconds(), Coordinator: d.Coordinator})
 	s.kickDecide()
 }
 
@@ -83,6 +80,9 @@ func (s *Supervisor) retryDelayLocked() time.Duration {
 // starts with. Stopping it through a process controller (kill, systemd) so that it stays down
 // comes with the recovery work (DESIGN.md roadmap 3).
 func (s *Supervisor) run(ctx context.Context, a election.Action) error {
+	if a.Executor != s.id {
+		return fmt.Errorf("supervisor: %s is addressed to sidecar %q, not to this one (%s)", a, a.Executor, s.id)
+	}
 	var timeout time.Duration
 	switch a.Kind {
 	case election.StepUp:
@@ -94,7 +94,7 @@ func (s *Supervisor) run(ctx context.Context, a election.Action) error {
 	case election.AbortCatchUp:
 		timeout = abortCatchUpTimeout
 	case election.Fence:
-		if a.Host != s.selfHost || a.Sidecar != s.id {
+		if a.Host != s.selfHost || a.Sidecar != s.id || !a.Local() {
 			return fmt.Errorf("supervisor: fence %s: only the sidecar beside it (%s) may stop it", a.Host, a.Sidecar)
 		}
 		timeout = fenceTimeout

@@ -9,9 +9,10 @@ import (
 	"github.com/rsguard/rsguard/mongo/mongotest"
 )
 
-// The primary's mongod crashes: every sidecar is refused, its own one first-hand. The coordinator
-// steps up the freshest secondary within a few ticks, exactly once although the election takes a
-// while, and audits it as primary_process_dead.
+// The primary's mongod crashes: every sidecar is refused, its own one first-hand. The freshest
+// secondary's own sidecar (b, not the coordinator a) steps its local mongod up within a few ticks,
+// exactly once although the election takes a while, and audits it as primary_process_dead; the
+// coordinator audits that b executes it.
 func TestCrashedPrimaryStepsUpFreshestOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld("rs0", []string{h1, h2, h3}, h1)
@@ -38,12 +39,20 @@ func TestCrashedPrimaryStepsUpFreshestOnce(t *testing.T) {
 		if n := w.calls(h3, mongotest.OpStepUp); n != 0 {
 			t.Errorf("replSetStepUp on the staler h3 sent %d times", n)
 		}
-		recs := c.findAudit("a", election.StepUp, election.ReasonPrimaryProcessDead)
-		if len(recs) != 1 || recs[0].Result != ResultExecuted || recs[0].Decision.Target != h2 ||
-			recs[0].Actor != "auto" || recs[0].Analysis.Kind != election.PrimaryProcessDead || len(recs[0].Analysis.Evidence) == 0 {
-			t.Errorf("audit of a: %+v", c.audit("a"))
+		if n := len(w.node("b", h2).CallsOf(mongotest.OpStepUp)); n != 1 {
+			t.Errorf("b sent %d step-ups to its own mongod, want 1", n)
 		}
-		for _, id := range []string{"b", "c", "d"} {
+		recs := c.findAudit("b", election.StepUp, election.ReasonPrimaryProcessDead)
+		if len(recs) != 1 || recs[0].Result != ResultExecuted || recs[0].Decision.Target != h2 ||
+			recs[0].Decision.Executor != "b" || recs[0].Coordinator != "a" ||
+			recs[0].Actor != "auto" || recs[0].Analysis.Kind != election.PrimaryProcessDead || len(recs[0].Analysis.Evidence) == 0 {
+			t.Errorf("audit of b: %+v", c.audit("b"))
+		}
+		if recs := c.findAudit("a", election.StepUp, election.RefusedNotExecutor); len(recs) != 1 ||
+			recs[0].Decision.Executor != "b" || recs[0].Coordinator != "a" || recs[0].Analysis.Kind != election.PrimaryProcessDead {
+			t.Errorf("the coordinator's audit does not say b executes: %+v", c.audit("a"))
+		}
+		for _, id := range []string{"a", "c", "d"} {
 			if recs := c.findAudit(id, election.StepUp, election.ReasonPrimaryProcessDead); len(recs) != 0 {
 				t.Errorf("%s audited a step-up it did not execute: %+v", id, recs)
 			}
@@ -51,7 +60,7 @@ func TestCrashedPrimaryStepsUpFreshestOnce(t *testing.T) {
 		if n, _ := metric(t, c.regs["a"], "rsguard_supervisor_failover_duration_seconds"); n < 1 {
 			t.Errorf("failover duration not observed on a")
 		}
-		if n, _ := metric(t, c.regs["a"], "rsguard_supervisor_decisions_total", "action", "step_up", "reason", "refused_action_pending"); n < 1 {
+		if n, _ := metric(t, c.regs["b"], "rsguard_supervisor_decisions_total", "action", "step_up", "reason", "refused_action_pending"); n < 1 {
 			t.Errorf("no pending refusal counted while the election ran")
 		}
 		st := c.status("d")
@@ -104,7 +113,7 @@ func TestSingleObserverCutOffDoesNothing(t *testing.T) {
 }
 
 // A sick primary (its disk stalls: write probes time out, heartbeats flow) seen by every sidecar
-// for longer than sick_after: the coordinator steps up the best secondary. The old primary keeps
+// for longer than sick_after: the best secondary's own sidecar steps it up. The old primary keeps
 // claiming PRIMARY in the older term; after fence_after its own sidecar (not the coordinator)
 // stops it.
 func TestSickPrimaryStepUpThenOwnSidecarFences(t *testing.T) {
@@ -137,8 +146,8 @@ func TestSickPrimaryStepUpThenOwnSidecarFences(t *testing.T) {
 		if n := w.calls(h3, mongotest.OpShutdown); n != 1 {
 			t.Errorf("%d shutdowns of h3, want 1", n)
 		}
-		if recs := c.findAudit("a", election.StepUp, election.ReasonSickPrimary); len(recs) != 1 || recs[0].Decision.Target != h2 {
-			t.Errorf("a's audit: %+v", c.audit("a"))
+		if recs := c.findAudit("b", election.StepUp, election.ReasonSickPrimary); len(recs) != 1 || recs[0].Decision.Target != h2 {
+			t.Errorf("b's audit: %+v", c.audit("b"))
 		}
 		if recs := c.findAudit("c", election.Fence, election.ReasonStalePrimaryFence); len(recs) != 1 || recs[0].Result != ResultExecuted {
 			t.Errorf("c's audit: %+v", c.audit("c"))

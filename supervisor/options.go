@@ -66,23 +66,12 @@ func (o Options) withDefaults() (Options, error) {
 
 // defaultDialer dials with mongo.Dial. The local mongod is reached through mongod.uri (which may
 // name another address than the replica set does, e.g. 127.0.0.1), every other member directly at
-// the host the set names. TLS and credentials apply to both; arbiter sidecars have no mongod
-// section and so probe without credentials (hello needs none).
+// the host the set names. The credentials and TLS of config.MemberAccess apply to both: a data
+// sidecar's mongod section, an arbiter sidecar's credentials section; an arbiter sidecar without
+// one probes without credentials (hello needs none) and is never addressed an action.
 func defaultDialer(cfg *config.Config, logger *slog.Logger) DialFunc {
-	self := cfg.Self().Mongod
 	return func(ctx context.Context, host string) (mongo.Node, error) {
-		o := mongo.Options{AppName: "rsguard-" + cfg.ID, ProbeNamespace: cfg.Probe.WriteProbeNamespace}
-		uri := "mongodb://" + host + "/?directConnection=true"
-		if m := cfg.Mongod; m != nil {
-			if host == self {
-				uri = m.URI
-			}
-			o.Username, o.Password, o.AuthSource = m.Username, m.Password.Reveal(), m.AuthSource
-			o.ConnectTimeout = m.ConnectTimeout
-			uri = withParams(uri, uriParams(m))
-		}
-		o.URI = uri
-		n, err := mongo.Dial(ctx, logger, o)
+		n, err := mongo.Dial(ctx, logger, dialOptions(cfg, host))
 		if err != nil {
 			return nil, fmt.Errorf("supervisor: dial %s: %w", host, err)
 		}
@@ -90,8 +79,26 @@ func defaultDialer(cfg *config.Config, logger *slog.Logger) DialFunc {
 	}
 }
 
+// dialOptions are the driver options for host: mongod.uri for the local mongod, the host itself
+// for any other, with the credentials and TLS of config.MemberAccess.
+func dialOptions(cfg *config.Config, host string) mongo.Options {
+	o := mongo.Options{AppName: "rsguard-" + cfg.ID, ProbeNamespace: cfg.Probe.WriteProbeNamespace}
+	uri := "mongodb://" + host + "/?directConnection=true"
+	if m := cfg.Mongod; m != nil && host == cfg.Self().Mongod {
+		uri = m.URI
+	}
+	if m := cfg.MemberAccess(); m != nil {
+		o.Username, o.Password, o.AuthSource = m.Username, m.Password.Reveal(), m.AuthSource
+		o.AuthMechanism = string(m.AuthMechanism)
+		o.ConnectTimeout = m.ConnectTimeout
+		uri = withParams(uri, uriParams(m))
+	}
+	o.URI = uri
+	return o
+}
+
 // uriParams carries the settings mongo.Options has no field for as URI options.
-func uriParams(m *config.Mongod) url.Values {
+func uriParams(m *config.Credentials) url.Values {
 	v := url.Values{}
 	if t := m.TLS; t != nil {
 		v.Set("tls", "true")

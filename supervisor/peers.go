@@ -17,6 +17,7 @@ import (
 type peerState struct {
 	tried    bool // a result is in
 	ok       bool // reachable, by the same refused/timeout rule as the local mongod
+	answered bool // it answered at least once (a reply, even an error reply)
 	inflight bool
 	fails    int
 	failure  topology.FailureKind
@@ -27,7 +28,9 @@ type peerState struct {
 }
 
 // peerHostsLocked lists the mongods to check: every configured data member and every member the
-// known hello replies name (arbiters and members without a sidecar included), except our own.
+// known hello replies of the newest replica-set config name (arbiters and members without a
+// sidecar included), except our own. Only the newest config counts: a member removed by a
+// reconfig (or the stale last hello of a dead one) must not linger as a voter in the ranking.
 func (s *Supervisor) peerHostsLocked() []string {
 	var hosts []string
 	for _, m := range s.cfg.Members {
@@ -35,17 +38,24 @@ func (s *Supervisor) peerHostsLocked() []string {
 			hosts = append(hosts, m.Mongod)
 		}
 	}
-	add := func(h mongo.Hello) {
-		hosts = append(hosts, h.Hosts...)
-		hosts = append(hosts, h.Passives...)
-		hosts = append(hosts, h.Arbiters...)
-	}
+	var hellos []mongo.Hello
 	if s.local.usable {
-		add(s.local.obs.Hello)
+		hellos = append(hellos, s.local.obs.Hello)
 	}
 	for _, p := range s.peers {
 		if p.hello.SetName == s.cfg.ReplicaSet {
-			add(p.hello)
+			hellos = append(hellos, p.hello)
+		}
+	}
+	var newest int64
+	for _, h := range hellos {
+		newest = max(newest, h.SetVersion)
+	}
+	for _, h := range hellos {
+		if h.SetVersion == newest {
+			hosts = append(hosts, h.Hosts...)
+			hosts = append(hosts, h.Passives...)
+			hosts = append(hosts, h.Arbiters...)
 		}
 	}
 	slices.Sort(hosts)
@@ -125,7 +135,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	p.tried = true
 	switch {
 	case err == nil:
-		p.ok, p.fails, p.failure = true, 0, topology.FailureNone
+		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
 		p.hello, p.at = h, s.now()
 		if st := h.State(); st != topology.StateUnknown {
 			p.state = st
@@ -135,7 +145,18 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 		}
 	case mongo.ErrorCode(err) != 0:
 		// An error reply is still an answer: the process is there.
-		p.ok, p.fails, p.failure = true, 0, topology.FailureNone
+		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
+	case !p.answered && (mongo.Classify(err) == topology.FailureOther || mongo.HandshakeFailed(err)):
+		// Never reached, and neither a closed port nor silence: the handshake failed (TLS
+		// required, or our login refused), typically an arbiter sidecar without a credentials
+		// section on an auth or TLS set. No opinion, rather than a false "unreachable" that
+		// would count towards a quorum for "lost" and aim its write probe at nothing.
+		p.tried, p.failure = was.tried, topology.FailureOther
+		if !was.tried && p.fails == 0 {
+			s.logger.Warn("peer mongod refuses our connection (TLS or credentials?): no reachability opinion on it until it answers",
+				"host", host, "err", err)
+		}
+		p.fails++
 	default:
 		p.fails++
 		p.failure = mongo.Classify(err)
@@ -159,8 +180,9 @@ func (s *Supervisor) peersLocked() []topology.PeerSeen {
 			byHost[ps.Host] = ps
 		}
 	}
+	current := s.peerHostsLocked()
 	for host, p := range s.peers {
-		if host == s.selfHost || !p.tried {
+		if host == s.selfHost || !p.tried || !slices.Contains(current, host) {
 			continue
 		}
 		ps, ok := byHost[host]

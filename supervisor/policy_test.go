@@ -96,14 +96,15 @@ func loadSnapshot(t *testing.T, name string) topology.Snapshot {
 // failover.step_down_sick_primary false: a sick primary is reported, never acted on.
 func TestSickPrimaryPolicyOff(t *testing.T) {
 	snap := loadSnapshot(t, "sick_primary_stepup_then_fence.json")
+	snap.Self = "b" // the candidate h2's own sidecar, the step-up's executor
 	for _, on := range []bool{true, false} {
 		cfg := parseConfig(t, "")
 		cfg.Failover.StepDownSickPrimary = on
-		s := &Supervisor{id: "a", cfg: cfg, policy: policyFrom(cfg), metrics: newMetrics(nil)}
+		s := &Supervisor{id: "b", cfg: cfg, policy: policyFrom(cfg), metrics: newMetrics(nil)}
 		s.policy.SickAfter = 10 * time.Second
 		d, exec := s.decideLocked(snap, snap.Now)
 		switch {
-		case on && (d.Reason != election.ReasonSickPrimary || exec.Kind != election.StepUp):
+		case on && (d.Reason != election.ReasonSickPrimary || exec.Kind != election.StepUp || exec.Executor != "b"):
 			t.Errorf("on: %s, exec %s", d, exec)
 		case !on && (d.Reason != election.RefusedPolicyDisabled || !exec.IsNone() || d.Proposed.Kind != election.StepUp):
 			t.Errorf("off: %s, exec %s", d, exec)

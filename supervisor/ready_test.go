@@ -18,7 +18,8 @@ func hasReason(reasons []string, part string) bool {
 
 // A mongod of another replica set: the sidecar keeps running, says why it is not ready, never
 // acts and stays out of gossip, so that although it has the lowest id it does not become the
-// coordinator the others would defer to: the failover still happens, run by the next sidecar.
+// coordinator the others would defer to: the failover still happens, run by the candidate's own
+// sidecar.
 func TestWrongSetNameIsNotReadyAndNeverActs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld("rs0", []string{h1, h2, h3}, h2)
@@ -48,9 +49,9 @@ func TestWrongSetNameIsNotReadyAndNeverActs(t *testing.T) {
 		}
 
 		w.kill(h2)
-		waitFor(t, 15*time.Second, "failover by b", func() bool { return w.calls(h3, mongotest.OpStepUp) == 1 })
-		if n := len(w.node("b", h3).CallsOf(mongotest.OpStepUp)); n != 1 {
-			t.Errorf("b sent %d step-ups", n)
+		waitFor(t, 15*time.Second, "failover by c", func() bool { return w.calls(h3, mongotest.OpStepUp) == 1 })
+		if n := len(w.node("c", h3).CallsOf(mongotest.OpStepUp)); n != 1 {
+			t.Errorf("c sent %d step-ups to its own mongod", n)
 		}
 		if n := len(w.node("a", h3).CallsOf(mongotest.OpStepUp)); n != 0 {
 			t.Errorf("the not-ready a sent %d step-ups", n)

@@ -46,7 +46,6 @@ type Supervisor struct {
 	peers     map[string]*peerState
 	probe     probeState
 	state     election.State
-	ownFence  election.Pending // a fence this sidecar runs although another one coordinates
 	running   map[election.Action]bool
 	ownView   topology.MemberView
 	viewSig   string

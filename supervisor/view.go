@@ -21,6 +21,8 @@ func (s *Supervisor) buildViewLocked(views map[string]topology.ViewWithAge, now 
 		Primary:    s.primaryLocked(views),
 		Cfg:        s.drift.viewPrint(),
 		Memory:     s.state.Memory,
+		// Whether it may be addressed actions on other members (election/executor.go).
+		Remote: s.cfg.MemberAccess() != nil,
 	}
 	v.JournalProbe = s.jprobe.wp
 	if s.local.usable {

@@ -55,6 +55,10 @@ type MemberView struct {
 	// (its disk or its write path), whereas Probe (w:"majority") also stalls when the
 	// secondaries lag. Only JournalProbe makes a witness of sickness (election/sick.go).
 	JournalProbe WriteProbe `json:"jprobe,omitzero"`
+	// Remote: this sidecar holds what it needs to send commands to the other members (a data
+	// sidecar's mongod credentials and TLS settings, or an arbiter sidecar's credentials
+	// section), so it may execute an action on a member whose own sidecar is out of sight.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // LocalView is a data sidecar's first-hand view of its own mongod. When Reachable is false the

@@ -69,7 +69,7 @@ func (d *demo) waitQuiet(ctx context.Context) error {
 		return err
 	}
 	d.coord = coord
-	d.say("all sidecars agree: healthy; coordinator %s (the lowest visible sidecar id acts, the others defer)", coord)
+	d.say("all sidecars agree: healthy; coordinator %s (the lowest visible sidecar id; each action is carried out by the target member's own sidecar)", coord)
 	if s := d.car(coord); s != nil {
 		if r, err := s.status(ctx, d.http); err == nil {
 			fmt.Fprintln(d.out)
@@ -218,7 +218,7 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 	n.down[id] = false
 	if r.Coordinator != n.coord && r.Coordinator != "" && r.IsCoordinator {
 		n.coord = r.Coordinator
-		n.at(u.at, "%s is the coordinator: the sidecar that acts once a quorum agrees", r.Coordinator)
+		n.at(u.at, "%s is the coordinator: it reports the quorum's decision; the target's own sidecar executes it", r.Coordinator)
 	}
 	if k := r.Analysis.Kind; k != n.kinds[id] {
 		n.kinds[id] = k
@@ -230,9 +230,12 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 			}
 		}
 	}
-	if dec := r.Decision; r.IsCoordinator && dec.Reason != n.reasons[id] && !dec.At.Before(res.killAt) {
+	// The coordinator's decisions, and the executor's: every sidecar decides, the addressed one acts.
+	if dec := r.Decision; (r.IsCoordinator || !dec.Action.IsNone()) && dec.Reason != n.reasons[id] && !dec.At.Before(res.killAt) {
 		n.reasons[id] = dec.Reason
-		if dec.Action.IsNone() {
+		if dec.Action.IsNone() && dec.Reason == election.RefusedNotExecutor {
+			n.at(u.at, "%-8s decides %s, carried out by %s", id+":", dec.Proposed, dec.Proposed.Executor)
+		} else if dec.Action.IsNone() {
 			n.at(u.at, "%-8s decides nothing, %s: %s", id+":", dec.Reason, explainReason(dec.Reason))
 		} else {
 			n.at(u.at, "%-8s decides %s, reason %s: %s", id+":", dec.Action, dec.Reason, explainReason(dec.Reason))

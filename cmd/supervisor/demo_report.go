@@ -140,7 +140,7 @@ func (d *demo) printSummary(res *failoverResult) {
 		fmt.Fprintf(w, "  %s  the sidecars never classified the primary as lost\n", secs(0))
 	}
 	if res.action != "" {
-		fmt.Fprintf(w, "  %s  decision: %s by coordinator %s, reason %s (%s)\n", secs(res.actedAt), res.action, res.actionBy, res.reason, res.actionDone)
+		fmt.Fprintf(w, "  %s  decision: %s by sidecar %s, reason %s (%s)\n", secs(res.actedAt), res.action, res.actionBy, res.reason, res.actionDone)
 	} else {
 		fmt.Fprintf(w, "  %s  rsguard took no action: any new primary came from MongoDB's own election\n", secs(0))
 	}

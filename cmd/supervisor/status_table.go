@@ -292,6 +292,10 @@ func explainReason(r election.Reason) string {
 		return "refused: this sidecar does not see a majority of the sidecars"
 	case election.RefusedNotCoordinator:
 		return "refused here: another sidecar (the coordinator) is the one that acts"
+	case election.RefusedNotExecutor:
+		return "not here: the action is addressed to another sidecar (the executor), which carries it out"
+	case election.RefusedNoExecutor:
+		return "refused: no visible sidecar can carry the action out (the target's own sidecar is out of sight and no other holds credentials to reach it)"
 	case election.RefusedAntiFlap:
 		return "refused: a failover already happened within the anti-flap window; acknowledge it to allow another"
 	case election.RefusedPolicyDisabled:
