@@ -178,6 +178,12 @@ func TestPendingStepUpNotReissuedByAnotherExecutor(t *testing.T) {
 	if d.Executor != "b" || d.Reason != RefusedNotExecutor {
 		t.Fatalf("first tick on c: %s executor %q (test premise)", d, d.Executor)
 	}
+	// b, the executor, issues the step-up; its record reaches c through gossip.
+	if bd, bnext := Decide(as(snap, "b"), st, p, now); bd.Action.Kind != StepUp {
+		t.Fatalf("first tick on b: %s (test premise)", bd)
+	} else {
+		next.Memory = MergeMemory(next.Memory, bnext.Memory)
+	}
 	editView(&snap, "b", func(v *topology.ViewWithAge) { v.View.NotReady = true })
 	later := now.Add(time.Second)
 	d, _ = Decide(as(snap, "c"), next, p, later)

@@ -28,8 +28,6 @@ type sidecar struct {
 	state    election.State
 	last     election.Decision
 	executes election.Action
-	// ownFence mirrors the supervisor's own-fence pending record (supervisor/decide.go).
-	ownFence election.Pending
 }
 
 type world struct {
@@ -73,6 +71,9 @@ func (w *world) observe() error {
 		}
 		// The shared memory travels in the view, as supervisor.buildViewLocked puts it there.
 		v.Memory = sc.state.Memory
+		// Data sidecars hold their mongod's credentials, so they may act on other members
+		// (supervisor.buildViewLocked: Remote); arbiter sidecars here have no credentials section.
+		v.Remote = sc.cfg.Mode == topology.ModeData
 		sc.view = v
 	}
 	for _, to := range w.order {
@@ -121,35 +122,13 @@ func (w *world) decide() []string {
 	return out
 }
 
-// executor says what sidecar sc runs for its decision. It is the runner's only knowledge of how
-// actions are addressed: today the deciding coordinator runs every action but a fence, which the
-// sidecar beside the fenced mongod runs, coordinator or not (supervisor/decide.go decideLocked).
+// executor says what sidecar sc runs for its decision: the pure core addresses every action
+// (Action.Executor, executor.go), so only the addressed sidecar gets a non-None Decision.Action.
 func (w *world) executor(sc *sidecar, d *election.Decision) election.Action {
-	none := election.Action{Kind: election.None}
-	a := d.Action
-	if a.Kind == election.Fence && a.Sidecar != sc.cfg.ID {
-		return none
+	if d.Action.IsNone() || d.Action.Executor != sc.cfg.ID {
+		return election.Action{Kind: election.None}
 	}
-	if !a.IsNone() {
-		return a
-	}
-	prop := d.Proposed
-	if d.Reason != election.RefusedNotCoordinator || prop.Kind != election.Fence || prop.Sidecar != sc.cfg.ID {
-		return none
-	}
-	inc := election.Incident{Primary: d.Analysis.Primary, Term: d.Analysis.Term}
-	if sc.ownFence.Action == prop && sc.ownFence.Incident == inc && w.now.Before(sc.ownFence.Deadline) {
-		d.Reason = election.RefusedActionPending
-		return none
-	}
-	sc.ownFence = election.Pending{Action: prop, Incident: inc, Deadline: w.now.Add(w.policy.PendingTimeout)}
-	d.Action = prop
-	if d.Analysis.Kind == election.SickPrimary {
-		d.Reason = election.ReasonSickPrimaryFenceFirst
-	} else {
-		d.Reason = election.ReasonStalePrimaryFence
-	}
-	return prop
+	return d.Action
 }
 
 func rel(t time.Time) string {
