@@ -15,6 +15,7 @@ credentials:
   tls: {ca_file: /tls/ca.pem}
 gossip:
   bind: 127.0.0.4:7946
+  keyring_file: gossip.keyring
 members:
   - {id: node-a, mode: data, gossip: 127.0.0.2:7946, mongod: 127.0.0.2:27017}
   - {id: node-b, mode: data, gossip: 127.0.0.3:7946, mongod: 127.0.0.3:27017}
