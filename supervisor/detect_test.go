@@ -223,8 +223,9 @@ func TestCrashDetectedBeforeTheNextTick(t *testing.T) {
 		}
 		took := waitFor(t, 5*time.Second, "step-up of h2", func() bool { return w.calls(h2, mongotest.OpStepUp) > 0 })
 		t.Logf("replSetStepUp sent %v after the crash (fake time, probe.interval 20s)", took)
-		if recs := c.findAudit("a", election.StepUp, election.ReasonPrimaryProcessDead); len(recs) != 1 {
-			t.Errorf("audit of a: %+v", c.audit("a"))
+		// The candidate's own sidecar (b, beside h2) executes it (election/executor.go).
+		if recs := c.findAudit("b", election.StepUp, election.ReasonPrimaryProcessDead); len(recs) != 1 {
+			t.Errorf("audit of b: %+v", c.audit("b"))
 		}
 	})
 }
