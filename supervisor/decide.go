@@ -17,9 +17,16 @@ const (
 	ReasonNotReady election.Reason = "refused_not_ready"
 	// ReasonAcknowledged: an operator lifted the anti-flap block.
 	ReasonAcknowledged election.Reason = "operator_acknowledged"
+	// ReasonReadySettling: this sidecar became ready less than readySettle ago and would act for
+	// another member's sidecar (a fallback executor): it waits until its peers' views are fresh.
+	ReasonReadySettling election.Reason = "refused_ready_settling"
 	// ActionAcknowledge is the audit log's action kind for an acknowledgement.
 	ActionAcknowledge election.ActionKind = "acknowledge"
 )
+
+// readySettle is how long a sidecar that just became ready waits before it acts as a fallback
+// executor: two gossip pushes (500 ms each), so that every peer's readiness it relies on is news.
+const readySettle = time.Second
 
 // decisionRecord is the latest decision, kept for the status report.
 type decisionRecord struct {
@@ -97,6 +104,14 @@ func (s *Supervisor) decideLocked(snap topology.Snapshot, now time.Time) (electi
 	if d.Analysis.Kind == election.SickPrimary && !s.cfg.Failover.StepDownSickPrimary {
 		p.Enabled = false
 		d, st = election.Decide(snap, s.state, p, now)
+	}
+	if !d.Action.IsNone() && !d.Action.Local() && now.Sub(s.readySince) < readySettle {
+		// A fallback executor acts for a member whose own sidecar it judged out of sight or
+		// not ready. Right after this sidecar became ready, that judgement may rest on views
+		// that still carry a NotReady flipping on every sidecar at once (a config reload): wait
+		// one settle period, keeping the state, so no record claims an action not sent.
+		d.Action, d.Reason = election.Action{Kind: election.None}, ReasonReadySettling
+		return d, d.Action
 	}
 	s.setStateLocked(st)
 	exec := d.Action

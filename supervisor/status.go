@@ -159,6 +159,7 @@ func (s *Supervisor) updateReadinessLocked(settled bool) {
 		s.metrics.ready.Set(1)
 		if changed || !s.readyOnce {
 			s.logger.Info("sidecar ready")
+			s.readySince = s.now()
 		}
 		s.readyOnce = true
 		return

@@ -39,27 +39,28 @@ type Supervisor struct {
 	inflight sync.WaitGroup // probes and actions running in their own goroutines
 	pubMu    sync.Mutex     // serialises publish so views reach gossip in order
 
-	mu        sync.Mutex
-	cfg       *config.Config
-	policy    election.Policy
-	local     localState
-	peers     map[string]*peerState
-	probe     probeState
-	state     election.State
-	running   map[election.Action]bool
-	ownView   topology.MemberView
-	viewSig   string
-	published bool // the view has been handed to gossip (after the first readiness)
-	decision  decisionRecord
-	lastExec  *ActionRecord
-	auditKey  string
-	warm      bool // ready with a quorum at least once: refusals from then on are audited
-	notReady  []string
-	readyOnce bool
-	failover  failoverClock
-	drift     *configDrift // config agreement with the peers (agreement.go)
-	jprobe    probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
-	react     reaction     // react.go: hosts looked at on other sidecars' reports
+	mu         sync.Mutex
+	cfg        *config.Config
+	policy     election.Policy
+	local      localState
+	peers      map[string]*peerState
+	probe      probeState
+	state      election.State
+	running    map[election.Action]bool
+	ownView    topology.MemberView
+	viewSig    string
+	published  bool // the view has been handed to gossip (after the first readiness)
+	decision   decisionRecord
+	lastExec   *ActionRecord
+	auditKey   string
+	warm       bool // ready with a quorum at least once: refusals from then on are audited
+	notReady   []string
+	readyOnce  bool
+	readySince time.Time // when the sidecar last became ready (decide.go readySettle)
+	failover   failoverClock
+	drift      *configDrift // config agreement with the peers (agreement.go)
+	jprobe     probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
+	react      reaction     // react.go: hosts looked at on other sidecars' reports
 }
 
 // New builds a supervisor from its options: it opens the audit log (creating its directory),

@@ -292,6 +292,8 @@ func explainReason(r election.Reason) string {
 		return "refused: this sidecar does not see a majority of the sidecars"
 	case election.RefusedNotCoordinator:
 		return "refused here: another sidecar (the coordinator) is the one that acts"
+	case supervisor.ReasonReadySettling:
+		return "refused: this sidecar became ready a moment ago and would act for another member's sidecar; it waits one settle period for fresh views"
 	case election.RefusedNotExecutor:
 		return "not here: the action is addressed to another sidecar (the executor), which carries it out"
 	case election.RefusedNoExecutor:
