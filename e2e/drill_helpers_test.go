@@ -158,6 +158,29 @@ func (d *drillSet) newPrimary(ctx context.Context, old *harness.Host, timeout ti
 }
 
 // stillPrimary reports whether h answers hello as writable primary (within a short deadline).
+// primaryUnchanged is the no-failover invariant of the lag drill and the soak: p is still the
+// writable primary in the term of eid0, and no other host (but those skip says are out of
+// play, e.g. SIGSTOPped) claims PRIMARY.
+func primaryUnchanged(ctx context.Context, p *harness.Host, eid0 bson.ObjectID, others []*harness.Host, skip func(*harness.Host) bool) error {
+	hctx, cancel := context.WithTimeout(ctx, time.Second)
+	hl, err := p.Hello(hctx)
+	cancel()
+	switch {
+	case err != nil:
+		return fmt.Errorf("primary %s: hello: %w", p, err)
+	case hl["isWritablePrimary"] != true:
+		return fmt.Errorf("%s is no longer primary: %v", p, hl["primary"])
+	case electionIDOf(hl) != eid0:
+		return fmt.Errorf("%s: electionId changed %s -> %s: a new term", p, eid0.Hex(), electionIDOf(hl).Hex())
+	}
+	for _, h := range others {
+		if (skip == nil || !skip(h)) && stillPrimary(ctx, h) {
+			return fmt.Errorf("%s claims PRIMARY", h)
+		}
+	}
+	return nil
+}
+
 func stillPrimary(ctx context.Context, h *harness.Host) bool {
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()

@@ -137,21 +137,8 @@ func lagDrill(t *testing.T, d *drillSet, cars *sidecarSet, name string, hold tim
 		t.Fatal(err)
 	}
 	holdWhile(t, hold, name+": no action while the secondaries lag", func(ctx context.Context) error {
-		hctx, cancel := context.WithTimeout(ctx, time.Second)
-		hl, err := p.Hello(hctx)
-		cancel()
-		switch {
-		case err != nil:
-			return fmt.Errorf("primary %s: hello: %w", p, err)
-		case hl["isWritablePrimary"] != true:
-			return fmt.Errorf("%s is no longer primary: %v", p, hl["primary"])
-		case electionIDOf(hl) != eid0:
-			return fmt.Errorf("%s: electionId changed %s -> %s: a new term", p, eid0.Hex(), electionIDOf(hl).Hex())
-		}
-		for _, h := range secondaries {
-			if stillPrimary(ctx, h) {
-				return fmt.Errorf("%s claims PRIMARY", h)
-			}
+		if err := primaryUnchanged(ctx, p, eid0, secondaries, nil); err != nil {
+			return err
 		}
 		if ex := cars.Executed(t, t0); len(ex) > 0 {
 			return fmt.Errorf("rsguard acted: %s", describeActions(ex, t0))

@@ -70,24 +70,8 @@ func TestDrillFalsePositives(t *testing.T) {
 	frozen := map[*harness.Host]bool{}
 	t0soak := time.Now()
 	invariant := func(ctx context.Context) error {
-		hctx, cancel := context.WithTimeout(ctx, time.Second)
-		hl, err := p.Hello(hctx)
-		cancel()
-		switch {
-		case err != nil:
-			return fmt.Errorf("primary %s: hello: %w", p, err)
-		case hl["isWritablePrimary"] != true:
-			return fmt.Errorf("%s is no longer primary: %v", p, hl["primary"])
-		case electionIDOf(hl) != eid0:
-			return fmt.Errorf("%s: electionId changed %s -> %s: a new term", p, eid0.Hex(), electionIDOf(hl).Hex())
-		}
-		for _, h := range secondaries {
-			if frozen[h] {
-				continue
-			}
-			if stillPrimary(ctx, h) {
-				return fmt.Errorf("%s claims PRIMARY", h)
-			}
+		if err := primaryUnchanged(ctx, p, eid0, secondaries, func(h *harness.Host) bool { return frozen[h] }); err != nil {
+			return err
 		}
 		if ex := cars.Executed(t, t0soak); len(ex) > 0 {
 			return fmt.Errorf("rsguard acted: %s", describeActions(ex, t0soak))

@@ -58,9 +58,15 @@ func (s State) remember(self string, a Action, inc Incident, why Reason, failove
 }
 
 // inFlight reports whether any sidecar issued a for inc and still awaits it.
+//
+// A step-up in flight blocks every step-up for the same incident, whichever candidate it names:
+// once one member runs for election, views that lag by a push rank another member best (the
+// first is now a candidate), and a second replSetStepUp would only start a competing election
+// (it fails "Election failed" at best, and bumps the term at worst).
 func (s State) inFlight(a Action, inc Incident, now time.Time) bool {
 	for _, r := range s.Memory.Actions {
-		if r.Kind == string(a.Kind) && r.Host == a.Host && r.Secs == a.Secs && r.Incident == inc && r.InFlight(now) {
+		same := r.Host == a.Host && r.Secs == a.Secs || a.Kind == StepUp
+		if r.Kind == string(a.Kind) && same && r.Incident == inc && r.InFlight(now) {
 			return true
 		}
 	}

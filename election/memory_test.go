@@ -188,3 +188,27 @@ func TestPruneMemoryBoundsTheRecords(t *testing.T) {
 		t.Error("PruneMemory modified its input")
 	}
 }
+
+// One step-up per incident at a time: a peer whose views lag a push ranks another candidate
+// best once the first runs for election (found by the auth+TLS failover e2e, where a second
+// replSetStepUp failed "Election failed"). A freeze of another host, or a step-up for another
+// incident, is not blocked; past the deadline a step-up may be issued again.
+func TestStepUpInFlightBlocksAnyCandidateOfTheIncident(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 10, 0, 0, time.UTC)
+	inc := Incident{Primary: "h1:27017", Term: 3}
+	st := State{}.remember("b", Action{Kind: StepUp, Host: "h2:27017", Sidecar: "b", Executor: "b"}, inc,
+		ReasonPrimaryProcessDead, true, t0, DefaultPolicy())
+	now := t0.Add(time.Second)
+	if !st.inFlight(Action{Kind: StepUp, Host: "h3:27017"}, inc, now) {
+		t.Error("a step-up of h3 for the same incident is not blocked by the step-up of h2 in flight")
+	}
+	if st.inFlight(Action{Kind: StepUp, Host: "h3:27017"}, Incident{Primary: "h2:27017", Term: 4}, now) {
+		t.Error("a step-up for another incident is blocked")
+	}
+	if st.inFlight(Action{Kind: Freeze, Host: "h3:27017", Secs: 120}, inc, now) {
+		t.Error("a freeze is blocked by a step-up")
+	}
+	if st.inFlight(Action{Kind: StepUp, Host: "h3:27017"}, inc, t0.Add(DefaultPolicy().PendingTimeout)) {
+		t.Error("still blocked past the pending deadline")
+	}
+}

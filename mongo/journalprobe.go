@@ -20,16 +20,9 @@ const JournalProbeSuffix = ".j"
 // inside ctx's deadline so that a write waiting for a lock comes back as MaxTimeMSExpired (50)
 // rather than a cut connection.
 func (n *DriverNode) JournalProbe(ctx context.Context, id string) (time.Duration, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultProbeTimeout)
-		defer cancel()
-	}
-	ms, _ := maxTimeMS(ctx)
-	cmd := journalProbeCommand(n.probeColl, id, time.Now(), n.seq.Add(1), ms)
-	start := time.Now()
-	_, err := n.run(ctx, n.probeDB, "journal probe", cmd)
-	return time.Since(start), err
+	return n.probe(ctx, "journal probe", func(ms int64) bson.D {
+		return journalProbeCommand(n.probeColl, id, time.Now(), n.seq.Add(1), ms)
+	})
 }
 
 // journalProbeCommand is probeCommand on the id's journal document with {w: 1, j: true} and

@@ -14,15 +14,23 @@ import (
 // up: "up but not committing" and "no answer" are different verdicts (failover-notes "Sick
 // primary"). The latency is returned on failure too: how long the primary took to fail matters.
 func (n *DriverNode) WriteProbe(ctx context.Context, id string) (time.Duration, error) {
+	return n.probe(ctx, "write probe", func(ms int64) bson.D {
+		return probeCommand(n.probeColl, id, time.Now(), n.seq.Add(1), ms)
+	})
+}
+
+// probe runs one probe write built by cmd with the time left in ctx (DefaultProbeTimeout
+// without a deadline) as its server-side limit, and returns how long it took, failed or not.
+func (n *DriverNode) probe(ctx context.Context, what string, cmd func(limitMS int64) bson.D) (time.Duration, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultProbeTimeout)
 		defer cancel()
 	}
-	wtimeout, _ := maxTimeMS(ctx)
-	cmd := probeCommand(n.probeColl, id, time.Now(), n.seq.Add(1), wtimeout)
+	ms, _ := maxTimeMS(ctx)
+	c := cmd(ms)
 	start := time.Now()
-	_, err := n.run(ctx, n.probeDB, "write probe", cmd)
+	_, err := n.run(ctx, n.probeDB, what, c)
 	return time.Since(start), err
 }
 
