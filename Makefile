@@ -26,11 +26,15 @@ bench:
 clean:
 	rm -rf bin/
 
-# The supervisor issue's measurements: 10 SIGKILL failovers with rsguard and 10 native, frozen
-# host, sick primary, PSA; the report lands in e2e/testdata/drills/report.md.
+# The drills behind the published figures: 10 SIGKILL failovers with rsguard and 10 native, frozen
+# host (same), sick primary, PSA, secondaries lagging for 2 minutes (PSS and PSA), the coordinator
+# crash that must keep the anti-flap block, sidecar resources, and the false-positive soak
+# (RSGUARD_SOAK, 60s by default; the issue's figure is `RSGUARD_SOAK=5m make drill`). The report
+# lands in e2e/testdata/drills/report.md.
 drill:
-	RSGUARD_DRILL_RUNS=10 RSGUARD_DRILL_REPORT=testdata/drills/report.md $(GO) test ./e2e/ -run Drill -v -count=1 -timeout 45m
+	RSGUARD_DRILL_RUNS=10 RSGUARD_DRILL_REPORT=testdata/drills/report.md $(GO) test ./e2e/ -run Drill -v -count=1 -timeout 60m
 
-# The 5-minute false-positive soak (link blips, one observer cut off, a stopped secondary).
+# The 5-minute false-positive soak (link blips, one observer cut off, a stopped secondary,
+# replication-lag blips, a crash of the coordinator sidecar).
 soak:
 	RSGUARD_SOAK=5m $(GO) test ./e2e/ -run TestDrillFalsePositives -v -count=1 -timeout 15m

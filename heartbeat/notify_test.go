@@ -75,8 +75,10 @@ func TestPushNowBurstCoalesces(t *testing.T) {
 		}
 		synctest.Wait() // no fake time passes: only the burst's pushes, no tick
 		after, _ := metricValue(t, s1.reg, "rsguard_heartbeat_views_sent_total", "kind", "own")
-		if sent := after - before; sent < 2 || sent > 4 {
-			t.Errorf("a burst of 100 PushNow sent %v own views to 2 peers, want 2 to 4 (one or two pushes)", sent)
+		// How many pushes the burst takes depends on when the push loop gets scheduled between
+		// calls (more often under -race), but never one per call: 100 calls, 2 peers.
+		if sent := after - before; sent < 2 || sent > 20 {
+			t.Errorf("a burst of 100 PushNow sent %v own views to 2 peers, want 2 to 20 (coalesced into at most 10 pushes)", sent)
 		}
 		for _, nd := range c.nodes[1:] {
 			if got := nd.g.Views()["s1"].View.Local.Term; got != 109 {
