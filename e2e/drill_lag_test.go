@@ -43,7 +43,7 @@ func lagHold() time.Duration {
 func TestDrillLaggingSecondaries(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
 	hold := lagHold()
-	rep := newDrillReport(fmt.Sprintf("Drill 6: secondaries lagging behind a healthy primary (%s, default settings)", hold))
+	rep := newDrillReport(fmt.Sprintf("Drill 8: secondaries lagging behind a healthy primary (%s, default settings)", hold))
 	t.Run("PSS", func(t *testing.T) {
 		d := newDrillSet(t, 3, 0, 1)
 		defer d.c.Timeline.Log(t)
