@@ -13,7 +13,7 @@ test:
 
 # Race detector on the packages with goroutines.
 test-race:
-	$(GO) test -race -count=1 -timeout 20m ./mongoemu/... ./heartbeat/... ./supervisor/... ./api/... ./mongo/...
+	$(GO) test -race -count=1 -timeout 20m ./mongoemu/... ./heartbeat/... ./supervisor/... ./api/... ./mongo/... ./recovery/...
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
