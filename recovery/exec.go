@@ -178,13 +178,7 @@ func (c *ExecController) report(e Exit) {
 }
 
 func (c *ExecController) recentExitsLocked(now time.Time) int {
-	n := 0
-	for _, t := range c.exitsAt {
-		if now.Sub(t) < c.opts.CrashWindow {
-			n++
-		}
-	}
-	return n
+	return countSince(c.exitsAt, now, c.opts.CrashWindow)
 }
 
 func (c *ExecController) backoffLocked(now time.Time) time.Duration {
