@@ -130,16 +130,16 @@ func (c *CommandController) watch(ctx context.Context, stop, done chan struct{})
 		}
 		c.proc.Running = false
 		c.exitsAt = append(c.exitsAt, now)
-		backoff := min(c.opts.MinBackoff<<min(countSince(c.exitsAt, now, c.opts.CrashWindow)-1, 16), c.opts.MaxBackoff)
+		wait := backoff(c.opts.MinBackoff, c.opts.MaxBackoff, countSince(c.exitsAt, now, c.opts.CrashWindow))
 		c.mu.Unlock()
 		c.report(Exit{At: now, Err: errors.New("status command reports mongod not running")})
-		c.logger.Warn("mongod not running; starting it again", "after", backoff)
+		c.logger.Warn("mongod not running; starting it again", "after", wait)
 		select {
 		case <-ctx.Done():
 			return
 		case <-stop:
 			return
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 		if err := c.run(ctx, "start", c.opts.Start); err != nil {
 			c.mu.Lock()
@@ -176,21 +176,4 @@ func (c *CommandController) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (c *CommandController) report(e Exit) {
-	select {
-	case c.exits <- e:
-	default:
-		c.logger.Warn("exit event dropped: nobody reads Exits", "at", e.At)
-	}
-}
-
-// countSince counts the times within window before now.
-func countSince(ts []time.Time, now time.Time, window time.Duration) int {
-	n := 0
-	for _, t := range ts {
-		if now.Sub(t) < window {
-			n++
-		}
-	}
-	return n
-}
+func (c *CommandController) report(e Exit) { reportExit(c.logger, c.exits, e) }

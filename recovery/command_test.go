@@ -33,6 +33,20 @@ func scripts(t *testing.T) (CommandOptions, string) {
 	}, marker
 }
 
+// startCommand starts a CommandController over the test scripts; it returns the marker file.
+func startCommand(t *testing.T) (*CommandController, string) {
+	t.Helper()
+	opts, marker := scripts(t)
+	c, err := NewCommandController(slog.New(slog.DiscardHandler), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c, marker
+}
+
 func waitFile(t *testing.T, path string, exists bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -58,15 +72,8 @@ func nextExit(t *testing.T, ch <-chan Exit) Exit {
 
 // Stopped through the scripts, mongod stays down (the fence case, written first).
 func TestCommandControllerStopKeepsItDown(t *testing.T) {
-	opts, marker := scripts(t)
-	c, err := NewCommandController(slog.New(slog.DiscardHandler), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, marker := startCommand(t)
 	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	waitFile(t, marker, true)
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -85,15 +92,8 @@ func TestCommandControllerStopKeepsItDown(t *testing.T) {
 
 // An exit the scripts did not cause is reported within a poll and answered with Start.
 func TestCommandControllerRestartsAfterExit(t *testing.T) {
-	opts, marker := scripts(t)
-	c, err := NewCommandController(slog.New(slog.DiscardHandler), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, marker := startCommand(t)
 	ctx := context.Background()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	defer func() { _ = c.Stop(ctx) }()
 	waitFile(t, marker, true)
 	if err := os.Remove(marker); err != nil {

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -27,4 +28,35 @@ type Exit struct {
 	Err error
 	// Wanted: the exit followed Stop, not a crash.
 	Wanted bool
+}
+
+// reportExit delivers e without blocking the controller: the channel is buffered, and an event
+// nobody reads is dropped and logged.
+func reportExit(logger *slog.Logger, ch chan<- Exit, e Exit) {
+	select {
+	case ch <- e:
+	default:
+		logger.Warn("exit event dropped: nobody reads Exits", "at", e.At)
+	}
+}
+
+// backoff is the wait before a restart after the n-th recent exit: lo, doubling per exit, at
+// most hi.
+func backoff(lo, hi time.Duration, n int) time.Duration {
+	b := lo
+	for i := 1; i < n && b < hi; i++ {
+		b *= 2
+	}
+	return min(b, hi)
+}
+
+// countSince counts the times within window before now.
+func countSince(ts []time.Time, now time.Time, window time.Duration) int {
+	n := 0
+	for _, t := range ts {
+		if now.Sub(t) < window {
+			n++
+		}
+	}
+	return n
 }

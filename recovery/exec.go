@@ -169,24 +169,14 @@ func (c *ExecController) supervise(ctx context.Context, cmd *exec.Cmd, done, sto
 	}
 }
 
-func (c *ExecController) report(e Exit) {
-	select {
-	case c.exits <- e:
-	default:
-		c.logger.Warn("exit event dropped: nobody reads Exits", "at", e.At)
-	}
-}
+func (c *ExecController) report(e Exit) { reportExit(c.logger, c.exits, e) }
 
 func (c *ExecController) recentExitsLocked(now time.Time) int {
 	return countSince(c.exitsAt, now, c.opts.CrashWindow)
 }
 
 func (c *ExecController) backoffLocked(now time.Time) time.Duration {
-	b := c.opts.MinBackoff
-	for i := 1; i < c.recentExitsLocked(now) && b < c.opts.MaxBackoff; i++ {
-		b *= 2
-	}
-	return min(b, c.opts.MaxBackoff)
+	return backoff(c.opts.MinBackoff, c.opts.MaxBackoff, c.recentExitsLocked(now))
 }
 
 // Stop ends mongod with SIGTERM (SIGKILL after StopTimeout) and keeps it down until Start.

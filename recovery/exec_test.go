@@ -44,6 +44,23 @@ func pidOf(t *testing.T, pidFile string, not int) int {
 	return 0
 }
 
+// startExec starts an ExecController over a fake mongod with short backoffs; the context ends
+// with the test.
+func startExec(t *testing.T) (*ExecController, string, context.Context) {
+	t.Helper()
+	path, pidFile := fakeMongod(t)
+	c, err := NewExecController(slog.New(slog.DiscardHandler), ExecOptions{Path: path, MinBackoff: 10 * time.Millisecond, StopTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c, pidFile, ctx
+}
+
 func waitExit(t *testing.T, c *ExecController) Exit {
 	t.Helper()
 	select {
@@ -58,16 +75,7 @@ func waitExit(t *testing.T, c *ExecController) Exit {
 // A stopped (fenced) mongod stays down: no restart after Stop, and the exit is reported as
 // wanted, not as a crash. Written first: it is the case that must not act.
 func TestExecControllerStopKeepsItDown(t *testing.T) {
-	path, pidFile := fakeMongod(t)
-	c, err := NewExecController(slog.New(slog.DiscardHandler), ExecOptions{Path: path, MinBackoff: 10 * time.Millisecond, StopTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c, pidFile, ctx := startExec(t)
 	pid := pidOf(t, pidFile, 0)
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -91,16 +99,7 @@ func TestExecControllerStopKeepsItDown(t *testing.T) {
 // A crash is reported at once and the child restarted with backoff; crashes are counted for
 // Classify's crash-loop rule.
 func TestExecControllerRestartsAfterCrash(t *testing.T) {
-	path, pidFile := fakeMongod(t)
-	c, err := NewExecController(slog.New(slog.DiscardHandler), ExecOptions{Path: path, MinBackoff: 10 * time.Millisecond, StopTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c, pidFile, _ := startExec(t)
 	defer func() { _ = c.Stop(context.Background()) }()
 	pid := pidOf(t, pidFile, 0)
 	for i := 1; i <= 2; i++ {
