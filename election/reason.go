@@ -28,7 +28,6 @@ const (
 // Refusals: something may be wrong, and this is why we do not act.
 const (
 	RefusedNoQuorum           Reason = "refused_no_quorum"
-	RefusedNotCoordinator     Reason = "refused_not_coordinator"
 	RefusedAntiFlap           Reason = "refused_anti_flap"
 	RefusedPolicyDisabled     Reason = "refused_policy_disabled"
 	RefusedDryRun             Reason = "refused_dry_run"

@@ -290,8 +290,6 @@ func explainReason(r election.Reason) string {
 		return "acting: the former primary is frozen so that it does not run for election again at once"
 	case election.RefusedNoQuorum:
 		return "refused: this sidecar does not see a majority of the sidecars"
-	case election.RefusedNotCoordinator:
-		return "refused here: another sidecar (the coordinator) is the one that acts"
 	case supervisor.ReasonReadySettling:
 		return "refused: this sidecar became ready a moment ago and would act for another member's sidecar; it waits one settle period for fresh views"
 	case election.RefusedNotExecutor:
