@@ -93,6 +93,7 @@ func agreementRules() map[string]keyRule {
 		"probe.interval":                    local("how often this sidecar looks; verdicts use the agreed thresholds"),
 		"probe.timeout":                     local("a per-observer deadline; a distant sidecar may need more"),
 		"probe.failures_before_unreachable": agreed("election.Policy.ProbeFailures: when a sidecar is a witness"),
+		"probe.unreachable_after":           agreed("how long a silence lasts before a sidecar is a witness of it"),
 		"probe.write_probe_interval":        local("how often this sidecar probes writes"),
 		"probe.write_probe_timeout":         local("a per-observer deadline; slowness is judged by sick_write_latency"),
 		"probe.write_probe_namespace":       local("where this sidecar writes its probe documents"),

@@ -16,6 +16,10 @@ const (
 	DefaultGossipSettle   = 3 * time.Second
 	DefaultHTTPListen     = "127.0.0.1:9216"
 	DefaultProbeNamespace = "rsguard.probe"
+	// DefaultUnreachableAfter is how long a mongod must answer nothing before a sidecar calls it
+	// unreachable (a refused connection counts at once). A silent host and a frozen one look the
+	// same from outside; this is the silence rsguard rides out as a network blip.
+	DefaultUnreachableAfter = 3 * time.Second
 )
 
 // Default returns a Config holding the default of every optional key and nothing else: no
@@ -34,6 +38,7 @@ func Default() Config {
 			Interval:                  time.Second,
 			Timeout:                   800 * time.Millisecond,
 			FailuresBeforeUnreachable: pol.ProbeFailures,
+			UnreachableAfter:          DefaultUnreachableAfter,
 			WriteProbeInterval:        time.Second,
 			WriteProbeTimeout:         5 * time.Second,
 			WriteProbeNamespace:       DefaultProbeNamespace,

@@ -165,6 +165,7 @@ type Probe struct {
 	Interval                  time.Duration `yaml:"interval" json:"interval"`
 	Timeout                   time.Duration `yaml:"timeout" json:"timeout"`
 	FailuresBeforeUnreachable int           `yaml:"failures_before_unreachable" json:"failures_before_unreachable"`
+	UnreachableAfter          time.Duration `yaml:"unreachable_after" json:"unreachable_after"`
 	WriteProbeInterval        time.Duration `yaml:"write_probe_interval" json:"write_probe_interval"`
 	WriteProbeTimeout         time.Duration `yaml:"write_probe_timeout" json:"write_probe_timeout"`
 	WriteProbeNamespace       string        `yaml:"write_probe_namespace" json:"write_probe_namespace"`

@@ -14,6 +14,7 @@ func validateProbe(k checker, p *Probe) {
 		k.errf("probe.timeout", "must be less than probe.interval (%s), got %q: probes would overlap", fmtDur(p.Interval), fmtDur(p.Timeout))
 	}
 	k.intRange("probe.failures_before_unreachable", p.FailuresBeforeUnreachable, 1, 100)
+	k.durRange("probe.unreachable_after", p.UnreachableAfter, 0, 10*time.Minute)
 	writeInterval := k.durRange("probe.write_probe_interval", p.WriteProbeInterval, 100*time.Millisecond, time.Minute)
 	writeTimeout := k.durRange("probe.write_probe_timeout", p.WriteProbeTimeout, 100*time.Millisecond, 5*time.Minute)
 	if k.durRange("probe.sick_write_latency", p.SickWriteLatency, 10*time.Millisecond, 5*time.Minute) &&

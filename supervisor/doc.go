@@ -8,7 +8,8 @@
 //   - observe (data mode), every probe.interval: hello, replSetGetStatus and replSetGetConfig on
 //     the local mongod (mongo.Observe) within probe.timeout. "Connection refused" marks it
 //     unreachable at once (first-hand proof the process is gone); a timeout or other transport
-//     failure needs probe.failures_before_unreachable in a row.
+//     failure needs a long silence: probe.failures_before_unreachable in a row over at least
+//     probe.unreachable_after (silence.go), so that a network blip is ridden out.
 //   - peers, every probe.interval (a round never waits for a peer that times out): a hello within probe.timeout to every configured member's
 //     mongod and every member the hello replies name (arbiters included), by the same rule. It
 //     sets PeerSeen.Healthy and PrimarySeen.Reachable: what THIS sidecar reaches, merged with

@@ -91,7 +91,8 @@ func (s *Supervisor) checkLocalPort(ctx context.Context) {
 	}
 	s.mu.Lock()
 	was := s.local.reachable()
-	s.applyObservationLocked(mongo.Observation{}, err, s.now())
+	at := s.now()
+	s.applyObservationLocked(mongo.Observation{}, err, at, at)
 	now := s.local.reachable()
 	s.mu.Unlock()
 	if was && !now {

@@ -21,8 +21,8 @@ type localState struct {
 	problem string
 	obs     mongo.Observation // last successful observation
 	view    topology.LocalView
-	fails   int   // consecutive failures without an answer
-	err     error // last failure
+	silent  silence // the current run of probes without an answer
+	err     error   // last failure
 	term    int64
 	since   time.Time // when this sidecar saw term change, for TermSince
 }
@@ -36,6 +36,7 @@ func (s *Supervisor) observeLocal(ctx context.Context) {
 	s.mu.Lock()
 	timeout := s.cfg.Probe.Timeout
 	s.mu.Unlock()
+	started := s.now()
 	node, err := s.nodes.get(ctx, s.selfHost)
 	var obs mongo.Observation
 	if err == nil {
@@ -47,20 +48,22 @@ func (s *Supervisor) observeLocal(ctx context.Context) {
 		return
 	}
 	s.mu.Lock()
-	s.applyObservationLocked(obs, err, s.now())
+	s.applyObservationLocked(obs, err, started, s.now())
 	s.mu.Unlock()
 	s.publish()
 }
 
 // applyObservationLocked implements the unreachability rule: "refused" is first-hand proof that
 // nothing listens on the port, so the mongod is unreachable at once; a timeout or any other
-// transport failure may be a blip and needs probe.failures_before_unreachable in a row
-// (failover-notes "Crash of the primary's mongod").
-func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, now time.Time) {
+// transport failure may be a blip and needs a long silence: probe.failures_before_unreachable in
+// a row over probe.unreachable_after (silence.go; failover-notes "Crash of the primary's mongod").
+// started is when the observation began, now when it ended.
+func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, started, now time.Time) {
 	l := &s.local
 	switch {
 	case err == nil:
-		l.answered, l.fails, l.err = true, 0, nil
+		l.answered, l.err = true, nil
+		l.silent.end()
 		l.problem = setProblem(obs, s.cfg.ReplicaSet, s.selfHost)
 		l.usable = l.problem == ""
 		if !l.usable {
@@ -80,11 +83,12 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, no
 		l.obs, l.view = obs, v
 	case mongo.ErrorCode(err) != 0:
 		// The mongod answered, with an error: it is up but of no use as a member of our set.
-		l.answered, l.fails, l.err = true, 0, err
+		l.answered, l.err = true, err
+		l.silent.end()
 		l.problem = commandProblem(s.selfHost, err)
 		l.usable = false
 	default:
-		l.fails++
+		l.silent.fail(started)
 		l.err = err
 		if l.problem != "" {
 			// Its last answer said it is not a usable member of our set (wrong set name, never
@@ -92,7 +96,7 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, no
 			return
 		}
 		kind := mongo.Classify(err)
-		if kind == topology.FailureRefused || l.fails >= s.cfg.Probe.FailuresBeforeUnreachable {
+		if kind == topology.FailureRefused || l.silent.long(now, s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter) {
 			// The last values stay (State, Term, OpTime...): "was PRIMARY in term 3, now refused"
 			// is what the election core needs to hear.
 			l.view = mongo.Unreachable(l.view, s.selfHost, err)

@@ -19,7 +19,7 @@ type peerState struct {
 	ok       bool // reachable, by the same refused/timeout rule as the local mongod
 	answered bool // it answered at least once (a reply, even an error reply)
 	inflight bool
-	fails    int
+	silent   silence // the current run of probes without an answer
 	failure  topology.FailureKind
 	hello    mongo.Hello // last successful reply
 	at       time.Time   // when hello was received
@@ -121,6 +121,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 		s.logger.Debug("cannot dial peer mongod", "host", host, "err", err)
 		return
 	}
+	started := s.now()
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	h, err := node.Hello(hctx)
 	cancel()
@@ -135,7 +136,8 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	p.tried = true
 	switch {
 	case err == nil:
-		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
+		p.ok, p.failure, p.answered = true, topology.FailureNone, true
+		p.silent.end()
 		p.hello, p.at = h, s.now()
 		if st := h.State(); st != topology.StateUnknown {
 			p.state = st
@@ -145,22 +147,23 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 		}
 	case mongo.ErrorCode(err) != 0:
 		// An error reply is still an answer: the process is there.
-		p.ok, p.fails, p.failure, p.answered = true, 0, topology.FailureNone, true
+		p.ok, p.failure, p.answered = true, topology.FailureNone, true
+		p.silent.end()
 	case !p.answered && (mongo.Classify(err) == topology.FailureOther || mongo.HandshakeFailed(err)):
 		// Never reached, and neither a closed port nor silence: the handshake failed (TLS
 		// required, or our login refused), typically an arbiter sidecar without a credentials
 		// section on an auth or TLS set. No opinion, rather than a false "unreachable" that
 		// would count towards a quorum for "lost" and aim its write probe at nothing.
 		p.tried, p.failure = was.tried, topology.FailureOther
-		if !was.tried && p.fails == 0 {
+		if !was.tried && p.silent.fails == 0 {
 			s.logger.Warn("peer mongod refuses our connection (TLS or credentials?): no reachability opinion on it until it answers",
 				"host", host, "err", err)
 		}
-		p.fails++
+		p.silent.fail(started)
 	default:
-		p.fails++
+		p.silent.fail(started)
 		p.failure = mongo.Classify(err)
-		if p.failure == topology.FailureRefused || p.fails >= s.cfg.Probe.FailuresBeforeUnreachable {
+		if p.failure == topology.FailureRefused || p.silent.long(s.now(), s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter) {
 			p.ok = false
 		}
 	}
