@@ -61,6 +61,13 @@ func Default() Config {
 				RequireTags: map[string]string{},
 			},
 		},
+		Process: Process{
+			Controller:  ControllerNone,
+			MinBackoff:  DefaultProcessMinBackoff,
+			MaxBackoff:  DefaultProcessMaxBackoff,
+			CrashWindow: DefaultProcessCrashWindow,
+			StopTimeout: DefaultProcessStopTimeout,
+		},
 		HTTP: HTTP{Listen: DefaultHTTPListen},
 		Log:  Log{Level: LogInfo, Format: LogJSON},
 	}

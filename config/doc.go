@@ -148,6 +148,25 @@
 //	    require_tags          default {}. Replica-set member tags (rs.conf members[].tags) a
 //	                          candidate must carry, name: value.
 //
+//	process      section, optional; not reloadable. Who starts the local mongod.
+//	  controller        "none" (default: an init system does; fencing is shutdown {force}) |
+//	                    "exec" (mongod is this sidecar's child) | "command" (scripts). Must be
+//	                    none in mode arbiter. With exec or command the sidecar restarts mongod
+//	                    after a crash and a fenced mongod stays down until recovery starts it.
+//	  exec              section, with controller exec only:
+//	    path            required, absolute: the mongod binary.
+//	    args            its arguments (--port, --dbpath, --replSet...).
+//	    dir, env        optional working directory and NAME=value entries.
+//	    output          optional file receiving mongod's stdout and stderr (appended).
+//	  command           section, with controller command only:
+//	    start, stop, status  required command lines as lists; status exits 0 while mongod runs.
+//	    timeout         default 30s, 100ms..1h, per script run.
+//	    poll            default 1s, 100ms..1m: how often status runs.
+//	  min_backoff       default 500ms, 10ms..1h; max_backoff default 30s, at least min_backoff:
+//	                    the wait before a restart doubles with every exit in crash_window.
+//	  crash_window      default 5m, 1s..24h.
+//	  stop_timeout      default 60s, 1s..1h: a stop's wait for a clean shutdown before SIGKILL.
+//
 //	http         section.
 //	  listen            default 127.0.0.1:9216. host:port; empty host or 0.0.0.0 listens on
 //	                    every address, port 0 picks a free one.

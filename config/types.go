@@ -91,6 +91,8 @@ type Config struct {
 	Log        Log      `yaml:"log" json:"log"`
 	// Credentials lets an arbiter sidecar log in to the members (config/member_access.go).
 	Credentials *Credentials `yaml:"credentials,omitempty" json:"credentials,omitempty"`
+	// Process says who starts and stops the local mongod (config/process.go).
+	Process Process `yaml:"process" json:"process"`
 
 	src *source // where the values came from; a pointer so that %v stays readable
 }

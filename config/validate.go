@@ -24,6 +24,7 @@ func validate(c *Config, p *problems) {
 	validateHTTP(k, &c.HTTP)
 	validateLog(k, &c.Log)
 	validateCredentials(k, c)
+	validateProcess(k, c)
 }
 
 func validateIdentity(k checker, c *Config) {
