@@ -60,6 +60,8 @@ type cluster struct {
 	yamlEdit func(string) string
 	// wrap, when set, wraps every Node a sidecar dials (detect_test.go adds a port to it).
 	wrap func(sidecar, host string, n mongo.Node) mongo.Node
+	// ctrls, when set, gives the named data sidecars a process controller (process_test.go).
+	ctrls map[string]*fakeController
 }
 
 // testKeyring writes the test clusters' gossip keyring into dir (once) and returns its path:
@@ -105,9 +107,15 @@ func newCluster(t *testing.T, w *world, ms []member, extra string) *cluster {
 // newClusterEdited is newCluster with every generated config rewritten by yamlEdit.
 func newClusterEdited(t *testing.T, w *world, ms []member, extra string, yamlEdit func(string) string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, w: w, net: memnet.NewNetwork(), dir: t.TempDir(), ms: ms,
-		sups: map[string]*Supervisor{}, regs: map[string]*prometheus.Registry{},
-		cancel: map[string]context.CancelFunc{}, done: map[string]chan error{}, yamlEdit: yamlEdit}
+	return newClusterInto(t, &cluster{t: t, w: w, yamlEdit: yamlEdit}, ms, extra)
+}
+
+// newClusterInto completes c (t, w and any test hooks set) and starts a sidecar per member.
+func newClusterInto(t *testing.T, c *cluster, ms []member, extra string) *cluster {
+	t.Helper()
+	c.net, c.dir, c.ms = memnet.NewNetwork(), t.TempDir(), ms
+	c.sups, c.regs = map[string]*Supervisor{}, map[string]*prometheus.Registry{}
+	c.cancel, c.done = map[string]context.CancelFunc{}, map[string]chan error{}
 	for i := range ms {
 		c.add(i, extra)
 	}
@@ -141,6 +149,7 @@ func (c *cluster) add(i int, extra string) *Supervisor {
 			return c.w.node(m.id, host), nil
 		},
 		GossipOptions: func(o *heartbeat.Options) { o.Transport = tr },
+		Controller:    c.controllerOf(m.id),
 	})
 	if err != nil {
 		c.t.Fatalf("New %s: %v", m.id, err)

@@ -77,8 +77,8 @@ func (s *Supervisor) retryDelayLocked() time.Duration {
 
 // run sends the action's command. Fencing stops the local mongod with shutdown {force: true}
 // (spec §6.9): force because a sick primary cannot complete the stepdown a plain shutdown
-// starts with. Stopping it through a process controller (kill, systemd) so that it stays down
-// comes with the recovery work (DESIGN.md roadmap 3).
+// starts with; with a process controller it stops it through the controller, which keeps it
+// down (process.go).
 func (s *Supervisor) run(ctx context.Context, a election.Action) error {
 	if a.Executor != s.id {
 		return fmt.Errorf("supervisor: %s is addressed to sidecar %q, not to this one (%s)", a, a.Executor, s.id)
@@ -118,7 +118,7 @@ func (s *Supervisor) run(ctx context.Context, a election.Action) error {
 	case election.AbortCatchUp:
 		err = node.AbortCatchUp(ctx)
 	case election.Fence:
-		err = node.Shutdown(ctx, true, fenceShutdownSecs)
+		err = s.fenceLocal(ctx, func(ctx context.Context) error { return node.Shutdown(ctx, true, fenceShutdownSecs) })
 	}
 	if err != nil {
 		return fmt.Errorf("supervisor: %s: %w", a, err)

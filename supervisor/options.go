@@ -16,6 +16,7 @@ import (
 	"github.com/rsguard/rsguard/config"
 	"github.com/rsguard/rsguard/heartbeat"
 	"github.com/rsguard/rsguard/mongo"
+	"github.com/rsguard/rsguard/recovery"
 )
 
 // DialFunc opens a Node for the mongod at host ("host:port" as the replica set names it). It must
@@ -40,6 +41,9 @@ type Options struct {
 	GossipOptions func(*heartbeat.Options)
 	// Now is the clock; default time.Now. Under testing/synctest time.Now is already fake.
 	Now func() time.Time
+	// Controller, when set, owns the local mongod in data mode instead of the one
+	// process.controller configures (tests set a fake).
+	Controller recovery.Controller
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/rsguard/rsguard/config"
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/heartbeat"
+	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/topology"
 )
 
@@ -36,8 +37,13 @@ type Supervisor struct {
 	nodes    *nodes
 	kick     chan struct{}
 	started  atomic.Bool
-	inflight sync.WaitGroup // probes and actions running in their own goroutines
-	pubMu    sync.Mutex     // serialises publish so views reach gossip in order
+	// ctrl owns the local mongod when process.controller says so (process.go); nil otherwise.
+	ctrl        recovery.Controller
+	procMetrics *processMetrics
+	adopt       atomic.Bool    // the running mongod was found, not started by ctrl
+	fenced      atomic.Bool    // ctrl stopped it for a fence: only recovery starts it again
+	inflight    sync.WaitGroup // probes and actions running in their own goroutines
+	pubMu       sync.Mutex     // serialises publish so views reach gossip in order
 
 	mu         sync.Mutex
 	cfg        *config.Config
@@ -112,6 +118,18 @@ func New(opts Options) (*Supervisor, error) {
 		_ = s.audit.close()
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}
+	if cfg.Mode == config.ModeData {
+		s.ctrl = opts.Controller
+		if s.ctrl == nil {
+			if s.ctrl, err = newController(s.logger.With("component", "process"), cfg.Process); err != nil {
+				_ = s.audit.close()
+				return nil, err
+			}
+		}
+		if s.ctrl != nil {
+			s.procMetrics = newProcessMetrics(opts.Registry)
+		}
+	}
 	s.ownView = s.buildViewLocked(nil, opts.Now())
 	s.metrics.ready.Set(0)
 	return s, nil
@@ -143,6 +161,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.observeLocal) })
 		start(s.watchLocal)
 		start(s.watchTopology)
+		if s.ctrl != nil {
+			start(s.runProcess)
+		}
 	}
 	start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.peerRound) })
 	start(func(ctx context.Context) { s.every(ctx, s.writeProbeInterval, s.probeTick) })

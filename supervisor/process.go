@@ -1,0 +1,169 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/recovery"
+	"github.com/rsguard/rsguard/topology"
+)
+
+// A data sidecar may own its mongod (process.controller exec or command; the recovery issue,
+// deliverable 1). Then:
+//
+//   - Run starts mongod through the controller, unless one already listens on the local port
+//     (left running by a previous run of this sidecar, or started by hand): that one is adopted,
+//     watched like any mongod, and started through the controller once it is seen gone.
+//   - An exit the sidecar did not ask for (a crash, a kill) is first-hand news: the sidecar looks
+//     at the local port at once (checkLocalPort, the same proof the idle-connection watch uses),
+//     so the peers hear "refused" without waiting for the next probe, and the controller
+//     restarts mongod after its backoff.
+//   - A fence stops mongod through the controller, which keeps it down (no restart) until the
+//     sidecar starts it again: a restart of a fenced mongod is a recovery decision.
+//   - When the sidecar stops, mongod is left running: restarting rsguard (an upgrade, a changed
+//     identity) must not take the database down, let alone a primary. The next run adopts it.
+
+// processMetrics are the controller's metrics.
+type processMetrics struct {
+	exits   *prometheus.CounterVec
+	running prometheus.Gauge
+}
+
+func newProcessMetrics(reg prometheus.Registerer) *processMetrics {
+	f := promauto.With(reg)
+	return &processMetrics{
+		exits: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "rsguard_supervisor_mongod_exits_total",
+			Help: "Exits of the local mongod seen by the process controller, by whether the sidecar asked for them (wanted: true after a stop or a fence).",
+		}, []string{"wanted"}),
+		running: f.NewGauge(prometheus.GaugeOpts{
+			Name: "rsguard_supervisor_mongod_running",
+			Help: "1 while the process controller's mongod runs (or an adopted one answers), 0 otherwise; absent without a controller.",
+		}),
+	}
+}
+
+// newController builds the configured process controller, or nil for controller none.
+func newController(logger *slog.Logger, p config.Process) (recovery.Controller, error) {
+	switch p.Controller {
+	case config.ControllerExec:
+		e := p.Exec
+		opts := recovery.ExecOptions{Path: e.Path, Args: e.Args, Dir: e.Dir, Env: e.Env,
+			MinBackoff: p.MinBackoff, MaxBackoff: p.MaxBackoff, CrashWindow: p.CrashWindow, StopTimeout: p.StopTimeout}
+		if e.Output != "" {
+			f, err := os.OpenFile(e.Output, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+			if err != nil {
+				return nil, fmt.Errorf("supervisor: process.exec.output: %w", err)
+			}
+			opts.Stdout, opts.Stderr = f, f
+		}
+		return recovery.NewExecController(logger, opts)
+	case config.ControllerCommand:
+		c := p.Command
+		return recovery.NewCommandController(logger, recovery.CommandOptions{Start: c.Start, Stop: c.Stop, Status: c.Status,
+			Timeout: c.Timeout, Poll: c.Poll, MinBackoff: p.MinBackoff, MaxBackoff: p.MaxBackoff, CrashWindow: p.CrashWindow})
+	}
+	return nil, nil
+}
+
+// runProcess starts (or adopts) the local mongod and handles the controller's exit events until
+// ctx is done.
+func (s *Supervisor) runProcess(ctx context.Context) {
+	ctrl := s.ctrl
+	if s.localListening(ctx) {
+		s.logger.Info("a mongod already listens on the local port: adopting it; the controller starts one when it is gone",
+			"mongod", s.selfHost)
+		s.setAdopted(true)
+	} else if err := ctrl.Start(ctx); err != nil {
+		s.logger.Error("cannot start the local mongod", "mongod", s.selfHost, "err", err)
+	}
+	s.procMetrics.running.Set(b2f(ctrl.Process().Running || s.adopted()))
+	tick := time.NewTicker(s.probeInterval())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.startIfAdoptedGone(ctx)
+		case e := <-ctrl.Exits():
+			s.procMetrics.exits.WithLabelValues(fmt.Sprint(e.Wanted)).Inc()
+			s.procMetrics.running.Set(0)
+			if e.Wanted {
+				s.logger.Info("local mongod stopped", "mongod", s.selfHost, "err", e.Err)
+				continue
+			}
+			s.logger.Warn("local mongod exited: looking at its port now", "mongod", s.selfHost, "err", e.Err)
+			s.checkLocalPort(ctx)
+			s.kickDecide()
+		}
+	}
+}
+
+// localListening reports whether something accepts connections on the local mongod's port.
+func (s *Supervisor) localListening(ctx context.Context) bool {
+	pc, timeout, ok := s.portChecker(ctx, s.selfHost)
+	if !ok {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return pc.Reach(rctx) == nil
+}
+
+// startIfAdoptedGone starts mongod through the controller once the adopted one is seen refused
+// (nothing listens: it is gone), unless it was fenced.
+func (s *Supervisor) startIfAdoptedGone(ctx context.Context) {
+	if !s.adopted() || s.fenced.Load() {
+		return
+	}
+	s.mu.Lock()
+	gone := s.local.usable && !s.local.view.Reachable && s.local.view.Failure == topology.FailureRefused
+	s.mu.Unlock()
+	if !gone {
+		return
+	}
+	s.setAdopted(false)
+	s.logger.Warn("the adopted local mongod is gone: starting one through the controller", "mongod", s.selfHost)
+	if err := s.ctrl.Start(ctx); err != nil {
+		s.logger.Error("cannot start the local mongod", "mongod", s.selfHost, "err", err)
+		return
+	}
+	s.procMetrics.running.Set(1)
+}
+
+func (s *Supervisor) adopted() bool     { return s.adopt.Load() }
+func (s *Supervisor) setAdopted(v bool) { s.adopt.Store(v) }
+
+// fenceLocal stops the local mongod so that it stays down: through the controller when there is
+// one (a shutdown command first for an adopted mongod, which is not the controller's child),
+// else with shutdown {force} (spec §6.9).
+func (s *Supervisor) fenceLocal(ctx context.Context, shutdown func(context.Context) error) error {
+	if s.ctrl == nil {
+		return shutdown(ctx)
+	}
+	s.fenced.Store(true)
+	if s.adopted() {
+		if err := shutdown(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.ctrl.Stop(ctx); err != nil {
+		return fmt.Errorf("supervisor: stop the local mongod: %w", err)
+	}
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
