@@ -56,6 +56,9 @@ type sidecarOpts struct {
 	Seeds []string
 	// Extra is appended verbatim to every file (top-level keys).
 	Extra string
+	// HostExtra, when set, is appended to each data sidecar's file with what it returns for the
+	// sidecar's host (a process section with that host's mongod command line).
+	HostExtra func(h *harness.Host) string
 }
 
 // sidecarSet is the sidecars of one replica set.
@@ -137,6 +140,9 @@ func (s *sidecarSet) yaml(c *sidecar, o sidecarOpts) string {
 	fmt.Fprintf(&b, "http:\n  listen: %s\n  admin_token_file: %q\n", c.HTTP, filepath.Join(dir, "admin.token"))
 	b.WriteString("log:\n  level: debug\n  format: json\n")
 	b.WriteString(o.Extra)
+	if o.HostExtra != nil && c.Mode == "data" {
+		b.WriteString(o.HostExtra(c.Host))
+	}
 	return b.String()
 }
 

@@ -46,6 +46,7 @@ type Host struct {
 	proc        *Proc
 
 	mu       sync.Mutex
+	handed   bool // HandOver: another process (a sidecar's exec controller) runs the mongod
 	sidecars []*Proc
 	admin    *mongo.Client
 	sec      *clusterSecurity // Options.Security (security.go); nil for an open set
@@ -197,7 +198,34 @@ func (h *Host) WipeDBPath() error {
 }
 
 // Running reports whether mongod is running (a frozen mongod is running).
-func (h *Host) Running() bool { return h.proc.Running() }
+func (h *Host) Running() bool {
+	h.mu.Lock()
+	handed := h.handed
+	h.mu.Unlock()
+	if !handed {
+		return h.proc.Running()
+	}
+	c, err := net.DialTimeout("tcp", h.HostPort(), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+// HandOver kills the harness's mongod process and leaves the host's mongod to another process
+// with the same command line (Args): a sidecar running it as its child (process.controller
+// exec). Running then says whether something accepts connections on the mongod's port.
+func (h *Host) HandOver() error {
+	if err := h.Kill(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.handed = true
+	h.mu.Unlock()
+	h.mark("mongod handed over to its sidecar")
+	return nil
+}
 
 // ExitCode is mongod's last exit code; -1 while running or after a signal.
 func (h *Host) ExitCode() int { return h.proc.ExitCode() }

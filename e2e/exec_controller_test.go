@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rsguard/rsguard/e2e/harness"
+	"github.com/rsguard/rsguard/election"
+)
+
+// execProcessSection is a sidecar's process section that runs h's mongod, with the harness's
+// command line, as the sidecar's child.
+func execProcessSection(t testing.TB, bin string) func(h *harness.Host) string {
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(h *harness.Host) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "process:\n  controller: exec\n  exec:\n    path: %q\n    args:\n", abs)
+		for _, a := range h.Args() {
+			fmt.Fprintf(&b, "      - %q\n", a)
+		}
+		fmt.Fprintf(&b, "    output: %q\n", filepath.Join(h.Dir, "mongod.exec.out"))
+		return b.String()
+	}
+}
+
+// mongodPids lists the processes whose command line names dbpath: the mongod a sidecar runs for
+// that host (the harness's own process is stopped before).
+func mongodPids(dbpath string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmd), "\x00")
+		if i := slices.Index(args, "--dbpath"); i >= 0 && i+1 < len(args) && args[i+1] == dbpath {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestExecControllerRestartsKilledPrimary: every data sidecar runs its mongod as its child
+// (process.controller exec). SIGKILL of the primary's mongod: its sidecar knows from the child's
+// exit, rsguard fails over, and the controller restarts the killed mongod, which rejoins as
+// SECONDARY with no operator command. The time from the kill to SECONDARY is reported (the
+// recovery issue asks for 10 s); no acknowledged w:"majority" write is lost.
+func TestExecControllerRestartsKilledPrimary(t *testing.T) {
+	mongodBin, supBin := harness.BuildOnce(t)
+	d := newDrillSet(t, 3, 0, 1)
+	defer d.c.Timeline.Log(t)
+	d.WaitHealthy(t, drillRejoinTimeout)
+	// Hand every data mongod over to its sidecar: the harness kills its process and the sidecar
+	// starts one with the same command line (same dbpath, same data).
+	for _, h := range d.data {
+		if err := h.HandOver(); err != nil {
+			t.Fatalf("hand over %s: %v", h, err)
+		}
+		t.Cleanup(func() {
+			for _, pid := range mongodPids(h.DBPath) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+	}
+	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{HostExtra: execProcessSection(t, mongodBin)})
+	cars.Start(t)
+	cars.WaitSettled(t, drillSettleTimeout)
+	var p *harness.Host
+	harness.WaitFor(t, drillRejoinTimeout, "the sidecars' mongods: a primary and every member healthy", func(ctx context.Context) error {
+		var err error
+		p, err = d.c.HealthyOf(ctx, d.members)
+		return err
+	})
+	w := startWorkload(t, d, "exec")
+	waitAcks(t, w, 5)
+
+	pids := mongodPids(p.DBPath)
+	if len(pids) != 1 {
+		t.Fatalf("want one mongod for %s run by its sidecar, found pids %v", p, pids)
+	}
+	t0 := time.Now()
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	d.c.Timeline.Mark("%s: SIGKILL of the sidecar's child mongod (pid %d)", p, pids[0])
+
+	np, at, err := d.newPrimary(context.Background(), p, drillRejoinTimeout)
+	if err != nil {
+		t.Fatalf("no new primary after the kill: %v", err)
+	}
+	d.c.Timeline.Mark("new primary %s", np)
+	var back time.Duration
+	harness.WaitFor(t, drillRejoinTimeout, p.String()+" restarted by its sidecar and SECONDARY", func(ctx context.Context) error {
+		if now := mongodPids(p.DBPath); len(now) != 1 || now[0] == pids[0] {
+			return fmt.Errorf("mongod pids for %s: %v", p, now)
+		}
+		st, err := d.c.State(ctx, p)
+		if err != nil {
+			return err
+		}
+		if st != "SECONDARY" {
+			return fmt.Errorf("%s is %s", p, st)
+		}
+		back = time.Since(t0)
+		return nil
+	})
+	d.c.Timeline.Mark("%s SECONDARY again", p)
+	acked := w.verify(t, np)
+
+	var ups []string
+	for _, r := range cars.Executed(t, t0) {
+		if r.Decision.Action == election.StepUp {
+			ups = append(ups, fmt.Sprintf("%s by %s (%s)", r.Decision.Target, r.Sidecar, r.Reason))
+		}
+	}
+	if len(ups) == 0 {
+		t.Errorf("no step-up by rsguard after the kill")
+	}
+	if n := countLogLines(t, cars.ByHost(p), "local mongod exited"); n == 0 {
+		t.Errorf("the killed mongod's sidecar did not report the child's exit")
+	}
+	rep := newDrillReport("Drill 9: exec controller, SIGKILL of the primary's mongod run by its sidecar")
+	rep.line("- new primary %s after %s; rsguard: %s", np, at.Sub(t0).Round(10*time.Millisecond), strings.Join(ups, ", "))
+	rep.line("- former primary %s restarted by its sidecar and SECONDARY %s after the kill (the recovery issue asks for 10 s)", p, back.Round(10*time.Millisecond))
+	rep.line("- %d acknowledged w:majority writes, none lost", acked)
+	rep.publish(t)
+}
+
+// countLogLines counts the lines of c's stderr log that contain text.
+func countLogLines(t testing.TB, c *sidecar, text string) int {
+	t.Helper()
+	data, err := os.ReadFile(c.Proc.StderrPath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), text)
+}
