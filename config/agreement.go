@@ -79,6 +79,7 @@ func agreementRules() map[string]keyRule {
 		"mongod":      local("how this sidecar reaches its own mongod: URI, credentials, TLS"),
 		"credentials": local("how an arbiter sidecar reaches the members, if at all"),
 		"process":     local("who starts this sidecar's own mongod"),
+		"recovery":    local("this sidecar's own dbpath and archive"),
 		"members":     agreed("the quorum's denominator, coordinator order, executors and zones"),
 		"http":        local("this sidecar's own listener and admin token"),
 		"log":         local("this process's logging"),

@@ -97,6 +97,7 @@ func (c *Config) deriveDefaults(set func(key string) bool) {
 	if !set("probe.sick_after") {
 		p.SickAfter = max(p.SickAfter, p.WriteProbeInterval)
 	}
+	c.deriveRecovery()
 	if c.AuditLog == "" && c.StateDir != "" {
 		c.AuditLog = filepath.Join(c.StateDir, DefaultAuditLogName)
 	}
@@ -134,6 +135,11 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.AuditLog)
 	abs(&c.Gossip.KeyringFile)
 	abs(&c.HTTP.AdminTokenFile)
+	abs(&c.Recovery.DBPath)
+	abs(&c.Recovery.RollbackArchive)
+	if e := c.Process.Exec; e != nil {
+		abs(&e.Output)
+	}
 	if m := c.Mongod; m != nil {
 		abs(&m.PasswordFile)
 		if m.TLS != nil {

@@ -167,6 +167,14 @@
 //	  crash_window      default 5m, 1s..24h.
 //	  stop_timeout      default 60s, 1s..1h: a stop's wait for a clean shutdown before SIGKILL.
 //
+//	recovery     section, optional, data mode; not reloadable. After a failover:
+//	  dbpath            the local mongod's dbpath; default the --dbpath of process.exec.args.
+//	                    Without one, rollback files are not archived.
+//	  rollback_archive  default <state_dir>/rollback-archive, outside the dbpath: rollback
+//	                    files are moved there, one entry per rollback with a manifest
+//	                    (supervisor rollback list|show|export).
+//	  rollback_retention  default 0 (keep forever), 0..100y: entries older are deleted.
+//
 //	http         section.
 //	  listen            default 127.0.0.1:9216. host:port; empty host or 0.0.0.0 listens on
 //	                    every address, port 0 picks a free one.

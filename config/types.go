@@ -93,6 +93,8 @@ type Config struct {
 	Credentials *Credentials `yaml:"credentials,omitempty" json:"credentials,omitempty"`
 	// Process says who starts and stops the local mongod (config/process.go).
 	Process Process `yaml:"process" json:"process"`
+	// Recovery is what the sidecar does for its member after a failover (config/recovery.go).
+	Recovery Recovery `yaml:"recovery" json:"recovery"`
 
 	src *source // where the values came from; a pointer so that %v stays readable
 }

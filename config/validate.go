@@ -25,6 +25,7 @@ func validate(c *Config, p *problems) {
 	validateLog(k, &c.Log)
 	validateCredentials(k, c)
 	validateProcess(k, c)
+	validateRecovery(k, c)
 }
 
 func validateIdentity(k checker, c *Config) {
