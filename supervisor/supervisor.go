@@ -40,6 +40,7 @@ type Supervisor struct {
 	// ctrl owns the local mongod when process.controller says so (process.go); nil otherwise.
 	ctrl        recovery.Controller
 	procMetrics *processMetrics
+	rbMetrics   *rollbackMetrics
 	adopt       atomic.Bool    // the running mongod was found, not started by ctrl
 	fenced      atomic.Bool    // ctrl stopped it for a fence: only recovery starts it again
 	inflight    sync.WaitGroup // probes and actions running in their own goroutines
@@ -129,6 +130,7 @@ func New(opts Options) (*Supervisor, error) {
 		if s.ctrl != nil {
 			s.procMetrics = newProcessMetrics(opts.Registry)
 		}
+		s.rbMetrics = newRollbackMetrics(opts.Registry)
 	}
 	s.ownView = s.buildViewLocked(nil, opts.Now())
 	s.metrics.ready.Set(0)
@@ -163,6 +165,11 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		start(s.watchTopology)
 		if s.ctrl != nil {
 			start(s.runProcess)
+		}
+		if s.cfg.Recovery.DBPath != "" {
+			start(func(ctx context.Context) { s.every(ctx, s.archiveInterval, s.archiveRollback) })
+		} else {
+			s.logger.Warn("recovery.dbpath is not set (nor process.exec.args --dbpath): rollback files will not be archived")
 		}
 	}
 	start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.peerRound) })
@@ -211,6 +218,16 @@ func (s *Supervisor) probeInterval() time.Duration {
 	defer s.mu.Unlock()
 	return s.cfg.Probe.Interval
 }
+
+func (s *Supervisor) probeTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Probe.Timeout
+}
+
+// archiveInterval is how often the rollback archive looks at the dbpath: rollback files appear
+// once per rollback, so a few probe intervals are soon enough.
+func (s *Supervisor) archiveInterval() time.Duration { return 2 * s.probeInterval() }
 
 func (s *Supervisor) writeProbeInterval() time.Duration {
 	s.mu.Lock()

@@ -29,6 +29,8 @@ type world struct {
 	promoteAfter time.Duration
 	// keepStale: a stepped-up host's predecessor keeps claiming PRIMARY (a sick primary).
 	keepStale bool
+	// states overrides the state a host reports (ROLLBACK, RECOVERING...).
+	states map[string]topology.MemberState
 }
 
 func newWorld(set string, hosts []string, primary string) *world {
@@ -163,10 +165,29 @@ func (w *world) calls(host string, op mongotest.Op) int {
 }
 
 func (w *world) stateLocked(h string) topology.MemberState {
+	if st, ok := w.states[h]; ok {
+		return st
+	}
 	if _, ok := w.stale[h]; ok || h == w.primary {
 		return topology.StatePrimary
 	}
 	return topology.StateSecondary
+}
+
+// setState makes h report st until clearState.
+func (w *world) setState(h string, st topology.MemberState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.states == nil {
+		w.states = map[string]topology.MemberState{}
+	}
+	w.states[h] = st
+}
+
+func (w *world) clearState(h string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.states, h)
 }
 
 func (w *world) termOfLocked(h string) int64 {
