@@ -120,7 +120,7 @@ func (c *ExecController) spawnLocked() error {
 		return fmt.Errorf("recovery: start %s: %w", c.opts.Path, err)
 	}
 	c.cmd = cmd
-	c.proc.Running, c.proc.StartedAt = true, c.opts.Now()
+	c.proc.Running, c.proc.StartedAt, c.proc.Pid = true, c.opts.Now(), cmd.Process.Pid
 	c.logger.Info("mongod started", "pid", cmd.Process.Pid, "path", c.opts.Path)
 	return nil
 }
@@ -133,7 +133,7 @@ func (c *ExecController) supervise(ctx context.Context, cmd *exec.Cmd, done, sto
 		now := c.opts.Now()
 		c.mu.Lock()
 		wanted := !c.want
-		c.proc.Running = false
+		c.proc.Running, c.proc.Pid = false, 0
 		if err != nil {
 			c.proc.LastFatal = err.Error()
 		}

@@ -36,6 +36,8 @@ type Observation struct {
 type Process struct {
 	Known   bool
 	Running bool
+	// Pid is the running process's id when the controller knows it (exec); 0 otherwise.
+	Pid int
 	// StartedAt is when the current (or last) process started.
 	StartedAt time.Time
 	// RecentExits counts the exits within Options.CrashWindow.

@@ -139,6 +139,31 @@ func (s *Supervisor) startIfAdoptedGone(ctx context.Context) {
 	s.procMetrics.running.Set(1)
 }
 
+// ProcessStatus is the status report's account of the local mongod's process.
+type ProcessStatus struct {
+	Controller  string    `json:"controller"`
+	Running     bool      `json:"running"`
+	Pid         int       `json:"pid,omitempty"`
+	StartedAt   time.Time `json:"started_at,omitzero"`
+	RecentExits int       `json:"recent_exits"`
+	LastExit    string    `json:"last_exit,omitempty"`
+	// Adopted: the mongod was already running when the sidecar started; the controller starts a
+	// new one only once it is gone.
+	Adopted bool `json:"adopted,omitempty"`
+	// Fenced: stopped by a fence, and kept down until recovery starts it again.
+	Fenced bool `json:"fenced,omitempty"`
+}
+
+// processStatus is nil without a controller.
+func (s *Supervisor) processStatus() *ProcessStatus {
+	if s.ctrl == nil {
+		return nil
+	}
+	p := s.ctrl.Process()
+	return &ProcessStatus{Controller: string(s.cfg.Process.Controller), Running: p.Running || s.adopted(), Pid: p.Pid,
+		StartedAt: p.StartedAt, RecentExits: p.RecentExits, LastExit: p.LastFatal, Adopted: s.adopted(), Fenced: s.fenced.Load()}
+}
+
 func (s *Supervisor) adopted() bool     { return s.adopt.Load() }
 func (s *Supervisor) setAdopted(v bool) { s.adopt.Store(v) }
 

@@ -37,6 +37,9 @@ type StatusReport struct {
 	Gossip       GossipStatus        `json:"gossip"`
 	// ConfigAgreement is this sidecar's config fingerprint and the peers whose fingerprint differs.
 	ConfigAgreement AgreementStatus `json:"config_agreement"`
+	// Process is the process controller's account of the local mongod (process.controller exec
+	// or command); absent without one.
+	Process *ProcessStatus `json:"process,omitempty"`
 	// Warnings are what an operator must know although the sidecar works, e.g. unauthenticated
 	// gossip (gossip.insecure); /readyz prints them too.
 	Warnings []string `json:"warnings,omitempty"`
@@ -94,6 +97,7 @@ func (s *Supervisor) Status() StatusReport {
 	r.Ready = len(r.NotReady) == 0
 	r.ConfigAgreement = s.drift.status()
 	r.Warnings = s.Warnings()
+	r.Process = s.processStatus()
 	if until, term := election.QuietUntil(snap, s.policy); until.After(now) {
 		r.Policy.ElectionQuietUntil, r.Policy.ElectionQuietTerm = until, term
 	}
