@@ -120,10 +120,16 @@ func (d *demo) run(ctx context.Context, first int, once bool) error {
 	}
 	d.say("mongod: %s", bin)
 	d.say("working directory: %s", d.dir)
-	if err := d.startSet(ctx, bin, first); err != nil {
+	if err := d.layoutSet(bin, first); err != nil {
 		return err
 	}
 	if err := d.startSidecars(ctx, fmt.Sprintf("127.0.0.%d", first+3)); err != nil {
+		return err
+	}
+	if err := d.initiate(ctx); err != nil {
+		return err
+	}
+	if err := d.waitSidecarsReady(ctx); err != nil {
 		return err
 	}
 	d.client, err = mongo.DialSet(mongo.SetOptions{Set: demoSet, Hosts: hostNames(d.hosts)})
@@ -150,8 +156,8 @@ func (d *demo) run(ctx context.Context, first int, once bool) error {
 	return nil
 }
 
-// startSet starts three mongods on 127.0.0.first..first+2 and initiates the set.
-func (d *demo) startSet(ctx context.Context, bin string, first int) error {
+// layoutSet lays out three mongods on 127.0.0.first..first+2; their sidecars start them.
+func (d *demo) layoutSet(bin string, first int) error {
 	for i := range 3 {
 		addr := fmt.Sprintf("127.0.0.%d", first+i)
 		port, err := freePort(addr, 27017, false)
@@ -164,11 +170,20 @@ func (d *demo) startSet(ctx context.Context, bin string, first int) error {
 		}
 		d.hosts = append(d.hosts, h)
 	}
-	for _, h := range d.hosts {
-		if err := h.start(ctx); err != nil {
+	return nil
+}
+
+// initiate waits for the mongods the sidecars started and initiates the set.
+func (d *demo) initiate(ctx context.Context) error {
+	for i, h := range d.hosts {
+		if err := h.waitListening(ctx, d.cars[i]); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		d.say("started mongod %s (pid %d, dbpath %s)", h.name(), h.proc.pid(), filepath.Join(h.dir, "db"))
+		pid := 0
+		if r, err := d.cars[i].status(ctx, d.http); err == nil && r.Process != nil {
+			pid = r.Process.Pid
+		}
+		d.say("mongod %s is up (pid %d, dbpath %s), started by sidecar %s (process.controller exec)", h.name(), pid, h.dbpath(), d.cars[i].id)
 	}
 	names := hostNames(d.hosts)
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -230,7 +245,8 @@ func (d *demo) waitFor(ctx context.Context, timeout time.Duration, what string, 
 	}
 }
 
-// startSidecars writes the four configs and starts the sidecars, then waits until each is ready.
+// startSidecars writes the four configs and starts the sidecars; each data sidecar starts its
+// mongod.
 func (d *demo) startSidecars(ctx context.Context, arbiterAddr string) error {
 	cars, err := newSidecars(d.dir, d.hosts, arbiterAddr)
 	if err != nil {
@@ -252,7 +268,12 @@ func (d *demo) startSidecars(ctx context.Context, arbiterAddr string) error {
 		}
 		d.say("started sidecar %s (%s): gossip %s, http %s, pid %d", s.id, beside, s.gossip, s.base(), s.proc.pid())
 	}
-	for _, s := range cars {
+	return nil
+}
+
+// waitSidecarsReady waits until every sidecar answers /readyz.
+func (d *demo) waitSidecarsReady(ctx context.Context) error {
+	for _, s := range d.cars {
 		_, err := d.waitFor(ctx, 60*time.Second, "ready sidecar "+s.id, func(ctx context.Context) (string, error) {
 			select {
 			case <-s.proc.exited():
@@ -269,7 +290,8 @@ func (d *demo) startSidecars(ctx context.Context, arbiterAddr string) error {
 	return nil
 }
 
-// shutdown stops everything: sidecars first (they leave gossip cleanly), then the mongods.
+// shutdown stops everything: the sidecars, and with them (their process group) the mongods they
+// run.
 func (d *demo) shutdown() {
 	if d.load != nil {
 		d.load.stop()
@@ -287,7 +309,6 @@ func (d *demo) shutdown() {
 		<-done
 	}
 	for _, h := range d.hosts {
-		h.proc.stop(syscall.SIGKILL, time.Second)
 		_ = h.node.Close(ctx)
 	}
 }

@@ -16,6 +16,7 @@ type failoverResult struct {
 	killed     string
 	killedTerm int64
 	killAt     time.Time
+	killedPid  int
 
 	detectedAt  time.Duration
 	detected    election.Kind
@@ -31,6 +32,9 @@ type failoverResult struct {
 	firstWrite  time.Duration
 	outage      time.Duration
 	rejoinedAt  time.Duration
+	restartedAt time.Duration // when the sidecar's controller had a new mongod running
+	restartPid  int
+	archived    string // what the former primary's sidecar archived, for the summary
 	acked, lost int
 	lostIDs     []int64
 	problem     string // why --once fails; "" on success
@@ -103,14 +107,19 @@ func (d *demo) failover(ctx context.Context) (*failoverResult, error) {
 		return nil, fmt.Errorf("demo: no primary to kill")
 	}
 	res := &failoverResult{killed: victim.name(), killedTerm: term}
-	fmt.Fprintf(d.out, "\n=== SIGKILL the primary's mongod %s (pid %d, term %d) at %s ===\n",
-		victim.name(), victim.proc.pid(), term, time.Now().Format("15:04:05.000"))
+	car := d.carOf(victim)
+	pid, err := d.mongodPid(ctx, car)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(d.out, "\n=== SIGKILL the primary's mongod %s (pid %d, run by sidecar %s, term %d) at %s ===\n",
+		victim.name(), pid, car.id, term, time.Now().Format("15:04:05.000"))
 	fmt.Fprintf(d.out, "    MongoDB alone would elect a new primary after electionTimeoutMillis (10 s) plus a random offset of up to 1.5 s (15 %% of it).\n\n")
 	res.killAt = time.Now()
-	if err := victim.proc.signal(syscall.SIGKILL); err != nil {
-		return nil, fmt.Errorf("demo: kill %s: %w", victim.name(), err)
+	res.killedPid = pid
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return nil, fmt.Errorf("demo: kill %s (pid %d): %w", victim.name(), pid, err)
 	}
-	<-victim.proc.exited()
 
 	n := &narrator{d: d, res: res, victim: victim}
 	n.watch(ctx)
@@ -310,4 +319,26 @@ func shortErr(err error) string {
 		s = s[:140] + "..."
 	}
 	return s
+}
+
+// carOf is the sidecar beside h.
+func (d *demo) carOf(h *mongodHost) *sidecar {
+	for _, s := range d.cars {
+		if s.host == h {
+			return s
+		}
+	}
+	return nil
+}
+
+// mongodPid asks the sidecar which process runs its mongod (status report, process.pid).
+func (d *demo) mongodPid(ctx context.Context, car *sidecar) (int, error) {
+	r, err := car.status(ctx, d.http)
+	if err != nil {
+		return 0, fmt.Errorf("demo: status of sidecar %s: %w", car.id, err)
+	}
+	if r.Process == nil || r.Process.Pid == 0 {
+		return 0, fmt.Errorf("demo: sidecar %s reports no mongod process (process %+v)", car.id, r.Process)
+	}
+	return r.Process.Pid, nil
 }

@@ -88,21 +88,26 @@ type mongodHost struct {
 	addr string // 127.0.0.N
 	port int
 	dir  string
-	proc *child
+	bin  string
+	args []string          // mongod's command line: its sidecar runs it (process.controller exec)
 	node *mongo.DriverNode // direct connection, for hello
 }
+
+// dbpath is the mongod's data directory.
+func (h *mongodHost) dbpath() string { return filepath.Join(h.dir, "db") }
+
+// outPath receives the mongod's stdout and stderr (process.exec.output).
+func (h *mongodHost) outPath() string { return filepath.Join(h.dir, "mongod.out") }
 
 func (h *mongodHost) name() string { return net.JoinHostPort(h.addr, strconv.Itoa(h.port)) }
 
 func newMongodHost(bin, root, addr string, port int) (*mongodHost, error) {
-	h := &mongodHost{addr: addr, port: port, dir: filepath.Join(root, addr)}
-	dbpath := filepath.Join(h.dir, "db")
-	if err := os.MkdirAll(dbpath, 0o755); err != nil {
+	h := &mongodHost{addr: addr, port: port, dir: filepath.Join(root, addr), bin: bin}
+	if err := os.MkdirAll(h.dbpath(), 0o755); err != nil {
 		return nil, err
 	}
-	h.proc = &child{name: "mongod " + h.name(), path: bin, logPath: filepath.Join(h.dir, "mongod.out"),
-		args: []string{"--port", strconv.Itoa(port), "--bind_ip", addr, "--dbpath", dbpath,
-			"--logpath", filepath.Join(h.dir, "mongod.log"), "--logappend", "--replSet", demoSet}}
+	h.args = []string{"--port", strconv.Itoa(port), "--bind_ip", addr, "--dbpath", h.dbpath(),
+		"--logpath", filepath.Join(h.dir, "mongod.log"), "--logappend", "--replSet", demoSet}
 	node, err := mongo.Dial(context.Background(), slog.New(slog.DiscardHandler), mongo.Options{
 		URI: h.name(), ConnectTimeout: 500 * time.Millisecond, AppName: "rsguard-demo"})
 	if err != nil {
@@ -112,12 +117,10 @@ func newMongodHost(bin, root, addr string, port int) (*mongodHost, error) {
 	return h, nil
 }
 
-// start starts mongod and waits until it accepts connections.
-func (h *mongodHost) start(ctx context.Context) error {
-	if err := h.proc.start(); err != nil {
-		return err
-	}
-	done := h.proc.exited()
+// waitListening waits until the mongod, started by its sidecar, accepts connections; car is
+// the sidecar, whose exit ends the wait with its log tail.
+func (h *mongodHost) waitListening(ctx context.Context, car *sidecar) error {
+	done := car.proc.exited()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
@@ -127,9 +130,10 @@ func (h *mongodHost) start(ctx context.Context) error {
 		}
 		select {
 		case <-done:
-			return fmt.Errorf("mongod %s exited during startup; last lines of %s:\n%s", h.name(), h.proc.logPath, h.proc.tail(15))
+			return fmt.Errorf("sidecar %s exited before its mongod %s listened; last lines of %s:\n%s", car.id, h.name(), car.proc.logPath, car.proc.tail(15))
 		case <-ctx.Done():
-			return fmt.Errorf("mongod %s does not accept connections: %w", h.name(), ctx.Err())
+			return fmt.Errorf("mongod %s (started by sidecar %s) does not accept connections: %w; see %s and %s", h.name(), car.id, ctx.Err(),
+				h.outPath(), filepath.Join(h.dir, "mongod.log"))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

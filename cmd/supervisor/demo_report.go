@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/supervisor"
 	"github.com/rsguard/rsguard/topology"
 )
@@ -49,18 +52,20 @@ func (n *narrator) audit() {
 	fmt.Fprintln(n.d.out)
 }
 
-// rejoin restarts the killed mongod on its dbpath and follows its state until SECONDARY.
+// rejoin follows the killed member back: its sidecar's process controller restarts mongod (the
+// demo does nothing), mongod rejoins as SECONDARY, and the sidecar archives any rollback files.
 func (n *narrator) rejoin(ctx context.Context, h *mongodHost) {
-	now := time.Now()
-	n.at(now, "restarting mongod %s on the same dbpath", h.name())
-	if err := h.start(ctx); err != nil {
-		n.res.problem = fmt.Sprintf("restart of %s failed: %v", h.name(), err)
-		n.at(time.Now(), "%s", n.res.problem)
-		return
-	}
+	car := n.d.carOf(h)
+	n.at(time.Now(), "waiting for sidecar %s to restart mongod %s (process.controller exec, backoff 500ms); the demo does not touch it", car.id, h.name())
 	var last topology.MemberState = -1
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if n.res.restartPid == 0 {
+			if r, err := car.status(ctx, n.d.http); err == nil && r.Process != nil && r.Process.Running && r.Process.Pid != 0 && r.Process.Pid != n.res.killedPid {
+				n.res.restartPid, n.res.restartedAt = r.Process.Pid, r.Process.StartedAt.Sub(n.res.killAt)
+				n.at(r.Process.StartedAt, "sidecar %s restarted mongod %s (pid %d; %d exit(s) in its crash window)", car.id, h.name(), r.Process.Pid, r.Process.RecentExits)
+			}
+		}
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		st, err := h.node.Status(sctx)
 		cancel()
@@ -69,7 +74,8 @@ func (n *narrator) rejoin(ctx context.Context, h *mongodHost) {
 			n.at(time.Now(), "%s is %s", h.name(), st.MyState)
 			if st.MyState == topology.StateSecondary {
 				n.res.rejoinedAt = time.Since(n.res.killAt)
-				fmt.Fprintf(n.d.out, "           the former primary rejoined as a SECONDARY and replicates from the new primary\n")
+				fmt.Fprintf(n.d.out, "           the former primary rejoined as a SECONDARY and replicates from the new primary; no operator command\n")
+				n.archive(ctx, car)
 				return
 			}
 		}
@@ -80,6 +86,38 @@ func (n *narrator) rejoin(ctx context.Context, h *mongodHost) {
 	}
 	if n.res.problem == "" && ctx.Err() == nil {
 		n.res.problem = fmt.Sprintf("%s did not rejoin as SECONDARY within 60s (last state %s)", h.name(), last)
+	}
+}
+
+// archive says what the former primary's sidecar did with rollback files: mongod writes them
+// when the member rolls back writes no majority had (spec §7.7), and the sidecar moves them to
+// its rollback archive once the member is SECONDARY. It waits a few archive passes.
+func (n *narrator) archive(ctx context.Context, car *sidecar) {
+	dir := filepath.Join(n.d.dir, car.id, config.DefaultRollbackArchiveName)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ms, err := recovery.List(dir)
+		if err == nil && len(ms) > 0 && ms[len(ms)-1].Complete {
+			m := ms[len(ms)-1]
+			n.res.archived = fmt.Sprintf("%d rolled-back documents archived by sidecar %s (entry %s)", m.Documents, car.id, m.ID)
+			n.at(time.Now(), "the rollback undid %d writes no majority had; sidecar %s archived them: supervisor rollback show --config %s %s",
+				m.Documents, car.id, car.config, m.ID)
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			files, _ := recovery.ScanRollback(car.host.dbpath())
+			if len(files) > 0 {
+				n.at(time.Now(), "%d rollback files in %s are not archived yet (see sidecar %s's log)", len(files), car.host.dbpath(), car.id)
+				return
+			}
+			n.res.archived = "no rollback: every write the old primary took had replicated"
+			n.at(time.Now(), "no rollback files: every write the old primary took had reached the new primary, nothing was rolled back")
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
 
@@ -150,8 +188,14 @@ func (d *demo) printSummary(res *failoverResult) {
 	if res.firstWrite > 0 {
 		fmt.Fprintf(w, "  %s  first w:\"majority\" write acknowledged\n", secs(res.firstWrite))
 	}
+	if res.restartedAt > 0 {
+		fmt.Fprintf(w, "  %s  its sidecar restarted mongod %s (pid %d)\n", secs(res.restartedAt), res.killed, res.restartPid)
+	}
 	if res.rejoinedAt > 0 {
 		fmt.Fprintf(w, "  %s  %s rejoined as SECONDARY\n", secs(res.rejoinedAt), res.killed)
+	}
+	if res.archived != "" {
+		fmt.Fprintf(w, "           %s\n", res.archived)
 	}
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d read back missing\n", res.acked, res.lost)
 	fmt.Fprintf(w, "  %s\n", nativeElectionDelay)
@@ -173,9 +217,12 @@ func (d *demo) watchForever(ctx context.Context) {
 	fmt.Fprintf(d.out, "  %s status --addr %s\n", self, d.cars[0].base())
 	var pids []string
 	for _, h := range d.hosts {
-		pids = append(pids, fmt.Sprintf("%s pid %d", h.name(), h.proc.pid()))
+		if pid, err := d.mongodPid(ctx, d.carOf(h)); err == nil {
+			pids = append(pids, fmt.Sprintf("%s pid %d", h.name(), pid))
+		}
 	}
-	fmt.Fprintf(d.out, "  kill -9 <pid of a mongod>   (%s)\n", strings.Join(pids, ", "))
+	fmt.Fprintf(d.out, "  kill -9 <pid of a mongod>   (%s): its sidecar restarts it\n", strings.Join(pids, ", "))
+	fmt.Fprintf(d.out, "  %s rollback list --config %s\n", self, d.carOf(d.hosts[0]).config)
 	fmt.Fprintln(d.out, "  a second automatic failover within 5m is refused (anti-flap, refused_anti_flap): MongoDB's own election takes over")
 	fmt.Fprintln(d.out, "Ctrl-C stops everything.")
 	t := time.NewTicker(5 * time.Second)

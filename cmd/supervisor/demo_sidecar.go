@@ -89,6 +89,14 @@ func sidecarYAML(dir string, s *sidecar, all []*sidecar) string {
 			fmt.Fprintf(&b, "  - {id: %s, mode: arbiter, gossip: %s}\n", m.id, m.gossip)
 		}
 	}
+	if h := s.host; h != nil {
+		// The sidecar owns its mongod: it starts it, restarts it after a crash, and archives
+		// its rollback files (recovery.dbpath comes from --dbpath).
+		fmt.Fprintf(&b, "process:\n  controller: exec\n  exec:\n    path: %q\n    output: %q\n    args:\n", h.bin, h.outPath())
+		for _, a := range h.args {
+			fmt.Fprintf(&b, "      - %q\n", a)
+		}
+	}
 	fmt.Fprintf(&b, "probe:\n  interval: %s\n  write_probe_interval: %s\n", demoProbeInterval, demoProbeInterval)
 	b.WriteString("failover:\n  anti_flap_window: 5m\n")
 	fmt.Fprintf(&b, "http:\n  listen: %s\n", s.http)

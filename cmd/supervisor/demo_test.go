@@ -68,6 +68,11 @@ func TestDemoOnce(t *testing.T) {
 		dumpDemoLogs(t, dir)
 		t.Errorf("no sidecar executed a step_up: the new primary came from MongoDB's own election")
 	}
+	// The killed member came back through its sidecar's process controller, not the demo.
+	if !regexp.MustCompile(`(?m)^\s+\+\d+\.\d+s\s+its sidecar restarted mongod 127\.0\.0\.\d+:\d+ \(pid \d+\)$`).MatchString(text) ||
+		!regexp.MustCompile(`(?m)^\s+\+\d+\.\d+s\s+127\.0\.0\.\d+:\d+ rejoined as SECONDARY$`).MatchString(text) {
+		t.Errorf("the summary does not show the former primary restarted by its sidecar and back as SECONDARY")
+	}
 }
 
 func dumpDemoLogs(t *testing.T, dir string) {
