@@ -27,7 +27,7 @@ func (c *stubCtrl) Stop(context.Context) error {
 	c.stops++
 	return nil
 }
-func (c *stubCtrl) Process() Process    { return Process{Known: true} }
+func (c *stubCtrl) Process() Process   { return Process{Known: true} }
 func (c *stubCtrl) Exits() <-chan Exit { return c.exits }
 
 func newTestResync(t *testing.T) (dbpath, state string, ctrl *stubCtrl, r *Resyncer, p ResyncPlan) {
