@@ -68,8 +68,9 @@ func Default() Config {
 			CrashWindow: DefaultProcessCrashWindow,
 			StopTimeout: DefaultProcessStopTimeout,
 		},
-		HTTP: HTTP{Listen: DefaultHTTPListen},
-		Log:  Log{Level: LogInfo, Format: LogJSON},
+		Recovery: Recovery{Resync: ResyncAuto, ResyncKeep: 1, ResyncMaxLag: 10 * time.Second, ResyncWindows: []string{}},
+		HTTP:     HTTP{Listen: DefaultHTTPListen},
+		Log:      Log{Level: LogInfo, Format: LogJSON},
 	}
 }
 

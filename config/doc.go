@@ -174,6 +174,15 @@
 //	                    files are moved there, one entry per rollback with a manifest
 //	                    (supervisor rollback list|show|export).
 //	  rollback_retention  default 0 (keep forever), 0..100y: entries older are deleted.
+//	  resync            "auto" (default) | "dry_run" | "off": when the member needs a resync
+//	                    (too stale, unrecoverable rollback, stalled initial sync) and every
+//	                    guard passes (a healthy primary ahead of it, no failover in progress,
+//	                    no other member resyncing, a process controller, disk space), the
+//	                    sidecar stops mongod, moves the dbpath aside, starts it empty and
+//	                    follows the initial sync.
+//	  resync_keep       default 1, 0..100: old dbpath copies kept (<dbpath>.resync-<time>).
+//	  resync_max_lag    default 10s, 1s..1h: a resynced SECONDARY this close is done.
+//	  resync_windows    default [] (any time): "HH:MM-HH:MM" UTC windows a resync may start in.
 //
 //	http         section.
 //	  listen            default 127.0.0.1:9216. host:port; empty host or 0.0.0.0 listens on

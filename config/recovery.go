@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +19,68 @@ type Recovery struct {
 	// RollbackRetention: archive entries older than this are deleted. 0 (the default) keeps them
 	// forever: nothing rsguard archived is deleted unless the operator says so.
 	RollbackRetention time.Duration `yaml:"rollback_retention" json:"rollback_retention"`
+	// Resync is what the sidecar does when its member needs a resync (too stale, an
+	// unrecoverable rollback, a stalled initial sync): "auto" (default) runs it, "dry_run" only
+	// decides and audits, "off" never.
+	Resync ResyncMode `yaml:"resync" json:"resync"`
+	// ResyncKeep is how many old dbpath copies a resync keeps (moved aside, never deleted
+	// beyond this count). Default 1.
+	ResyncKeep int `yaml:"resync_keep" json:"resync_keep"`
+	// ResyncMaxLag: a resynced member within this lag of the primary is done. Default 10s.
+	ResyncMaxLag time.Duration `yaml:"resync_max_lag" json:"resync_max_lag"`
+	// ResyncWindows are the times (UTC, "HH:MM-HH:MM", may wrap midnight) a resync may start;
+	// empty: any time.
+	ResyncWindows []string `yaml:"resync_windows" json:"resync_windows"`
+}
+
+// ResyncMode is recovery.resync.
+type ResyncMode string
+
+// Resync modes.
+const (
+	ResyncAuto   ResyncMode = "auto"
+	ResyncDryRun ResyncMode = "dry_run"
+	ResyncOff    ResyncMode = "off"
+)
+
+// InResyncWindow reports whether t is inside one of the windows (always, without any). The
+// windows are validated at load.
+func (r Recovery) InResyncWindow(t time.Time) bool {
+	if len(r.ResyncWindows) == 0 {
+		return true
+	}
+	m := t.UTC().Hour()*60 + t.UTC().Minute()
+	for _, w := range r.ResyncWindows {
+		from, to, err := parseWindow(w)
+		if err != nil {
+			continue
+		}
+		if from <= to && m >= from && m < to || from > to && (m >= from || m < to) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseWindow reads "HH:MM-HH:MM" as minutes of the day.
+func parseWindow(w string) (from, to int, err error) {
+	a, b, ok := strings.Cut(w, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("want HH:MM-HH:MM (UTC), got %s", quote(w))
+	}
+	fa, err := time.Parse("15:04", strings.TrimSpace(a))
+	if err != nil {
+		return 0, 0, fmt.Errorf("want HH:MM-HH:MM (UTC), got %s", quote(w))
+	}
+	fb, err := time.Parse("15:04", strings.TrimSpace(b))
+	if err != nil {
+		return 0, 0, fmt.Errorf("want HH:MM-HH:MM (UTC), got %s", quote(w))
+	}
+	from, to = fa.Hour()*60+fa.Minute(), fb.Hour()*60+fb.Minute()
+	if from == to {
+		return 0, 0, fmt.Errorf("an empty window %s", quote(w))
+	}
+	return from, to, nil
 }
 
 // DefaultRollbackArchiveName is the archive directory inside state_dir.
@@ -63,6 +126,14 @@ func validateRecovery(k checker, c *Config) {
 		k.errf("recovery.rollback_archive", "must be outside the dbpath %s, got %s: a resync moves the dbpath aside", quote(r.DBPath), quote(r.RollbackArchive))
 	}
 	k.durRange("recovery.rollback_retention", r.RollbackRetention, 0, 100*365*24*time.Hour)
+	k.enum("recovery.resync", string(r.Resync), string(ResyncAuto), string(ResyncDryRun), string(ResyncOff))
+	k.intRange("recovery.resync_keep", r.ResyncKeep, 0, 100)
+	k.durRange("recovery.resync_max_lag", r.ResyncMaxLag, time.Second, time.Hour)
+	for i, w := range r.ResyncWindows {
+		if _, _, err := parseWindow(w); err != nil {
+			k.errf(fmt.Sprintf("recovery.resync_windows[%d]", i), "%v", err)
+		}
+	}
 }
 
 // within reports whether path is dir or inside it.

@@ -39,3 +39,28 @@ func TestRecoveryErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestResyncSettings(t *testing.T) {
+	c := mustParse(t, baseYAML, newFakeSys())
+	if c.Recovery.Resync != ResyncAuto || c.Recovery.ResyncKeep != 1 || !c.Recovery.InResyncWindow(time.Now()) {
+		t.Errorf("defaults: %+v", c.Recovery)
+	}
+	c = mustParse(t, baseYAML+"recovery:\n  resync: dry_run\n  resync_windows: [\"22:00-04:00\", \"12:00-12:30\"]\n", newFakeSys())
+	day := func(h, m int) time.Time { return time.Date(2026, 12, 2, h, m, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		at time.Time
+		in bool
+	}{{day(23, 0), true}, {day(3, 59), true}, {day(4, 0), false}, {day(12, 15), true}, {day(12, 30), false}, {day(9, 0), false}} {
+		if got := c.Recovery.InResyncWindow(tc.at); got != tc.in {
+			t.Errorf("%s: in window %v, want %v", tc.at.Format("15:04"), got, tc.in)
+		}
+	}
+	_, err := parseText(baseYAML+"recovery:\n  resync_windows: [\"2am-4am\"]\n", newFakeSys())
+	if err == nil || !strings.Contains(err.Error(), "recovery.resync_windows[0]: ") || !strings.Contains(err.Error(), "HH:MM-HH:MM") {
+		t.Errorf("bad window: %v", err)
+	}
+	_, err = parseText(baseYAML+"recovery:\n  resync: always\n", newFakeSys())
+	if err == nil || !strings.Contains(err.Error(), "recovery.resync: ") {
+		t.Errorf("bad mode: %v", err)
+	}
+}
