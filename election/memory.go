@@ -36,6 +36,11 @@ func MergeMemory(a, b topology.Memory) topology.Memory {
 			x.RetryAt = later(x.RetryAt, y.RetryAt)
 			return x
 		}),
+		Resyncs: mergeMap(a.Resyncs, b.Resyncs, func(x, y topology.ResyncRecord) topology.ResyncRecord {
+			return maxBy(x, y, func(x, y topology.ResyncRecord) int {
+				return cmp.Or(x.Until.Compare(y.Until), cmp.Compare(x.By, y.By))
+			})
+		}),
 		Incidents: mergeMap(a.Incidents, b.Incidents, func(x, y topology.IncidentRecord) topology.IncidentRecord {
 			return minBy(x, y, func(x, y topology.IncidentRecord) int {
 				return cmp.Or(x.Since.Compare(y.Since), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.By, y.By),
@@ -56,6 +61,7 @@ func PruneMemory(m topology.Memory, now time.Time, antiFlapWindow time.Duration)
 	m.Failovers = pruned(m.Failovers, func(r topology.FailoverRecord) bool { return old(r.At, keep) })
 	m.Incidents = pruned(m.Incidents, func(r topology.IncidentRecord) bool { return old(r.Since, keep) })
 	m.Freezes = pruned(m.Freezes, func(r topology.FreezeRecord) bool { return old(r.Until, MemoryMargin) })
+	m.Resyncs = pruned(m.Resyncs, func(r topology.ResyncRecord) bool { return old(r.Until, MemoryMargin) })
 	m.Actions = pruned(m.Actions, func(r topology.ActionRecord) bool {
 		return old(later(r.Deadline, r.RetryAt), MemoryMargin)
 	})
@@ -79,7 +85,29 @@ func SameMemory(a, b topology.Memory) bool {
 		}) &&
 		maps.EqualFunc(a.Incidents, b.Incidents, func(x, y topology.IncidentRecord) bool {
 			return eq(x.Since, y.Since) && x.Kind == y.Kind && x.By == y.By && x.Incident == y.Incident
+		}) &&
+		maps.EqualFunc(a.Resyncs, b.Resyncs, func(x, y topology.ResyncRecord) bool {
+			return x.Member == y.Member && x.By == y.By && eq(x.Started, y.Started) && eq(x.Until, y.Until)
 		})
+}
+
+// ResyncHolder is the member whose resync lease holds at now and came first (the earliest
+// start, then the lowest member name), other than self; "" when none. Two sidecars that claim
+// at once both see both claims after a gossip round, and both yield to the same one.
+func ResyncHolder(m topology.Memory, self string, now time.Time) string {
+	var first topology.ResyncRecord
+	for _, r := range m.Resyncs {
+		if !r.Active(now) {
+			continue
+		}
+		if first.Member == "" || cmp.Or(r.Started.Compare(first.Started), cmp.Compare(r.Member, first.Member)) < 0 {
+			first = r
+		}
+	}
+	if first.Member == self {
+		return ""
+	}
+	return first.Member
 }
 
 // FrozenUntil is the end of host's freeze as the memory knows it (zero if none).

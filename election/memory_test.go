@@ -61,6 +61,13 @@ func (genMemory) Generate(r *rand.Rand, _ int) reflect.Value {
 		}
 		m.Incidents[i.Incident.Key()] = i
 	}
+	for range r.Intn(3) {
+		rs := topology.ResyncRecord{Member: pick("h1", "h2"), By: pick("a", "b"), Started: memT0, Until: at()}
+		if m.Resyncs == nil {
+			m.Resyncs = map[string]topology.ResyncRecord{}
+		}
+		m.Resyncs[rs.Key()] = rs
+	}
 	return reflect.ValueOf(genMemory{m})
 }
 
@@ -210,5 +217,23 @@ func TestStepUpInFlightBlocksAnyCandidateOfTheIncident(t *testing.T) {
 	}
 	if st.inFlight(Action{Kind: StepUp, Host: "h3:27017"}, inc, t0.Add(DefaultPolicy().PendingTimeout)) {
 		t.Error("still blocked past the pending deadline")
+	}
+}
+
+// Two members claimed a resync at once: both yield to the same one, the first to claim, and a
+// lapsed lease holds nobody back.
+func TestResyncHolder(t *testing.T) {
+	now := memT0.Add(time.Minute)
+	a := topology.ResyncRecord{Member: "h2", By: "b", Started: memT0, Until: now.Add(30 * time.Second)}
+	b := topology.ResyncRecord{Member: "h1", By: "a", Started: memT0.Add(time.Second), Until: now.Add(30 * time.Second)}
+	m := topology.Memory{Resyncs: map[string]topology.ResyncRecord{a.Key(): a, b.Key(): b}}
+	if got := ResyncHolder(m, "h1", now); got != "h2" {
+		t.Errorf("h1 yields to %q, want h2 (it claimed first)", got)
+	}
+	if got := ResyncHolder(m, "h2", now); got != "" {
+		t.Errorf("h2 yields to %q, want nobody", got)
+	}
+	if got := ResyncHolder(m, "h3", now.Add(time.Minute)); got != "" {
+		t.Errorf("after the leases lapsed: %q", got)
 	}
 }

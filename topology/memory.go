@@ -31,11 +31,14 @@ type Memory struct {
 	// Incidents are the troubles an action answers, by Incident.Key. Merge: the earliest
 	// record wins.
 	Incidents map[string]IncidentRecord `json:"incidents,omitempty"`
+	// Resyncs are the set's resync leases (one member resyncs at a time), by ResyncRecord.Key.
+	// Merge: per key, the latest Until.
+	Resyncs map[string]ResyncRecord `json:"resyncs,omitempty"`
 }
 
 // IsZero reports whether the memory holds no record.
 func (m Memory) IsZero() bool {
-	return len(m.Failovers) == 0 && len(m.Freezes) == 0 && len(m.Actions) == 0 && len(m.Incidents) == 0 &&
+	return len(m.Failovers) == 0 && len(m.Freezes) == 0 && len(m.Actions) == 0 && len(m.Incidents) == 0 && len(m.Resyncs) == 0 &&
 		m.Ack == AckRecord{} && m.Pause == PauseRecord{}
 }
 
@@ -114,3 +117,19 @@ type IncidentRecord struct {
 	Kind     string    `json:"kind,omitempty"`
 	By       string    `json:"by,omitempty"`
 }
+
+// ResyncRecord is a resync of Member run by sidecar By since Started: a lease, renewed while the
+// resync runs and released (Until set to its end) when it ends. A sidecar that dies mid-resync
+// stops renewing, and the lease lapses at Until.
+type ResyncRecord struct {
+	Member  string    `json:"member"`
+	By      string    `json:"by,omitempty"`
+	Started time.Time `json:"started"`
+	Until   time.Time `json:"until"`
+}
+
+// Key identifies one resync: its member and start.
+func (r ResyncRecord) Key() string { return r.Member + "@" + strconv.FormatInt(r.Started.UnixNano(), 10) }
+
+// Active reports whether the lease holds at now.
+func (r ResyncRecord) Active(now time.Time) bool { return now.Before(r.Until) }
