@@ -38,7 +38,7 @@ func MergeMemory(a, b topology.Memory) topology.Memory {
 		}),
 		Resyncs: mergeMap(a.Resyncs, b.Resyncs, func(x, y topology.ResyncRecord) topology.ResyncRecord {
 			return maxBy(x, y, func(x, y topology.ResyncRecord) int {
-				return cmp.Or(x.Until.Compare(y.Until), cmp.Compare(x.By, y.By))
+				return cmp.Or(boolOrder(x.Ended)-boolOrder(y.Ended), x.Until.Compare(y.Until), cmp.Compare(x.By, y.By))
 			})
 		}),
 		Incidents: mergeMap(a.Incidents, b.Incidents, func(x, y topology.IncidentRecord) topology.IncidentRecord {
@@ -87,7 +87,7 @@ func SameMemory(a, b topology.Memory) bool {
 			return eq(x.Since, y.Since) && x.Kind == y.Kind && x.By == y.By && x.Incident == y.Incident
 		}) &&
 		maps.EqualFunc(a.Resyncs, b.Resyncs, func(x, y topology.ResyncRecord) bool {
-			return x.Member == y.Member && x.By == y.By && eq(x.Started, y.Started) && eq(x.Until, y.Until)
+			return x.Member == y.Member && x.By == y.By && eq(x.Started, y.Started) && eq(x.Until, y.Until) && x.Ended == y.Ended
 		})
 }
 

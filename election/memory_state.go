@@ -110,6 +110,13 @@ func (s State) RecordFreeze(host string, until time.Time, by string) State {
 	return s
 }
 
+// RecordResync records (or renews, or releases: Until at its end) a resync lease.
+func (s State) RecordResync(r topology.ResyncRecord) State {
+	r.Started, r.Until = norm(r.Started), norm(r.Until)
+	s.Memory = MergeMemory(s.Memory, topology.Memory{Resyncs: map[string]topology.ResyncRecord{r.Key(): r}})
+	return s
+}
+
 // ActionFailed marks every in-flight issue of a as retryable from retry on: the executor saw it
 // fail, so the next coordinator tick (this sidecar's or another's) may issue it again.
 func (s State) ActionFailed(a Action, retry time.Time) State {

@@ -62,7 +62,7 @@ func (genMemory) Generate(r *rand.Rand, _ int) reflect.Value {
 		m.Incidents[i.Incident.Key()] = i
 	}
 	for range r.Intn(3) {
-		rs := topology.ResyncRecord{Member: pick("h1", "h2"), By: pick("a", "b"), Started: memT0, Until: at()}
+		rs := topology.ResyncRecord{Member: pick("h1", "h2"), By: pick("a", "b"), Started: memT0, Until: at(), Ended: r.Intn(2) == 0}
 		if m.Resyncs == nil {
 			m.Resyncs = map[string]topology.ResyncRecord{}
 		}
@@ -235,5 +235,15 @@ func TestResyncHolder(t *testing.T) {
 	}
 	if got := ResyncHolder(m, "h3", now.Add(time.Minute)); got != "" {
 		t.Errorf("after the leases lapsed: %q", got)
+	}
+	// h2 ends its resync; a renewal it sent earlier arrives later: the end wins.
+	end := a
+	end.Until, end.Ended = now, true
+	renewal := a
+	renewal.Until = now.Add(time.Minute)
+	merged := MergeMemory(topology.Memory{Resyncs: map[string]topology.ResyncRecord{a.Key(): end}},
+		topology.Memory{Resyncs: map[string]topology.ResyncRecord{a.Key(): renewal}})
+	if got := ResyncHolder(MergeMemory(merged, topology.Memory{Resyncs: map[string]topology.ResyncRecord{b.Key(): b}}), "h1", now); got != "" {
+		t.Errorf("after h2 ended its resync, h1 still yields to %q", got)
 	}
 }

@@ -51,6 +51,7 @@ func (s *Supervisor) decide(ctx context.Context) {
 	now := s.now()
 	s.mu.Lock()
 	snap := s.snapshotLocked(views, now)
+	s.lastSnap = &snap
 	s.updateDriftLocked(snap)
 	s.updateReadinessLocked(settled)
 	memBefore := memoryDigest(s.state.Memory)

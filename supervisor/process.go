@@ -77,7 +77,9 @@ func newController(logger *slog.Logger, p config.Process) (recovery.Controller, 
 // ctx is done.
 func (s *Supervisor) runProcess(ctx context.Context) {
 	ctrl := s.ctrl
-	if s.localListening(ctx) {
+	if s.resyncHoldsProcess() {
+		s.logger.Warn("a resync of the local member resumes: it starts mongod when its plan says so", "mongod", s.selfHost)
+	} else if s.localListening(ctx) {
 		s.logger.Info("a mongod already listens on the local port: adopting it; the controller starts one when it is gone",
 			"mongod", s.selfHost)
 		s.setAdopted(true)
@@ -121,7 +123,7 @@ func (s *Supervisor) localListening(ctx context.Context) bool {
 // startIfAdoptedGone starts mongod through the controller once the adopted one is seen refused
 // (nothing listens: it is gone), unless it was fenced.
 func (s *Supervisor) startIfAdoptedGone(ctx context.Context) {
-	if !s.adopted() || s.fenced.Load() {
+	if !s.adopted() || s.fenced.Load() || s.resyncHoldsProcess() {
 		return
 	}
 	s.mu.Lock()
@@ -192,3 +194,36 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// resyncController is the controller a resync drives: the process controller, made safe for a
+// mongod the sidecar adopted (not its child): Stop shuts it down with a command first and waits
+// until its port refuses, so that the dbpath is never moved under a running mongod.
+type resyncController struct{ s *Supervisor }
+
+func (c resyncController) Start(ctx context.Context) error {
+	c.s.setAdopted(false)
+	return c.s.ctrl.Start(ctx)
+}
+
+func (c resyncController) Stop(ctx context.Context) error {
+	s := c.s
+	if s.adopted() {
+		if node, err := s.nodes.get(ctx, s.selfHost); err == nil {
+			_ = node.Shutdown(ctx, true, fenceShutdownSecs) // an error may be the connection closing
+		}
+		s.setAdopted(false) // the resync starts the next one
+	}
+	if err := s.ctrl.Stop(ctx); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		if !s.localListening(ctx) {
+			return nil
+		}
+		s.sleep(ctx, 200*time.Millisecond)
+	}
+	return fmt.Errorf("supervisor: the local mongod still listens after the stop: %w", ctx.Err())
+}
+
+func (c resyncController) Process() recovery.Process   { return c.s.ctrl.Process() }
+func (c resyncController) Exits() <-chan recovery.Exit { return c.s.ctrl.Exits() }

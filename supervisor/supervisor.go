@@ -41,6 +41,7 @@ type Supervisor struct {
 	ctrl        recovery.Controller
 	procMetrics *processMetrics
 	rbMetrics   *rollbackMetrics
+	rsMetrics   *resyncMetrics
 	adopt       atomic.Bool    // the running mongod was found, not started by ctrl
 	fenced      atomic.Bool    // ctrl stopped it for a fence: only recovery starts it again
 	inflight    sync.WaitGroup // probes and actions running in their own goroutines
@@ -68,6 +69,8 @@ type Supervisor struct {
 	drift      *configDrift // config agreement with the peers (agreement.go)
 	jprobe     probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
 	react      reaction     // react.go: hosts looked at on other sidecars' reports
+	rs         resyncState  // resync.go
+	lastSnap   *topology.Snapshot
 }
 
 // New builds a supervisor from its options: it opens the audit log (creating its directory),
@@ -131,6 +134,17 @@ func New(opts Options) (*Supervisor, error) {
 			s.procMetrics = newProcessMetrics(opts.Registry)
 		}
 		s.rbMetrics = newRollbackMetrics(opts.Registry)
+		s.rsMetrics = newResyncMetrics(opts.Registry)
+		if s.ctrl != nil && cfg.Recovery.DBPath != "" {
+			if s.rs.resyncer, err = recovery.NewResyncer(s.logger.With("component", "resync"), resyncController{s},
+				recovery.ResyncOptions{StateDir: cfg.StateDir, Keep: cfg.Recovery.ResyncKeep, MaxLag: cfg.Recovery.ResyncMaxLag, Now: opts.Now}); err != nil {
+				_ = s.audit.close()
+				return nil, err
+			}
+			if err := s.resumeResync(); err != nil {
+				s.logger.Error("cannot read the saved resync plan: not resuming it", "err", err)
+			}
+		}
 	}
 	s.ownView = s.buildViewLocked(nil, opts.Now())
 	s.metrics.ready.Set(0)
@@ -168,6 +182,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		if s.cfg.Recovery.DBPath != "" {
 			start(func(ctx context.Context) { s.every(ctx, s.archiveInterval, s.archiveRollback) })
+			if s.rs.resyncer != nil {
+				start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.resyncTick) })
+			}
 		} else {
 			s.logger.Warn("recovery.dbpath is not set (nor process.exec.args --dbpath): rollback files will not be archived")
 		}

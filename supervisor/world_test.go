@@ -31,6 +31,8 @@ type world struct {
 	keepStale bool
 	// states overrides the state a host reports (ROLLBACK, RECOVERING...).
 	states map[string]topology.MemberState
+	// tooStale hosts report tooStale: true (with states[host] RECOVERING, spec §7.5).
+	tooStale map[string]bool
 }
 
 func newWorld(set string, hosts []string, primary string) *world {
@@ -188,6 +190,19 @@ func (w *world) clearState(h string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.states, h)
+	delete(w.tooStale, h)
+}
+
+// makeTooStale makes h RECOVERING with tooStale, far behind the primary.
+func (w *world) makeTooStale(h string) {
+	w.setState(h, topology.StateRecovering)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.tooStale == nil {
+		w.tooStale = map[string]bool{}
+	}
+	w.tooStale[h] = true
+	w.optime[h] = topology.MakeOpTime(w.optime[w.primary].Secs()-3600, 1, 1)
 }
 
 func (w *world) termOfLocked(h string) int64 {
@@ -225,7 +240,7 @@ func (w *world) status(host string) mongo.Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	st := mongo.Status{Set: w.setNameLocked(host), Date: time.Now(), MyState: w.stateLocked(host),
-		Term: w.termOfLocked(host), Applied: w.optime[host], AppliedWall: time.Now()}
+		Term: w.termOfLocked(host), Applied: w.optime[host], AppliedWall: time.Now(), TooStale: w.tooStale[host]}
 	if host == w.primary && !w.termAt.IsZero() {
 		st.ElectionCandidate = &mongo.ElectionCandidateMetrics{Term: w.term, Date: w.termAt}
 	}

@@ -126,10 +126,15 @@ type ResyncRecord struct {
 	By      string    `json:"by,omitempty"`
 	Started time.Time `json:"started"`
 	Until   time.Time `json:"until"`
+	// Ended: the resync is over (done or failed). An ended record beats any renewal, whatever
+	// its Until: a release must not be undone by an older renewal still in flight.
+	Ended bool `json:"ended,omitempty"`
 }
 
 // Key identifies one resync: its member and start.
-func (r ResyncRecord) Key() string { return r.Member + "@" + strconv.FormatInt(r.Started.UnixNano(), 10) }
+func (r ResyncRecord) Key() string {
+	return r.Member + "@" + strconv.FormatInt(r.Started.UnixNano(), 10)
+}
 
 // Active reports whether the lease holds at now.
-func (r ResyncRecord) Active(now time.Time) bool { return now.Before(r.Until) }
+func (r ResyncRecord) Active(now time.Time) bool { return !r.Ended && now.Before(r.Until) }
