@@ -150,7 +150,7 @@ func (c *CommandController) watch(ctx context.Context, stop, done chan struct{})
 		wait := backoff(c.opts.MinBackoff, c.opts.MaxBackoff, countSince(c.exitsAt, now, c.opts.CrashWindow))
 		c.mu.Unlock()
 		c.report(Exit{At: now, Err: how})
-		c.logger.Warn("mongod not running; starting it again", "after", wait)
+		c.logger.Warn("mongod not running; starting it again", "after", wait, "err", how)
 		select {
 		case <-ctx.Done():
 			return

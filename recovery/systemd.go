@@ -136,7 +136,7 @@ func (s *SystemdController) alive(ctx context.Context) (bool, error) {
 	if !u.running() {
 		if how = u.ended(); how != nil {
 			fatal = how.Error()
-			if line := s.journalFatal(ctx); line != "" {
+			if line := s.journalFatal(ctx, u.Invocation); line != "" {
 				fatal = line
 			}
 		}
@@ -171,13 +171,15 @@ func (s *SystemdController) show(ctx context.Context) (unitState, error) {
 	return u, nil
 }
 
-// journalFatal is the last fatal line mongod logged to the unit's journal, "" when none or
-// unreadable (mongod usually logs to a file; the journal then has systemd's own lines only).
-func (s *SystemdController) journalFatal(ctx context.Context) string {
-	if s.journalctl == "" {
+// journalFatal is the last fatal line mongod logged to the journal in the run that just ended,
+// "" when none or unreadable (mongod usually logs to a file). Only that run's lines count: a
+// fatal line left from an earlier run (an old UnrecoverableRollbackError) would make Classify
+// call for a resync, so without an InvocationID the journal is not read.
+func (s *SystemdController) journalFatal(ctx context.Context, invocation string) string {
+	if s.journalctl == "" || !invocationID.MatchString(invocation) {
 		return ""
 	}
-	out, err := s.output(ctx, s.journalctl, "-u", s.unit, "-n", "20", "--no-pager", "-o", "cat")
+	out, err := s.output(ctx, s.journalctl, "_SYSTEMD_INVOCATION_ID="+invocation, "-n", "20", "--no-pager", "-o", "cat")
 	if err != nil {
 		s.logger.Debug("cannot read the unit's journal", "err", err)
 		return ""

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ stop)
 	echo inactive > "$d/state" ;;
 show)
 	echo "Id=$2"
+	printf 'InvocationID=%032d\n' "$pid"
 	case "$state" in
 	active) printf 'ActiveState=active\nSubState=running\nResult=success\nMainPID=%s\nExecMainCode=0\nExecMainStatus=0\n' "$pid" ;;
 	inactive) printf 'ActiveState=inactive\nSubState=dead\nResult=success\nMainPID=0\nExecMainCode=1\nExecMainStatus=0\n' ;;
@@ -47,10 +49,16 @@ func newFakeUnit(t *testing.T) (*fakeUnit, SystemdOptions) {
 	t.Helper()
 	f := &fakeUnit{t: t, dir: t.TempDir()}
 	f.write("systemctl", strings.Replace(fakeSystemctl, "DIR", f.dir, 1), 0o755)
-	f.write("journalctl", "#!/bin/sh\ncat "+filepath.Join(f.dir, "journal")+" 2>/dev/null\n", 0o755)
+	// The journal of a run is the file journal.<InvocationID> (the pid, zero-padded to 32).
+	f.write("journalctl", "#!/bin/sh\ncat \""+f.dir+"/journal.${1#_SYSTEMD_INVOCATION_ID=}\" 2>/dev/null\n", 0o755)
 	return f, SystemdOptions{Unit: "mongod.service", Systemctl: filepath.Join(f.dir, "systemctl"),
 		Journalctl: filepath.Join(f.dir, "journalctl"), Timeout: 5 * time.Second, Poll: 10 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond}
+}
+
+// journal writes the journal of the run with this pid.
+func (f *fakeUnit) journal(pid int, lines string) {
+	f.write(fmt.Sprintf("journal.%032d", pid), lines, 0o644)
 }
 
 func (f *fakeUnit) write(name, body string, mode os.FileMode) {
@@ -176,13 +184,26 @@ func TestSystemdControllerStopKeepsItDown(t *testing.T) {
 	}
 }
 
+// A fatal line in the journal of an earlier run is not this crash's: LastFatal is the exit status
+// (an old UnrecoverableRollbackError would make Classify call for a resync).
+func TestSystemdControllerIgnoresAnEarlierRunsJournal(t *testing.T) {
+	c, f := startSystemd(t)
+	f.waitPolls(1)
+	f.journal(1000, "Fatal assertion 40507 UnrecoverableRollbackError: rollback time limit\n")
+	f.set("failed")
+	nextExit(t, c.Exits())
+	if p := c.Process(); p.LastFatal != "main process exited with status 14, Result=exit-code" {
+		t.Errorf("LastFatal = %q, want the exit status only", p.LastFatal)
+	}
+}
+
 // A crash is on Exits within a poll, with how it ended and the journal's fatal line, and
 // answered with a start after the backoff.
 func TestSystemdControllerRestartsAfterCrash(t *testing.T) {
 	c, f := startSystemd(t)
 	f.waitPolls(1)
 	fatal := `{"t":{"$date":"2026-12-02T17:00:00.000Z"},"s":"F","c":"REPL","id":21238,"msg":"Fatal assertion","attr":{"msgid":40507}}`
-	f.write("journal", "mongod starting\n"+fatal+"\nmongod.service: Main process exited, code=exited, status=14/n/a\n", 0o644)
+	f.journal(1001, "mongod starting\n"+fatal+"\nshutting down\n")
 	f.set("failed")
 	e := nextExit(t, c.Exits())
 	if e.Wanted || e.Err == nil || !strings.Contains(e.Err.Error(), "exited with status 14") {

@@ -14,9 +14,12 @@ import (
 // takes it for a flag. Only a service has a main process to watch.
 var unitName = regexp.MustCompile(`^[A-Za-z0-9:_.\\][A-Za-z0-9:_.\\-]*(@[A-Za-z0-9:_.\\-]+)?\.service$`)
 
+// invocationID is systemd's 128-bit invocation id as show prints it.
+var invocationID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
 // unitProperties are the properties systemctl show is asked for; it prints them as KEY=VALUE
 // lines in its own order.
-var unitProperties = []string{"ActiveState", "SubState", "Result", "MainPID", "ExecMainCode", "ExecMainStatus"}
+var unitProperties = []string{"ActiveState", "SubState", "Result", "MainPID", "ExecMainCode", "ExecMainStatus", "InvocationID"}
 
 // unitState is what systemctl show says of a service unit.
 type unitState struct {
@@ -25,6 +28,9 @@ type unitState struct {
 	// ExecMainCode is the main process's si_code (1 exited, 2 killed, 3 dumped; 0 while it
 	// runs or never ran) and ExecMainStatus its exit status or signal number.
 	ExecMainCode, ExecMainStatus int
+	// Invocation is the InvocationID of the current or last run (systemd 232+), "" if unknown:
+	// the journal lines of that run carry it as _SYSTEMD_INVOCATION_ID.
+	Invocation string
 }
 
 // parseShow reads systemctl show output; unknown keys are ignored, a missing ActiveState is an
@@ -55,6 +61,8 @@ func parseShow(out string) (unitState, error) {
 			u.Sub = v
 		case "Result":
 			u.Result = v
+		case "InvocationID":
+			u.Invocation = v
 		case "MainPID":
 			u.MainPID, err = num(k, v)
 		case "ExecMainCode":
