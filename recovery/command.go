@@ -32,6 +32,11 @@ type CommandController struct {
 	opts   CommandOptions
 	exits  chan Exit
 
+	// alive says whether mongod runs and, when not, how it ended (nil: cleanly or unknown):
+	// the status script, unless a controller built on this one (SystemdController) asks its
+	// own source.
+	alive func(ctx context.Context) (bool, error)
+
 	mu      sync.Mutex
 	want    bool
 	stop    chan struct{}
@@ -55,7 +60,9 @@ func NewCommandController(logger *slog.Logger, opts CommandOptions) (*CommandCon
 	}
 	e := ExecOptions{MinBackoff: opts.MinBackoff, MaxBackoff: opts.MaxBackoff, CrashWindow: opts.CrashWindow, Now: opts.Now}.withDefaults()
 	opts.MinBackoff, opts.MaxBackoff, opts.CrashWindow, opts.Now = e.MinBackoff, e.MaxBackoff, e.CrashWindow, e.Now
-	return &CommandController{logger: logger, opts: opts, exits: make(chan Exit, 16), proc: Process{Known: true}}, nil
+	c := &CommandController{logger: logger, opts: opts, exits: make(chan Exit, 16), proc: Process{Known: true}}
+	c.alive = c.statusScript
+	return c, nil
 }
 
 // Exits implements Controller.
@@ -80,8 +87,16 @@ func (c *CommandController) run(ctx context.Context, what string, argv []string)
 	return nil
 }
 
+func (c *CommandController) statusScript(ctx context.Context) (bool, error) {
+	if c.run(ctx, "status", c.opts.Status) != nil {
+		return false, errors.New("status command reports mongod not running")
+	}
+	return true, nil
+}
+
 func (c *CommandController) running(ctx context.Context) bool {
-	return c.run(ctx, "status", c.opts.Status) == nil
+	up, _ := c.alive(ctx)
+	return up
 }
 
 // Start runs the start script unless Status says mongod runs, and watches it until Stop.
@@ -106,7 +121,8 @@ func (c *CommandController) Start(ctx context.Context) error {
 	return nil
 }
 
-// watch polls Status; an exit it did not cause is reported and answered with Start after backoff.
+// watch polls Status; an exit it did not cause is reported and answered with Start after backoff,
+// unless mongod runs again by then.
 func (c *CommandController) watch(ctx context.Context, stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(c.opts.Poll)
@@ -119,7 +135,8 @@ func (c *CommandController) watch(ctx context.Context, stop, done chan struct{})
 			return
 		case <-t.C:
 		}
-		if c.running(ctx) {
+		up, how := c.alive(ctx)
+		if up {
 			continue
 		}
 		now := c.opts.Now()
@@ -132,14 +149,23 @@ func (c *CommandController) watch(ctx context.Context, stop, done chan struct{})
 		c.exitsAt = append(c.exitsAt, now)
 		wait := backoff(c.opts.MinBackoff, c.opts.MaxBackoff, countSince(c.exitsAt, now, c.opts.CrashWindow))
 		c.mu.Unlock()
-		c.report(Exit{At: now, Err: errors.New("status command reports mongod not running")})
-		c.logger.Warn("mongod not running; starting it again", "after", wait)
+		c.report(Exit{At: now, Err: how})
+		c.logger.Warn("mongod not running; starting it again", "after", wait, "err", how)
 		select {
 		case <-ctx.Done():
 			return
 		case <-stop:
 			return
 		case <-time.After(wait):
+		}
+		if c.running(ctx) {
+			// Someone else brought it back during the backoff (systemd's Restart=, a container
+			// restart policy): a second start is not ours to make.
+			c.mu.Lock()
+			c.proc.Running, c.proc.StartedAt = true, c.opts.Now()
+			c.mu.Unlock()
+			c.logger.Info("mongod runs again without a start from us")
+			continue
 		}
 		if err := c.run(ctx, "start", c.opts.Start); err != nil {
 			c.mu.Lock()

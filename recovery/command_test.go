@@ -114,3 +114,43 @@ func TestNewCommandControllerNamesTheMissingCommand(t *testing.T) {
 		t.Errorf("err = %v, want it to name the status command", err)
 	}
 }
+
+// Someone else (a container restart policy, systemd's Restart=) brought mongod back during the
+// backoff: the exit is reported, no second start is run.
+func TestCommandControllerLeavesAnotherRestartAlone(t *testing.T) {
+	opts, marker := scripts(t)
+	dir := filepath.Dir(marker)
+	// The status script sees mongod gone once, and the "restart policy" brings it back at once.
+	status := filepath.Join(dir, "status-with-policy")
+	body := "#!/bin/sh\nif test -e " + marker + "; then exit 0; fi\ntest -e " + dir + "/policy && touch " + marker + "\nexit 1\n"
+	if err := os.WriteFile(status, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts.Status = []string{status}
+	c, err := NewCommandController(slog.New(slog.DiscardHandler), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop(ctx) }()
+	if err := os.WriteFile(filepath.Join(dir, "policy"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	if e := nextExit(t, c.Exits()); e.Wanted || e.Err == nil {
+		t.Errorf("exit reported as %+v", e)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.Process().Running && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	starts, _ := os.ReadFile(filepath.Join(dir, "starts"))
+	if n := strings.Count(string(starts), "x"); n != 1 || !c.Process().Running {
+		t.Errorf("%d starts (want 1), process %+v", n, c.Process())
+	}
+}

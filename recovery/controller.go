@@ -9,8 +9,9 @@ import (
 // Controller owns a mongod process for its sidecar (the recovery issue, deliverable 1). Start
 // brings it up and keeps it up (restarting after a crash, with backoff); Stop brings it down and
 // keeps it down until the next Start, which is what fencing relies on: a fenced mongod stays down
-// until recovery decides. Implementations: ExecController (mongod as the sidecar's child) and
-// CommandController (the user's start/stop/status scripts); the systemd controller follows.
+// until recovery decides. Implementations: ExecController (mongod as the sidecar's child),
+// CommandController (the user's start/stop/status scripts) and SystemdController (a systemd
+// service unit, through systemctl).
 type Controller interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
