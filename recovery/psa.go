@@ -26,6 +26,11 @@ import (
 // rs.reconfigForPSASet()): it may miss majority-committed writes the primary alone acknowledged,
 // and only once it votes does the commit point need it again. Votes come back only once the
 // member has stayed caught up for RestoreAfter, because from then on w:"majority" waits for it.
+//
+// The price, which the manual accepts: while the secondary is demoted a w:"majority" write is on
+// one data-bearing member only, and if the primary is lost too the arbiter alone elects nobody
+// (the demoted member has priority 0). Whoever wires this in makes it opt-in (DESIGN.md
+// principle 1) and says so in the audit line.
 
 // PlanPSA says which single reconfig, if any, the PSA mitigation calls for now. It is pure: the
 // config, the members as the primary sees them, the times and the options in; a plan out. The
@@ -50,7 +55,7 @@ func PlanPSA(in PSAInput, opts PSAOptions) PSAPlan {
 	default:
 		return refusePSA(PSARefusedNoPrimary, "", fmt.Sprintf("primary %s is not a data-bearing member of config version %d", in.Primary, in.Config.Version))
 	}
-	if pm, _ := in.Config.Member(in.Primary); pm.Tags[PSADemotedTag] != "" {
+	if pm, _ := in.Config.Member(in.Primary); hasTag(pm) {
 		return refusePSA(PSARefusedBadTag, in.Primary, fmt.Sprintf("the primary %s carries %s=%q: rsguard never reconfigures the primary", in.Primary, PSADemotedTag, pm.Tags[PSADemotedTag]))
 	}
 	orig, tagged, err := demotedSettings(sec)
@@ -234,7 +239,7 @@ func psaShape(c mongo.ReplConfig) (arbiter mongo.ConfigMember, data []mongo.Conf
 			arbiter = m
 		case m.NewlyAdded:
 			return arbiter, nil, fmt.Sprintf("%s is newlyAdded: mongod is still adding it", m.Host)
-		case m.Votes == 0 && m.Tags[PSADemotedTag] == "":
+		case m.Votes == 0 && !hasTag(m):
 			return arbiter, nil, fmt.Sprintf("%s does not vote and rsguard did not demote it (no %s tag)", m.Host, PSADemotedTag)
 		default:
 			data = append(data, m)

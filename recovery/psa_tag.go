@@ -82,6 +82,13 @@ func demotedSettings(m mongo.ConfigMember) (s MemberSettings, ok bool, err error
 	if !ok {
 		return MemberSettings{}, false, nil
 	}
-	s, err = ParseMemberSettings(v)
+	if s, err = ParseMemberSettings(v); err == nil && s.Votes != 1 {
+		err = fmt.Errorf("recovery: tag %s=%q on %s: rsguard demotes voters only", PSADemotedTag, v, m.Host)
+	}
 	return s, true, err
+}
+
+func hasTag(m mongo.ConfigMember) bool {
+	_, ok := m.Tags[PSADemotedTag]
+	return ok
 }

@@ -160,6 +160,13 @@ func TestPlanPSA(t *testing.T) {
 			PSANone, PSARefusedStillBehind, "1m40s behind"},
 		{"unreadable tag is never restored", func(t *testing.T) mongo.ReplConfig { return demotedPSA(t, "votes=1,priority=high") }, psaP,
 			psaMembers(), PSANone, PSARefusedBadTag, "priority must be"},
+		{"a tag recording a non-voter is not rsguard's", func(t *testing.T) mongo.ReplConfig { return demotedPSA(t, "votes=0,priority=0") }, psaP,
+			psaMembers(), PSANone, PSARefusedBadTag, "demotes voters only"},
+		{"a tagged primary is never reconfigured", func(t *testing.T) mongo.ReplConfig {
+			return psaConfig(t, 7, cfgMember{host: psaP, tags: map[string]string{PSADemotedTag: "votes=1,priority=1"}}, cfgMember{host: psaS}, cfgMember{host: psaA, arbiter: true})
+		}, psaP, secondary(lostFor(time.Hour)), PSANone, PSARefusedBadTag, "never reconfigures the primary"},
+		{"secondary absent from the primary's view: lost since an unknown time", standardPSA, psaP,
+			[]PSAMember{psaMembers()[0], psaMembers()[2]}, PSANone, PSARefusedNotLostLongEnough, "not known since when"},
 
 		// The cases that call for a reconfig.
 		{"lost long enough", standardPSA, psaP, secondary(lostFor(time.Minute)), PSADemote, PSASecondaryLost, "last healthy 1m0s ago"},
@@ -321,5 +328,37 @@ func TestMemberSettingsTag(t *testing.T) {
 		if _, err := ParseMemberSettings(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// CaughtUp is the definition the caller tracks PSAMember.CaughtUpSince with.
+func TestPSACaughtUp(t *testing.T) {
+	opts := PSAOptions{}
+	at := func(secs uint32, edit ...func(*PSAMember)) PSAMember {
+		m := psaMembers()[1]
+		m.OpTime = topology.MakeOpTime(secs, 1, 4)
+		for _, e := range edit {
+			e(&m)
+		}
+		return m
+	}
+	p := primaryOpTime.Secs()
+	for _, tt := range []struct {
+		name string
+		m    PSAMember
+		want bool
+	}{
+		{"10s behind", at(p - 10), true},
+		{"11s behind", at(p - 11), false},
+		{"RECOVERING", at(p, func(m *PSAMember) { m.State = topology.StateRecovering }), false},
+		{"unhealthy", at(p, func(m *PSAMember) { m.Healthy = false }), false},
+		{"no optime", at(p, func(m *PSAMember) { m.OpTime = topology.NullOpTime }), false},
+	} {
+		if got := opts.CaughtUp(tt.m, primaryOpTime); got != tt.want {
+			t.Errorf("%s: CaughtUp %v", tt.name, got)
+		}
+	}
+	if opts.CaughtUp(at(p), topology.NullOpTime) {
+		t.Error("caught up with a primary of unknown optime")
 	}
 }
