@@ -151,7 +151,7 @@
 //	process      section, optional; not reloadable. Who starts the local mongod.
 //	  controller        "none" (default: an init system does; fencing is shutdown {force}) |
 //	                    "exec" (mongod is this sidecar's child) | "command" (scripts). Must be
-//	                    none in mode arbiter. With exec or command the sidecar restarts mongod
+//	                    none in mode arbiter. "systemd": a unit (systemctl, journal). With exec or command the sidecar restarts mongod
 //	                    after a crash and a fenced mongod stays down until recovery starts it.
 //	  exec              section, with controller exec only:
 //	    path            required, absolute: the mongod binary.
@@ -162,6 +162,9 @@
 //	    start, stop, status  required command lines as lists; status exits 0 while mongod runs.
 //	    timeout         default 30s, 100ms..1h, per script run.
 //	    poll            default 1s, 100ms..1m: how often status runs.
+//	  systemd           section, with controller systemd only: unit (required, e.g.
+//	                    mongod.service), systemctl, journalctl (default from PATH), timeout
+//	                    (30s), poll (1s).
 //	  min_backoff       default 500ms, 10ms..1h; max_backoff default 30s, at least min_backoff:
 //	                    the wait before a restart doubles with every exit in crash_window.
 //	  crash_window      default 5m, 1s..24h.

@@ -14,6 +14,8 @@ const (
 	// ControllerCommand: the sidecar runs the user's start/stop/status scripts
 	// (recovery.CommandController).
 	ControllerCommand ProcessController = "command"
+	// ControllerSystemd: the sidecar drives a systemd unit (recovery.SystemdController).
+	ControllerSystemd ProcessController = "systemd"
 )
 
 // Process lets a data sidecar own its mongod (the recovery issue, deliverable 1): restart it after
@@ -22,6 +24,7 @@ type Process struct {
 	Controller ProcessController `yaml:"controller" json:"controller"`
 	Exec       *ProcessExec      `yaml:"exec,omitempty" json:"exec,omitempty"`
 	Command    *ProcessCommand   `yaml:"command,omitempty" json:"command,omitempty"`
+	Systemd    *ProcessSystemd   `yaml:"systemd,omitempty" json:"systemd,omitempty"`
 	// MinBackoff and MaxBackoff bound the wait before a restart after a crash: it doubles with
 	// every exit within CrashWindow.
 	MinBackoff  time.Duration `yaml:"min_backoff" json:"min_backoff"`
@@ -50,6 +53,19 @@ type ProcessCommand struct {
 	Poll    time.Duration `yaml:"poll" json:"poll"`
 }
 
+// ProcessSystemd is the unit the systemd controller drives.
+type ProcessSystemd struct {
+	Unit       string        `yaml:"unit" json:"unit"`
+	Systemctl  string        `yaml:"systemctl" json:"systemctl"`
+	Journalctl string        `yaml:"journalctl" json:"journalctl"`
+	Timeout    time.Duration `yaml:"timeout" json:"timeout"`
+	Poll       time.Duration `yaml:"poll" json:"poll"`
+}
+
+func (p *ProcessSystemd) setDefaults() {
+	p.Systemctl, p.Journalctl, p.Timeout, p.Poll = "systemctl", "journalctl", DefaultCommandTimeout, DefaultCommandPoll
+}
+
 // Process defaults.
 const (
 	DefaultProcessMinBackoff  = 500 * time.Millisecond
@@ -66,5 +82,5 @@ func (p *ProcessCommand) setDefaults() {
 
 // Owned reports whether the sidecar starts and stops its mongod.
 func (p Process) Owned() bool {
-	return p.Controller == ControllerExec || p.Controller == ControllerCommand
+	return p.Controller == ControllerExec || p.Controller == ControllerCommand || p.Controller == ControllerSystemd
 }

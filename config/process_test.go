@@ -33,12 +33,23 @@ func TestProcessCommandDefaults(t *testing.T) {
 	}
 }
 
+func TestProcessSystemdParses(t *testing.T) {
+	c := mustParse(t, baseYAML+"process:\n  controller: systemd\n  systemd:\n    unit: mongod.service\n", newFakeSys())
+	if sd := c.Process.Systemd; sd == nil || sd.Unit != "mongod.service" || sd.Systemctl != "systemctl" || sd.Poll != DefaultCommandPoll || !c.Process.Owned() {
+		t.Errorf("systemd %+v", sd)
+	}
+	_, err := parseText(baseYAML+"process:\n  controller: systemd\n", newFakeSys())
+	if err == nil || !strings.Contains(err.Error(), "process.systemd: ") {
+		t.Errorf("without a section: %v", err)
+	}
+}
+
 // Bad process sections fail with the key and what is wrong.
 func TestProcessErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, section, key, msg string
 	}{
-		{"unknown controller", "  controller: docker\n", "process.controller", `"none", "exec" or "command"`},
+		{"unknown controller", "  controller: docker\n", "process.controller", `"none", "exec", "command" or "systemd"`},
 		{"exec without section", "  controller: exec\n", "process.exec", "section is required"},
 		{"relative path", "  controller: exec\n  exec:\n    path: bin/mongod\n", "process.exec.path", "absolute path"},
 		{"bad env", "  controller: exec\n  exec:\n    path: /usr/bin/mongod\n    env: [NOEQUALS]\n", "process.exec.env", "NAME=value"},

@@ -9,7 +9,7 @@ import (
 // subsection the controller reads.
 func validateProcess(k checker, c *Config) {
 	p := &c.Process
-	if !k.enum("process.controller", string(p.Controller), string(ControllerNone), string(ControllerExec), string(ControllerCommand)) {
+	if !k.enum("process.controller", string(p.Controller), string(ControllerNone), string(ControllerExec), string(ControllerCommand), string(ControllerSystemd)) {
 		return
 	}
 	if c.Mode == ModeArbiter && p.Controller != ControllerNone {
@@ -21,6 +21,9 @@ func validateProcess(k checker, c *Config) {
 	}
 	if p.Command != nil && p.Controller != ControllerCommand {
 		k.errf("process.command", "is read only with process.controller: command (controller is %q)", p.Controller)
+	}
+	if p.Systemd != nil && p.Controller != ControllerSystemd {
+		k.errf("process.systemd", "is read only with process.controller: systemd (controller is %q)", p.Controller)
 	}
 	if k.durRange("process.min_backoff", p.MinBackoff, 10*time.Millisecond, time.Hour) &&
 		k.durRange("process.max_backoff", p.MaxBackoff, 10*time.Millisecond, time.Hour) && p.MaxBackoff < p.MinBackoff {
@@ -59,5 +62,14 @@ func validateProcess(k checker, c *Config) {
 		}
 		k.durRange("process.command.timeout", cmd.Timeout, 100*time.Millisecond, time.Hour)
 		k.durRange("process.command.poll", cmd.Poll, 100*time.Millisecond, time.Minute)
+	case ControllerSystemd:
+		sd := p.Systemd
+		if sd == nil {
+			k.errf("process.systemd", "section is required with process.controller: systemd: it names the unit, e.g. unit: mongod.service")
+			return
+		}
+		k.required("process.systemd.unit", sd.Unit, "the mongod unit, e.g. mongod.service")
+		k.durRange("process.systemd.timeout", sd.Timeout, 100*time.Millisecond, time.Hour)
+		k.durRange("process.systemd.poll", sd.Poll, 100*time.Millisecond, time.Minute)
 	}
 }

@@ -65,6 +65,10 @@ func newController(logger *slog.Logger, p config.Process) (recovery.Controller, 
 			opts.Stdout, opts.Stderr = f, f
 		}
 		return recovery.NewExecController(logger, opts)
+	case config.ControllerSystemd:
+		sd := p.Systemd
+		return recovery.NewSystemdController(logger, recovery.SystemdOptions{Unit: sd.Unit, Systemctl: sd.Systemctl, Journalctl: sd.Journalctl,
+			Timeout: sd.Timeout, Poll: sd.Poll, MinBackoff: p.MinBackoff, MaxBackoff: p.MaxBackoff, CrashWindow: p.CrashWindow})
 	case config.ControllerCommand:
 		c := p.Command
 		return recovery.NewCommandController(logger, recovery.CommandOptions{Start: c.Start, Stop: c.Stop, Status: c.Status,
