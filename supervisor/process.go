@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/topology"
 )
@@ -99,6 +100,7 @@ func (s *Supervisor) runProcess(ctx context.Context) {
 			return
 		case <-tick.C:
 			s.startIfAdoptedGone(ctx)
+			s.restartIfFenceOver(ctx)
 		case e := <-ctrl.Exits():
 			s.procMetrics.exits.WithLabelValues(fmt.Sprint(e.Wanted)).Inc()
 			s.procMetrics.running.Set(0)
@@ -180,6 +182,9 @@ func (s *Supervisor) fenceLocal(ctx context.Context, shutdown func(context.Conte
 	if s.ctrl == nil {
 		return shutdown(ctx)
 	}
+	s.mu.Lock()
+	s.fencedTerm, s.fencedAt = s.local.view.Term, s.now()
+	s.mu.Unlock()
 	s.fenced.Store(true)
 	if s.adopted() {
 		if err := shutdown(ctx); err != nil {
@@ -190,6 +195,55 @@ func (s *Supervisor) fenceLocal(ctx context.Context, shutdown func(context.Conte
 		return fmt.Errorf("supervisor: stop the local mongod: %w", err)
 	}
 	return nil
+}
+
+// ActionRestartFenced is the audit action of restarting a fenced mongod.
+const ActionRestartFenced election.ActionKind = "restart_fenced"
+
+// ReasonFenceOver: a newer-term primary has been healthy for failover.election_quiet since the
+// fence: the fenced member can only rejoin as a SECONDARY (and roll back what it alone took).
+const ReasonFenceOver election.Reason = "newer_primary_healthy"
+
+// restartIfFenceOver is recovery's decision for a fenced mongod: it stays down until the set has
+// a healthy primary in a newer term than the one the fenced member claimed, for the election
+// quiet period; then the controller starts it and it rejoins as SECONDARY (spec §7.7 if it took
+// writes nobody else has; the rollback archive keeps them).
+func (s *Supervisor) restartIfFenceOver(ctx context.Context) {
+	if !s.fenced.Load() {
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	a := s.decision.Decision.Analysis
+	quiet := s.policy.ElectionQuiet
+	settled := false
+	if snap := s.lastSnap; snap != nil {
+		until, _ := election.QuietUntil(*snap, s.policy)
+		settled = !until.After(now)
+	}
+	over := a.Kind == election.Healthy && a.Primary != "" && a.Primary != s.selfHost && a.Term > s.fencedTerm &&
+		now.Sub(s.fencedAt) >= quiet && settled
+	ev := fmt.Sprintf("fenced in term %d at %s; primary %s healthy in term %d, its election quiet period over", s.fencedTerm,
+		s.fencedAt.Format(time.RFC3339), a.Primary, a.Term)
+	set := s.cfg.ReplicaSet
+	s.mu.Unlock()
+	if !over {
+		return
+	}
+	err := s.ctrl.Start(ctx)
+	rec := AuditRecord{Time: now, Sidecar: s.id, Set: set, Actor: actorAuto, Reason: ReasonFenceOver,
+		Decision: AuditDecision{Action: ActionRestartFenced, Target: s.selfHost, Executor: s.id},
+		Analysis: AuditAnalysis{Kind: a.Kind, Primary: a.Primary, Term: a.Term, Evidence: []string{ev}}, Result: ResultExecuted}
+	if err != nil {
+		rec.Result = resultFailed + err.Error()
+		s.writeAudit(rec)
+		s.logger.Error("cannot restart the fenced mongod", "err", err)
+		return
+	}
+	s.fenced.Store(false)
+	s.procMetrics.running.Set(1)
+	s.writeAudit(rec)
+	s.logger.Warn("fenced mongod restarted: a newer primary is healthy", "mongod", s.selfHost, "evidence", ev)
 }
 
 func b2f(b bool) float64 {

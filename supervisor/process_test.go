@@ -108,8 +108,9 @@ func TestControllerHealthySetStartsOnceAndNeverStops(t *testing.T) {
 	})
 }
 
-// A fence goes through the controller, which keeps the mongod down: no shutdown command, one
-// Stop, and no Start after it.
+// A fence goes through the controller, which keeps the mongod down (no shutdown command, one
+// Stop) until a newer-term primary has been healthy for the election quiet period: then
+// recovery restarts it, audited, and it rejoins.
 func TestFenceStopsThroughTheController(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld("rs0", []string{h1, h2, h3}, h3)
@@ -122,16 +123,23 @@ func TestFenceStopsThroughTheController(t *testing.T) {
 		w.failProbes(h3, mongotest.Timeout())
 		waitFor(t, 30*time.Second, "step-up of h2", func() bool { return w.calls(h2, mongotest.OpStepUp) > 0 })
 		waitFor(t, 40*time.Second, "fence of h3", func() bool { _, stops := ctrls["c"].counts(); return stops > 0 })
+		fencedAt := time.Now()
 		waitFor(t, 15*time.Second, "healthy on h2", func() bool {
 			a := c.status("a").Analysis
 			return a.Kind == election.Healthy && a.Primary == h2
 		})
-		time.Sleep(30 * time.Second)
+		if starts, _ := ctrls["c"].counts(); starts != 1 {
+			t.Errorf("the fenced mongod was restarted before the new primary was healthy")
+		}
+		waitFor(t, 60*time.Second, "the restart of the fenced mongod", func() bool { starts, _ := ctrls["c"].counts(); return starts == 2 })
+		if after := time.Since(fencedAt); after < 12*time.Second {
+			t.Errorf("restarted %s after the fence, before failover.election_quiet (12s)", after)
+		}
 		if n := w.calls(h3, mongotest.OpShutdown); n != 0 {
 			t.Errorf("%d shutdown commands to h3: the fence must go through the controller", n)
 		}
-		if starts, stops := ctrls["c"].counts(); starts != 1 || stops != 1 {
-			t.Errorf("c's controller: %d starts, %d stops; want the first start, one stop and no restart of a fenced mongod", starts, stops)
+		if recs := c.findAudit("c", ActionRestartFenced, ReasonFenceOver); len(recs) != 1 || recs[0].Analysis.Primary != h2 {
+			t.Errorf("restart audit: %+v", c.audit("c"))
 		}
 		if recs := c.findAudit("c", election.Fence, election.ReasonStalePrimaryFence); len(recs) != 1 || recs[0].Result != ResultExecuted {
 			t.Errorf("c's audit: %+v", c.audit("c"))

@@ -70,6 +70,8 @@ type Supervisor struct {
 	jprobe     probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
 	react      reaction     // react.go: hosts looked at on other sidecars' reports
 	rs         resyncState  // resync.go
+	fencedTerm int64        // the local term when the fence stopped mongod (process.go)
+	fencedAt   time.Time
 	lastSnap   *topology.Snapshot
 }
 
