@@ -47,8 +47,18 @@ type drillSet struct {
 // defaults and every drilled failover runs with them.
 func newDrillSet(t *testing.T, data, arbiters, bare int) *drillSet {
 	t.Helper()
-	c := harness.NewCluster(t, harness.Options{Members: data, Arbiters: arbiters + bare,
-		NoInitiate: true, Timeout: drillStartTimeout})
+	return newDrillSetWith(t, data, arbiters, bare, nil)
+}
+
+// newDrillSetWith is newDrillSet with the harness options edited by edit (oplog size, mongod
+// parameters).
+func newDrillSetWith(t *testing.T, data, arbiters, bare int, edit func(*harness.Options)) *drillSet {
+	t.Helper()
+	opts := harness.Options{Members: data, Arbiters: arbiters + bare, NoInitiate: true, Timeout: drillStartTimeout}
+	if edit != nil {
+		edit(&opts)
+	}
+	c := harness.NewCluster(t, opts)
 	hosts := c.Hosts()
 	d := &drillSet{c: c, members: hosts[:data+arbiters], data: hosts[:data], bare: hosts[data+arbiters:]}
 	for _, h := range d.bare {

@@ -39,6 +39,7 @@ const (
 // resyncState is the sidecar's resync bookkeeping; guarded by Supervisor.mu.
 type resyncState struct {
 	plan     *recovery.ResyncPlan
+	last     *recovery.ResyncPlan // the last plan that ended, for the status
 	claim    topology.ResyncRecord // our lease while claiming or running
 	claimAt  time.Time
 	refusal  recovery.ResyncReason // the last refusal audited
@@ -67,6 +68,35 @@ func newResyncMetrics(reg prometheus.Registerer) *resyncMetrics {
 		refusals: f.NewCounterVec(prometheus.CounterOpts{Name: "rsguard_supervisor_resync_refusals_total",
 			Help: "Resyncs needed but refused, by reason code (counted per tick)."}, []string{"reason"}),
 	}
+}
+
+// ResyncStatus is the status report's resync section.
+type ResyncStatus struct {
+	// Plan is the running resync (or the one that just ended), with its step and progress.
+	Plan *recovery.ResyncPlan `json:"plan,omitempty"`
+	// Refused is the reason code of the last refusal of a needed resync, while no plan runs.
+	Refused recovery.ResyncReason `json:"refused,omitempty"`
+}
+
+func (s *Supervisor) resyncStatusLocked() *ResyncStatus {
+	switch {
+	case s.rs.plan != nil:
+		p := *s.rs.plan
+		return &ResyncStatus{Plan: &p}
+	case s.rs.last != nil:
+		p := *s.rs.last
+		return &ResyncStatus{Plan: &p, Refused: s.refusedOrEmpty()}
+	case s.rs.refusal != "" && s.rs.refusal != recovery.RefusedResyncNotNeeded:
+		return &ResyncStatus{Refused: s.rs.refusal}
+	}
+	return nil
+}
+
+func (s *Supervisor) refusedOrEmpty() recovery.ResyncReason {
+	if s.rs.refusal == recovery.RefusedResyncNotNeeded {
+		return ""
+	}
+	return s.rs.refusal
 }
 
 // resumeResync loads a plan left by an earlier run; called by New.
@@ -170,7 +200,7 @@ func (s *Supervisor) advanceResync(ctx context.Context, p recovery.ResyncPlan, n
 	s.rsMetrics.results.WithLabelValues(result).Inc()
 	s.rsMetrics.active.Set(0)
 	s.releaseLeaseLocked(now)
-	s.rs.plan, s.rs.claimAt = nil, time.Time{}
+	s.rs.plan, s.rs.last, s.rs.claimAt = nil, &next, time.Time{}
 	ev := []string{fmt.Sprintf("plan %s: %s after %s; the old dbpath is kept at %s", next.ID, next.Step, next.Finished.Sub(next.Started).Round(time.Second), next.Aside)}
 	if next.Error != "" {
 		ev = append(ev, "last error: "+next.Error)

@@ -40,6 +40,8 @@ type StatusReport struct {
 	// Process is the process controller's account of the local mongod (process.controller exec
 	// or command); absent without one.
 	Process *ProcessStatus `json:"process,omitempty"`
+	// Resync is the member's resync, running or last refused; absent when none was needed.
+	Resync *ResyncStatus `json:"resync,omitempty"`
 	// Warnings are what an operator must know although the sidecar works, e.g. unauthenticated
 	// gossip (gossip.insecure); /readyz prints them too.
 	Warnings []string `json:"warnings,omitempty"`
@@ -98,6 +100,7 @@ func (s *Supervisor) Status() StatusReport {
 	r.ConfigAgreement = s.drift.status()
 	r.Warnings = s.Warnings()
 	r.Process = s.processStatus()
+	r.Resync = s.resyncStatusLocked()
 	if until, term := election.QuietUntil(snap, s.policy); until.After(now) {
 		r.Policy.ElectionQuietUntil, r.Policy.ElectionQuietTerm = until, term
 	}

@@ -7,6 +7,7 @@
 //	supervisor status [--addr URL]         what a running sidecar sees and why it (does not) act
 //	supervisor demo [--once]               a local replica set, sidecars, a crash and its failover
 //	supervisor rollback list|show|export   the rollback archive: writes rollbacks undid, to review
+//	supervisor resync watch [--addr URL]   a member's automatic resync, with a progress bar
 //
 // Exit codes: 0 success, 1 a failed check (validate-config, status, demo), 2 usage or a
 // configuration that does not load.
@@ -35,6 +36,7 @@ type cli struct {
 	Status         statusCmd   `cmd:"" help:"Show what a running sidecar sees: members, who sees what, analysis, last decision."`
 	Demo           demoCmd     `cmd:"" help:"Start a local 3-member replica set with rsguard sidecars, kill the primary and narrate the failover."`
 	Rollback       rollbackCmd `cmd:"" help:"Review the rollback archive: the writes rollbacks undid (list, show, export)."`
+	Resync         resyncCmd   `cmd:"" help:"Follow a member's automatic resync (watch: a progress bar with ETA)."`
 }
 
 // env is what every command gets: where to write, and a context that ends on Ctrl-C for the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rsguard/rsguard/election"
+	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/supervisor"
 	"github.com/rsguard/rsguard/topology"
 )
@@ -98,6 +99,49 @@ func writeStatus(w io.Writer, r supervisor.StatusReport, addr string) {
 		fmt.Fprintf(w, "w:1 j:true:   %s, last latency %s%s\n", wp.Target, wp.LastLatency.Round(time.Millisecond),
 			optional(", failing: ", wp.LastErr))
 	}
+	if pr := r.Process; pr != nil {
+		state := "DOWN"
+		if pr.Running {
+			state = fmt.Sprintf("running, pid %d", pr.Pid)
+		}
+		fmt.Fprintf(w, "mongod process: %s (controller %s), %d recent exit(s)%s%s%s\n", state, pr.Controller, pr.RecentExits,
+			optional(", last: ", pr.LastExit), map[bool]string{true: ", adopted"}[pr.Adopted], map[bool]string{true: ", FENCED: kept down until a newer primary is healthy"}[pr.Fenced])
+	}
+	if rs := r.Resync; rs != nil {
+		fmt.Fprintf(w, "resync:       %s\n", resyncLine(rs))
+	}
+}
+
+// resyncLine is the status's one line about the member's resync.
+func resyncLine(rs *supervisor.ResyncStatus) string {
+	p := rs.Plan
+	if p == nil {
+		return fmt.Sprintf("needed but refused: %s", rs.Refused)
+	}
+	line := fmt.Sprintf("plan %s, step %s", p.ID, p.Step)
+	if p.Step == recovery.StepSync {
+		pr := p.Progress
+		line += fmt.Sprintf(", mongod %s, %s", dash(pr.State), progressText(pr))
+	}
+	if p.Error != "" {
+		line += ", last error: " + p.Error
+	}
+	return line
+}
+
+// progressText is a text progress bar with the bytes and mongod's estimate of the time left.
+func progressText(pr recovery.ResyncProgress) string {
+	if pr.TotalBytes <= 0 {
+		return "no progress reported yet"
+	}
+	const width = 20
+	done := int(pr.Fraction() * width)
+	bar := strings.Repeat("#", done) + strings.Repeat(".", width-done)
+	eta := "ETA unknown"
+	if pr.Remaining > 0 {
+		eta = "ETA " + pr.Remaining.Round(time.Second).String()
+	}
+	return fmt.Sprintf("[%s] %3.0f%% of %d bytes copied, %s", bar, 100*pr.Fraction(), pr.TotalBytes, eta)
 }
 
 // writeMembers is the members table: one row per configured sidecar and per extra member.
