@@ -39,7 +39,7 @@ const (
 // resyncState is the sidecar's resync bookkeeping; guarded by Supervisor.mu.
 type resyncState struct {
 	plan     *recovery.ResyncPlan
-	last     *recovery.ResyncPlan // the last plan that ended, for the status
+	last     *recovery.ResyncPlan  // the last plan that ended, for the status
 	claim    topology.ResyncRecord // our lease while claiming or running
 	claimAt  time.Time
 	refusal  recovery.ResyncReason // the last refusal audited
