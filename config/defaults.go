@@ -68,9 +68,10 @@ func Default() Config {
 			CrashWindow: DefaultProcessCrashWindow,
 			StopTimeout: DefaultProcessStopTimeout,
 		},
-		Recovery: Recovery{Resync: ResyncAuto, ResyncKeep: 1, ResyncMaxLag: 10 * time.Second, ResyncWindows: []string{}},
-		HTTP:     HTTP{Listen: DefaultHTTPListen},
-		Log:      Log{Level: LogInfo, Format: LogJSON},
+		Recovery: Recovery{Resync: ResyncAuto, ResyncKeep: 1, ResyncMaxLag: 10 * time.Second, ResyncWindows: []string{},
+			PSAMitigation: "auto", PSALostAfter: 30 * time.Second},
+		HTTP: HTTP{Listen: DefaultHTTPListen},
+		Log:  Log{Level: LogInfo, Format: LogJSON},
 	}
 }
 

@@ -186,6 +186,11 @@
 //	  resync_keep       default 1, 0..100: old dbpath copies kept (<dbpath>.resync-<time>).
 //	  resync_max_lag    default 10s, 1s..1h: a resynced SECONDARY this close is done.
 //	  resync_windows    default [] (any time): "HH:MM-HH:MM" UTC windows a resync may start in.
+//	  psa_mitigation    "auto" (default) | "off": in a primary-secondary-arbiter set, the
+//	                    primary's sidecar reconfigures a secondary lost for psa_lost_after to
+//	                    votes 0 / priority 0 (w:"majority" then rests on the primary alone),
+//	                    then restores votes, then priority, once it has caught up.
+//	  psa_lost_after    default 30s, 5s..24h.
 //
 //	http         section.
 //	  listen            default 127.0.0.1:9216. host:port; empty host or 0.0.0.0 listens on

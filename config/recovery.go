@@ -31,6 +31,11 @@ type Recovery struct {
 	// ResyncWindows are the times (UTC, "HH:MM-HH:MM", may wrap midnight) a resync may start;
 	// empty: any time.
 	ResyncWindows []string `yaml:"resync_windows" json:"resync_windows"`
+	// PSAMitigation: "auto" (default) lets the primary's sidecar reconfigure a PSA set's lost
+	// secondary to votes 0 / priority 0 after PSALostAfter, and restore it once caught up;
+	// "off" never.
+	PSAMitigation string        `yaml:"psa_mitigation" json:"psa_mitigation"`
+	PSALostAfter  time.Duration `yaml:"psa_lost_after" json:"psa_lost_after"`
 }
 
 // ResyncMode is recovery.resync.
@@ -129,6 +134,8 @@ func validateRecovery(k checker, c *Config) {
 	k.enum("recovery.resync", string(r.Resync), string(ResyncAuto), string(ResyncDryRun), string(ResyncOff))
 	k.intRange("recovery.resync_keep", r.ResyncKeep, 0, 100)
 	k.durRange("recovery.resync_max_lag", r.ResyncMaxLag, time.Second, time.Hour)
+	k.enum("recovery.psa_mitigation", r.PSAMitigation, "auto", "off")
+	k.durRange("recovery.psa_lost_after", r.PSALostAfter, 5*time.Second, 24*time.Hour)
 	for i, w := range r.ResyncWindows {
 		if _, _, err := parseWindow(w); err != nil {
 			k.errf(fmt.Sprintf("recovery.resync_windows[%d]", i), "%v", err)

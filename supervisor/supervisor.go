@@ -42,6 +42,7 @@ type Supervisor struct {
 	procMetrics *processMetrics
 	rbMetrics   *rollbackMetrics
 	rsMetrics   *resyncMetrics
+	psaMetrics  *psaMetrics
 	adopt       atomic.Bool    // the running mongod was found, not started by ctrl
 	fenced      atomic.Bool    // ctrl stopped it for a fence: only recovery starts it again
 	inflight    sync.WaitGroup // probes and actions running in their own goroutines
@@ -70,6 +71,7 @@ type Supervisor struct {
 	jprobe     probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
 	react      reaction     // react.go: hosts looked at on other sidecars' reports
 	rs         resyncState  // resync.go
+	psa        psaState     // psa.go
 	fencedTerm int64        // the local term when the fence stopped mongod (process.go)
 	fencedAt   time.Time
 	lastSnap   *topology.Snapshot
@@ -137,6 +139,7 @@ func New(opts Options) (*Supervisor, error) {
 		}
 		s.rbMetrics = newRollbackMetrics(opts.Registry)
 		s.rsMetrics = newResyncMetrics(opts.Registry)
+		s.psaMetrics = newPSAMetrics(opts.Registry)
 		if s.ctrl != nil && cfg.Recovery.DBPath != "" {
 			if s.rs.resyncer, err = recovery.NewResyncer(s.logger.With("component", "resync"), resyncController{s},
 				recovery.ResyncOptions{StateDir: cfg.StateDir, Keep: cfg.Recovery.ResyncKeep, MaxLag: cfg.Recovery.ResyncMaxLag, Now: opts.Now}); err != nil {
@@ -179,6 +182,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.observeLocal) })
 		start(s.watchLocal)
 		start(s.watchTopology)
+		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.psaTick) })
 		if s.ctrl != nil {
 			start(s.runProcess)
 		}
