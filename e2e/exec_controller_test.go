@@ -57,12 +57,12 @@ func mongodPids(dbpath string) []int {
 	return pids
 }
 
-// TestExecControllerRestartsKilledPrimary: every data sidecar runs its mongod as its child
+// TestDrillExecControllerRestartsKilledPrimary: every data sidecar runs its mongod as its child
 // (process.controller exec). SIGKILL of the primary's mongod: its sidecar knows from the child's
 // exit, rsguard fails over, and the controller restarts the killed mongod, which rejoins as
 // SECONDARY with no operator command. The time from the kill to SECONDARY is reported (the
 // recovery issue asks for 10 s); no acknowledged w:"majority" write is lost.
-func TestExecControllerRestartsKilledPrimary(t *testing.T) {
+func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	mongodBin, supBin := harness.BuildOnce(t)
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)
