@@ -81,7 +81,8 @@ func TestDemoConfigsAgree(t *testing.T) {
 		if id == "arbiter" {
 			s.mode = config.ModeArbiter
 		} else {
-			s.host = &mongodHost{addr: addr, port: 27017}
+			s.host = &mongodHost{addr: addr, port: 27017, dir: filepath.Join(dir, addr), bin: "/usr/bin/mongod",
+				args: []string{"--port", "27017", "--dbpath", filepath.Join(dir, addr, "db")}}
 		}
 		all = append(all, s)
 	}
