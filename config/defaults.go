@@ -69,7 +69,7 @@ func Default() Config {
 			StopTimeout: DefaultProcessStopTimeout,
 		},
 		Recovery: Recovery{Resync: ResyncAuto, ResyncKeep: 1, ResyncMaxLag: 10 * time.Second, ResyncWindows: []string{},
-			PSAMitigation: "auto", PSALostAfter: 30 * time.Second},
+			PSAMitigation: "auto", PSALostAfter: 30 * time.Second, ReAdd: "auto"},
 		HTTP: HTTP{Listen: DefaultHTTPListen},
 		Log:  Log{Level: LogInfo, Format: LogJSON},
 	}

@@ -191,6 +191,11 @@
 //	                    votes 0 / priority 0 (w:"majority" then rests on the primary alone),
 //	                    then restores votes, then priority, once it has caught up.
 //	  psa_lost_after    default 30s, 5s..24h.
+//	  re_add            "auto" (default) | "off": a member listed in members[] (with a mongod)
+//	                    but missing from the replica set config (a force reconfig dropped it) is
+//	                    added back by the primary's sidecar once its mongod answers: a voter
+//	                    with priority 0 first, its priority once it is a caught-up SECONDARY.
+//	                    Remove a member from members[] before removing it from the set.
 //
 //	http         section.
 //	  listen            default 127.0.0.1:9216. host:port; empty host or 0.0.0.0 listens on

@@ -36,6 +36,9 @@ type Recovery struct {
 	// "off" never.
 	PSAMitigation string        `yaml:"psa_mitigation" json:"psa_mitigation"`
 	PSALostAfter  time.Duration `yaml:"psa_lost_after" json:"psa_lost_after"`
+	// ReAdd: "auto" (default) lets the primary's sidecar add back a member the sidecars' members
+	// list but the replica set config lost (a force reconfig); "off" never.
+	ReAdd string `yaml:"re_add" json:"re_add"`
 }
 
 // ResyncMode is recovery.resync.
@@ -135,6 +138,7 @@ func validateRecovery(k checker, c *Config) {
 	k.intRange("recovery.resync_keep", r.ResyncKeep, 0, 100)
 	k.durRange("recovery.resync_max_lag", r.ResyncMaxLag, time.Second, time.Hour)
 	k.enum("recovery.psa_mitigation", r.PSAMitigation, "auto", "off")
+	k.enum("recovery.re_add", r.ReAdd, "auto", "off")
 	k.durRange("recovery.psa_lost_after", r.PSALostAfter, 5*time.Second, 24*time.Hour)
 	for i, w := range r.ResyncWindows {
 		if _, _, err := parseWindow(w); err != nil {

@@ -55,7 +55,11 @@ func (rc *replCoord) heartbeatLoop() {
 				}
 			}
 		}
-		if rc.cfg == nil || rc.self < 0 {
+		// A REMOVED node (not in its config) heartbeats the config's members too: their replies
+		// carry a newer config that lists it again, which is how a re-added member comes back
+		// (replication_coordinator_impl.cpp _startHeartbeats_inlock schedules every member but
+		// self, with _selfIndex -1 when removed).
+		if rc.cfg == nil {
 			rc.n.mu.Unlock()
 			continue
 		}
@@ -93,7 +97,7 @@ func (rc *replCoord) heartbeatLoop() {
 // the loop and this goroutine while inFlight, so they need no lock beyond n.mu for the update.
 func (rc *replCoord) sendHeartbeat(ctx context.Context, cancel context.CancelFunc, host string, t *hbTarget) {
 	rc.n.mu.Lock()
-	if rc.cfg == nil || rc.self < 0 {
+	if rc.cfg == nil {
 		t.inFlight = false
 		cancel()
 		rc.n.mu.Unlock()
@@ -101,9 +105,15 @@ func (rc *replCoord) sendHeartbeat(ctx context.Context, cancel context.CancelFun
 	}
 	s := rc.cfg.settings
 	start, epoch := t.start, t.epoch
+	// Removed, mongod sends no sender host (an empty HostAndPort) and fromId -1
+	// (replication_coordinator_impl_heartbeat.cpp _doMemberHeartbeat).
+	from, fromID := "", int32(-1)
+	if rc.self >= 0 {
+		from, fromID = rc.cfg.members[rc.self].host, int32(rc.cfg.members[rc.self].id)
+	}
 	cmd := bson.D{{Key: "replSetHeartbeat", Value: rc.cfg.name}, {Key: "configVersion", Value: rc.cfg.version},
 		{Key: "configTerm", Value: rc.cfg.term}, {Key: "hbv", Value: int32(1)},
-		{Key: "from", Value: rc.cfg.members[rc.self].host}, {Key: "fromId", Value: int32(rc.cfg.members[rc.self].id)},
+		{Key: "from", Value: from}, {Key: "fromId", Value: fromID},
 		{Key: "term", Value: rc.term}, {Key: "primaryId", Value: int32(memberIDOf(rc.cfg, rc.primary))},
 		{Key: "$db", Value: "admin"}}
 	rc.n.mu.Unlock()

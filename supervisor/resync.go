@@ -134,6 +134,10 @@ func (s *Supervisor) resyncTick(ctx context.Context) {
 	d := recovery.DecideResync(in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.notReady) > 0 && d.Start {
+		// Not ready: observe and report, never act. A plan already running goes on (above).
+		d = recovery.ResyncDecision{Reason: recovery.ResyncReason(ReasonNotReady), Evidence: append(d.Evidence, s.notReady...)}
+	}
 	if !d.Start {
 		s.rs.claimAt = time.Time{}
 		if s.rs.claim.Member != "" {

@@ -48,33 +48,34 @@ type Supervisor struct {
 	inflight    sync.WaitGroup // probes and actions running in their own goroutines
 	pubMu       sync.Mutex     // serialises publish so views reach gossip in order
 
-	mu         sync.Mutex
-	cfg        *config.Config
-	policy     election.Policy
-	local      localState
-	peers      map[string]*peerState
-	probe      probeState
-	state      election.State
-	running    map[election.Action]bool
-	ownView    topology.MemberView
-	viewSig    string
-	published  bool // the view has been handed to gossip (after the first readiness)
-	decision   decisionRecord
-	lastExec   *ActionRecord
-	auditKey   string
-	warm       bool // ready with a quorum at least once: refusals from then on are audited
-	notReady   []string
-	readyOnce  bool
-	readySince time.Time // when the sidecar last became ready (decide.go readySettle)
-	failover   failoverClock
-	drift      *configDrift // config agreement with the peers (agreement.go)
-	jprobe     probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
-	react      reaction     // react.go: hosts looked at on other sidecars' reports
-	rs         resyncState  // resync.go
-	psa        psaState     // psa.go
-	fencedTerm int64        // the local term when the fence stopped mongod (process.go)
-	fencedAt   time.Time
-	lastSnap   *topology.Snapshot
+	mu           sync.Mutex
+	cfg          *config.Config
+	policy       election.Policy
+	local        localState
+	peers        map[string]*peerState
+	probe        probeState
+	state        election.State
+	running      map[election.Action]bool
+	ownView      topology.MemberView
+	viewSig      string
+	published    bool // the view has been handed to gossip (after the first readiness)
+	decision     decisionRecord
+	lastExec     *ActionRecord
+	auditKey     string
+	warm         bool // ready with a quorum at least once: refusals from then on are audited
+	notReady     []string
+	readyOnce    bool
+	readySince   time.Time // when the sidecar last became ready (decide.go readySettle)
+	failover     failoverClock
+	drift        *configDrift // config agreement with the peers (agreement.go)
+	jprobe       probeState   // the w:1 j:true probe beside probe (w:"majority"), writeprobe.go
+	react        reaction     // react.go: hosts looked at on other sidecars' reports
+	rs           resyncState  // resync.go
+	psa          psaState     // psa.go
+	readdRefusal string       // readd.go: the last refusal audited
+	fencedTerm   int64        // the local term when the fence stopped mongod (process.go)
+	fencedAt     time.Time
+	lastSnap     *topology.Snapshot
 }
 
 // New builds a supervisor from its options: it opens the audit log (creating its directory),
@@ -183,6 +184,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		start(s.watchLocal)
 		start(s.watchTopology)
 		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.psaTick) })
+		start(func(ctx context.Context) { s.every(ctx, s.probeInterval, s.readdTick) })
 		if s.ctrl != nil {
 			start(s.runProcess)
 		}
