@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -34,7 +35,12 @@ import (
 func TestDrillResyncTooStale(t *testing.T) {
 	rep := newDrillReport("Drill 11: a too-stale member resynced by its sidecar (1 MB oplog, 3.2 MB written while it was stopped)")
 	t.Run("too stale", func(t *testing.T) { resyncDrill(t, false, rep) })
-	t.Run("sidecar killed mid-resync", func(t *testing.T) { resyncDrill(t, true, rep) })
+	t.Run("sidecar killed mid-resync", func(t *testing.T) {
+		if os.Getenv(envDrillRuns) == "" {
+			t.Skip("make drill only (RSGUARD_DRILL_RUNS): the default suite keeps the short form above")
+		}
+		resyncDrill(t, true, rep)
+	})
 	rep.publish(t)
 }
 

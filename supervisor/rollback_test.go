@@ -58,8 +58,14 @@ func TestRollbackFilesArchivedOnlyWhenSecondary(t *testing.T) {
 		}
 
 		w.revive(h2)
-		waitFor(t, 30*time.Second, "the archive", func() bool { _, err := os.Stat(path); return os.IsNotExist(err) })
 		archive := filepath.Join(c.dir, "b", "rollback-archive")
+		waitFor(t, 30*time.Second, "the archive", func() bool {
+			ms, _ := recovery.List(archive)
+			return len(ms) > 0 && ms[0].Complete
+		})
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("the rollback file is still in the dbpath: %v", err)
+		}
 		ms, err := recovery.List(archive)
 		if err != nil || len(ms) != 1 || ms[0].Documents != 1 || !ms[0].Complete || ms[0].Member != h2 {
 			t.Fatalf("archive %s: %+v, %v", archive, ms, err)
