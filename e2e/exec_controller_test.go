@@ -61,7 +61,8 @@ func mongodPids(dbpath string) []int {
 // (process.controller exec). SIGKILL of the primary's mongod: its sidecar knows from the child's
 // exit, rsguard fails over, and the controller restarts the killed mongod, which rejoins as
 // SECONDARY with no operator command. The time from the kill to SECONDARY is reported (the
-// recovery issue asks for 10 s); no acknowledged w:"majority" write is lost.
+// recovery issue asks for 10 s); no acknowledged w:"majority" write is lost. Then a secondary's
+// dbpath is wiped and its mongod killed (wipeDrill).
 func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	mongodBin, supBin := harness.BuildOnce(t)
 	d := newDrillSet(t, 3, 0, 1)
@@ -122,7 +123,8 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 		return nil
 	})
 	d.c.Timeline.Mark("%s SECONDARY again", p)
-	acked := w.verify(t, np)
+	// The same set, a secondary's dbpath wiped under it (drill_wiped_test.go).
+	wiped, acked := wipeDrill(t, d, np, w)
 
 	var ups []string
 	for _, r := range cars.Executed(t, t0) {
@@ -139,6 +141,7 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	rep := newDrillReport("Drill 9: exec controller, SIGKILL of the primary's mongod run by its sidecar")
 	rep.line("- new primary %s after %s; rsguard: %s", np, at.Sub(t0).Round(10*time.Millisecond), strings.Join(ups, ", "))
 	rep.line("- former primary %s restarted by its sidecar and SECONDARY %s after the kill (the recovery issue asks for 10 s)", p, back.Round(10*time.Millisecond))
+	rep.line("- then a secondary's dbpath wiped and its mongod killed: restarted by its sidecar on the empty dbpath, MongoDB's own initial sync made it SECONDARY %s after the kill, with every acknowledged write", wiped.Round(10*time.Millisecond))
 	rep.line("- %d acknowledged w:majority writes, none lost", acked)
 	rep.publish(t)
 }
