@@ -44,6 +44,9 @@ type ProcessExec struct {
 	Output string `yaml:"output,omitempty" json:"output,omitempty"`
 }
 
+// Arg is the value of a mongod flag in Args ("--flag value" or "--flag=value"), "" if absent.
+func (e ProcessExec) Arg(flag string) string { return argValue(e.Args, flag) }
+
 // ProcessCommand are the scripts of the command controller; status exits 0 while mongod runs.
 type ProcessCommand struct {
 	Start   []string      `yaml:"start" json:"start"`

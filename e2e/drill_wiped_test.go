@@ -77,3 +77,65 @@ func wipeDrill(t *testing.T, d *drillSet, p *harness.Host, w *workload) (time.Du
 	})
 	return back, acked
 }
+
+// corruptDrill: a secondary's data file is overwritten with garbage under its mongod, which is
+// then killed. Restarted by its sidecar, mongod cannot open its data and exits again and again
+// (its log says why); the sidecar classifies the crash loop as data_corrupt and resyncs the member
+// (moves the dbpath aside, starts it empty, follows the initial sync). It returns the time from
+// the kill to SECONDARY and the resync's audit result.
+func corruptDrill(t *testing.T, d *drillSet, p *harness.Host, cars *sidecarSet) (time.Duration, string) {
+	t.Helper()
+	var v *harness.Host
+	for _, h := range d.c.Others(p) {
+		if !h.Arbiter && len(mongodPids(h.DBPath)) == 1 {
+			v = h
+			break
+		}
+	}
+	if v == nil {
+		t.Fatalf("no secondary with one mongod to corrupt")
+	}
+	pids := mongodPids(v.DBPath)
+	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(v.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	garbage := make([]byte, 64<<10)
+	for i := range garbage {
+		garbage[i] = byte(i*7 + 3)
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && e.Name() != "mongod.lock" {
+			if err := os.WriteFile(filepath.Join(v.DBPath, e.Name()), garbage, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t0 := time.Now()
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	d.c.Timeline.Mark("%s: data files overwritten, mongod killed", v)
+	car := cars.ByHost(v)
+	result := ""
+	harness.WaitFor(t, 2*drillRejoinTimeout, v.String()+" resynced after its data files were corrupted", func(ctx context.Context) error {
+		r, err := cars.Status(ctx, car)
+		if err != nil {
+			return err
+		}
+		if r.Resync == nil || r.Resync.Plan == nil || r.Resync.Plan.Step != "done" {
+			return fmt.Errorf("resync of %s: %+v", v, r.Resync)
+		}
+		st, err := d.c.State(ctx, v)
+		if err != nil || st != "SECONDARY" {
+			return fmt.Errorf("%s is %s (%v)", v, st, err)
+		}
+		result = fmt.Sprintf("plan %s, reason %s: %v", r.Resync.Plan.ID, r.Resync.Plan.Reason, r.Resync.Plan.Why)
+		return nil
+	})
+	d.c.Timeline.Mark("%s resynced", v)
+	return time.Since(t0), result
+}

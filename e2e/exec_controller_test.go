@@ -62,7 +62,8 @@ func mongodPids(dbpath string) []int {
 // exit, rsguard fails over, and the controller restarts the killed mongod, which rejoins as
 // SECONDARY with no operator command. The time from the kill to SECONDARY is reported (the
 // recovery issue asks for 10 s); no acknowledged w:"majority" write is lost. Then a secondary's
-// dbpath is wiped and its mongod killed (wipeDrill).
+// dbpath is wiped and its mongod killed (wipeDrill), then its data files are corrupted
+// (corruptDrill).
 func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	mongodBin, supBin := harness.BuildOnce(t)
 	d := newDrillSet(t, 3, 0, 1)
@@ -124,7 +125,9 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	})
 	d.c.Timeline.Mark("%s SECONDARY again", p)
 	// The same set, a secondary's dbpath wiped under it (drill_wiped_test.go).
-	wiped, acked := wipeDrill(t, d, np, w)
+	wiped, _ := wipeDrill(t, d, np, w)
+	corrupt, how := corruptDrill(t, d, np, cars)
+	acked := w.verify(t, np)
 
 	var ups []string
 	for _, r := range cars.Executed(t, t0) {
@@ -142,6 +145,7 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	rep.line("- new primary %s after %s; rsguard: %s", np, at.Sub(t0).Round(10*time.Millisecond), strings.Join(ups, ", "))
 	rep.line("- former primary %s restarted by its sidecar and SECONDARY %s after the kill (the recovery issue asks for 10 s)", p, back.Round(10*time.Millisecond))
 	rep.line("- then a secondary's dbpath wiped and its mongod killed: restarted by its sidecar on the empty dbpath, MongoDB's own initial sync made it SECONDARY %s after the kill, with every acknowledged write", wiped.Round(10*time.Millisecond))
+	rep.line("- then a secondary's data files overwritten and its mongod killed: it crash-loops, its sidecar classifies data_corrupt and resyncs it: SECONDARY %s after the kill (%s)", corrupt.Round(10*time.Millisecond), how)
 	rep.line("- %d acknowledged w:majority writes, none lost", acked)
 	rep.publish(t)
 }

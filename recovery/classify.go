@@ -22,6 +22,10 @@ type Status struct {
 // the rollback time limit, the sync source's RBID changing under it, UnrecoverableRollbackError).
 var unrecoverable = []string{"UnrecoverableRollbackError", "rollbackTimeLimitSecs", "rollback id changed", "RBID changed"}
 
+// corruption are the messages of a mongod that cannot read its own data files: WiredTiger's
+// errors and panics and checksum failures, and the emulator's store that is not a database.
+var corruption = []string{"WiredTiger error", "WT_PANIC", "WT_ERROR", "checksum", "corrupt", "invalid database"}
+
 // Classify says what the member is going through. It checks the kinds in order, from the ones
 // nothing but an operator or a resync fixes to the healthy end, and never guesses: without a
 // process controller and without an answer from mongod it says Unknown.
@@ -40,6 +44,9 @@ func Classify(o Observation, opts Options) Status {
 			return set(UnrecoverableRollback, "mongod exited: "+p.LastFatal)
 		}
 		if p.Known && p.RecentExits >= max(opts.CrashLoopExits, 2) {
+			if containsAny(p.LastFatal, corruption) {
+				return set(DataCorrupt, fmt.Sprintf("%d exits in a row, the last one on unreadable data files", p.RecentExits), lastFatal(p))
+			}
 			if p.LastState == topology.StateRollback {
 				return set(UnrecoverableRollback, fmt.Sprintf("%d exits in a row, the last one out of ROLLBACK", p.RecentExits))
 			}
@@ -103,8 +110,10 @@ func initialSync(st Status, o Observation, opts Options) Status {
 	return st
 }
 
-func unrecoverableIn(msg string) bool {
-	for _, s := range unrecoverable {
+func unrecoverableIn(msg string) bool { return containsAny(msg, unrecoverable) }
+
+func containsAny(msg string, subs []string) bool {
+	for _, s := range subs {
 		if msg != "" && strings.Contains(msg, s) {
 			return true
 		}

@@ -95,6 +95,18 @@ func TestClassify(t *testing.T) {
 			o.Process.LastFatal = "Fatal assertion 28595"
 			return o
 		}, CrashLooping, "4 recent exits"},
+		{"one exit on unreadable data is no crash loop yet", func() Observation {
+			o := up(topology.StateUnknown)
+			o.Reachable, o.Process.Running, o.Process.RecentExits = false, false, 1
+			o.Process.LastFatal = "DBException in initAndListen, terminating (id 20557): open dbpath: invalid database"
+			return o
+		}, Restarting, "not running"},
+		{"crash loop on unreadable data files", func() Observation {
+			o := up(topology.StateUnknown)
+			o.Reachable, o.Process.Running, o.Process.RecentExits = false, false, 3
+			o.Process.LastFatal = "WiredTiger error (id 22435): WT_PANIC: WiredTiger library panic"
+			return o
+		}, DataCorrupt, "unreadable data files"},
 		{"dbpath unusable comes first", func() Observation {
 			o := up(topology.StateUnknown)
 			o.Reachable, o.Process.Running = false, false
@@ -120,7 +132,7 @@ func TestClassify(t *testing.T) {
 
 // Only resync, archive and re-add change data or config; everything healthy or in progress waits.
 func TestRemedies(t *testing.T) {
-	acting := map[Kind]bool{UnrecoverableRollback: true, TooStale: true, InitialSyncStalled: true, RolledBack: true, Removed: true}
+	acting := map[Kind]bool{UnrecoverableRollback: true, DataCorrupt: true, TooStale: true, InitialSyncStalled: true, RolledBack: true, Removed: true}
 	for k := Kind(0); k < numKinds; k++ {
 		r := k.Remedy()
 		if got := r != RemedyNone && r != RemedyWait && r != RemedyOperator; got != acting[k] {

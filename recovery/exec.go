@@ -26,6 +26,10 @@ type ExecOptions struct {
 	// with every exit within CrashWindow and resets after a run longer than it.
 	MinBackoff, MaxBackoff time.Duration
 	CrashWindow            time.Duration
+	// LogPath is mongod's --logpath: on an exit, the last error or fatal line of its log becomes
+	// Process.LastFatal (what the classification reads: a corrupt dbpath, an unrecoverable
+	// rollback). Empty: the exit status only.
+	LogPath string
 	// StopTimeout is how long Stop waits after SIGTERM (mongod shuts down cleanly on it) before
 	// SIGKILL.
 	StopTimeout time.Duration
@@ -136,6 +140,9 @@ func (c *ExecController) supervise(ctx context.Context, cmd *exec.Cmd, done, sto
 		c.proc.Running, c.proc.Pid = false, 0
 		if err != nil {
 			c.proc.LastFatal = err.Error()
+			if line := lastLogError(c.opts.LogPath); line != "" {
+				c.proc.LastFatal = line + " (" + err.Error() + ")"
+			}
 		}
 		if !wanted {
 			c.exitsAt = append(c.exitsAt, now)

@@ -131,3 +131,23 @@ func TestNewExecControllerNeedsAPath(t *testing.T) {
 		t.Error("accepted no mongod path")
 	}
 }
+
+// After an exit, the last error line of mongod's structured log says why: what the classification
+// of a corrupt dbpath reads.
+func TestLastLogError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mongod.log")
+	log := `{"t":{"$date":"2026-12-02T17:47:11.267+00:00"},"s":"I","c":"CONTROL","id":4615611,"ctx":"main","msg":"MongoDB starting"}
+{"t":{"$date":"2026-12-02T17:47:11.267+00:00"},"s":"E","c":"CONTROL","id":20557,"ctx":"main","msg":"DBException in initAndListen, terminating","attr":{"error":"open dbpath: invalid database"}}
+{"t":{"$date":"2026-12-02T17:47:11.267+00:00"},"s":"I","c":"CONTROL","id":23138,"ctx":"main","msg":"Shutting down","attr":{"exitCode":100}}
+`
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := lastLogError(path)
+	if got != "DBException in initAndListen, terminating (id 20557): open dbpath: invalid database" {
+		t.Errorf("got %q", got)
+	}
+	if lastLogError(filepath.Join(t.TempDir(), "none.log")) != "" || lastLogError("") != "" {
+		t.Errorf("a missing log must give nothing")
+	}
+}

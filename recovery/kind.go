@@ -15,6 +15,10 @@ const (
 	// rollbackTimeLimitSecs limit, the source's RBID changed) and shuts down, or it crash-loops
 	// out of ROLLBACK (spec §7.7 "Limits"): the documented remedy is a resync (§7.5).
 	UnrecoverableRollback
+	// DataCorrupt: the process keeps exiting because its data files cannot be read (a
+	// WiredTiger error or panic, a checksum failure, a file that is not a database): its
+	// data are lost to it, and the remedy is a resync from the set (spec §7.5).
+	DataCorrupt
 	// CrashLooping: the process keeps exiting for another reason: an operator must look.
 	CrashLooping
 	// Restarting: the process is down or starting and has not answered yet.
@@ -62,6 +66,7 @@ var kindInfo = [numKinds]struct {
 	Unknown:               {"unknown", RemedyWait},
 	DBPathUnusable:        {"dbpath_unusable", RemedyOperator},
 	UnrecoverableRollback: {"unrecoverable_rollback", RemedyResync},
+	DataCorrupt:           {"data_corrupt", RemedyResync},
 	CrashLooping:          {"crash_looping", RemedyOperator},
 	Restarting:            {"restarting", RemedyWait},
 	Removed:               {"removed", RemedyReAdd},

@@ -56,7 +56,7 @@ func newController(logger *slog.Logger, p config.Process) (recovery.Controller, 
 	switch p.Controller {
 	case config.ControllerExec:
 		e := p.Exec
-		opts := recovery.ExecOptions{Path: e.Path, Args: e.Args, Dir: e.Dir, Env: e.Env,
+		opts := recovery.ExecOptions{Path: e.Path, Args: e.Args, Dir: e.Dir, Env: e.Env, LogPath: e.Arg("--logpath"),
 			MinBackoff: p.MinBackoff, MaxBackoff: p.MaxBackoff, CrashWindow: p.CrashWindow, StopTimeout: p.StopTimeout}
 		if e.Output != "" {
 			f, err := os.OpenFile(e.Output, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)

@@ -261,6 +261,11 @@ func (s *Supervisor) resyncInput(now time.Time) (recovery.ResyncInput, recovery.
 				in.PrimaryOpTime = m.OpTime
 			}
 		}
+		// Our mongod's last word on the primary may be old (it is down, or stuck): this sidecar's
+		// own probe of the primary is fresher.
+		if p := s.peers[a.Primary]; p != nil && p.optime.After(in.PrimaryOpTime) {
+			in.PrimaryOpTime = p.optime
+		}
 	} else if a.Kind != election.Healthy {
 		in.FailoverBusy = "the set's analysis is " + a.Kind.String()
 	}
