@@ -29,6 +29,9 @@ const (
 	// RefusedResyncFreshest: the member's last optime is not behind the primary's: it may hold
 	// writes nobody else has.
 	RefusedResyncFreshest ResyncReason = "refused_resync_freshest_data"
+	// RefusedResyncMajority: stopping the member would leave fewer healthy voters than a
+	// majority: the primary would step down (spec §5.1) and the set lose its writes.
+	RefusedResyncMajority ResyncReason = "refused_resync_would_lose_majority"
 	// RefusedResyncFailover: a failover is in progress (an action in flight, or the election
 	// quiet period after a new term).
 	RefusedResyncFailover ResyncReason = "refused_resync_failover_in_progress"
@@ -58,6 +61,9 @@ type ResyncInput struct {
 	SelfOpTime    topology.OpTime
 	// FailoverBusy says why a failover is in progress ("" when none).
 	FailoverBusy string
+	// Voters is the number of voting members in the set's config, VotersUpWithoutSelf how many
+	// of them other than the member answer heartbeats (health 1). Voters 0 skips the check.
+	Voters, VotersUpWithoutSelf int
 	// ResyncingElsewhere is another member holding the set's resync lease ("" when none).
 	ResyncingElsewhere string
 	// InWindow: now is inside a maintenance window (true when none is configured).
@@ -88,6 +94,8 @@ func DecideResync(in ResyncInput) ResyncDecision {
 		return no(RefusedResyncNoPrimary, "no healthy primary other than %s: it may hold the only copy of majority-committed writes", in.Self)
 	case !in.SelfOpTime.IsNull() && !in.PrimaryOpTime.After(in.SelfOpTime):
 		return no(RefusedResyncFreshest, "%s's last optime %s is not behind the primary's %s: it may hold writes nobody else has", in.Self, in.SelfOpTime, in.PrimaryOpTime)
+	case in.Voters > 0 && in.VotersUpWithoutSelf < in.Voters/2+1:
+		return no(RefusedResyncMajority, "stopping %s leaves %d of %d voters up, a majority needs %d", in.Self, in.VotersUpWithoutSelf, in.Voters, in.Voters/2+1)
 	case in.Mode == "off":
 		return no(RefusedResyncDisabled, "recovery.resync is off")
 	case !in.HasController:

@@ -21,6 +21,7 @@ func staleInput() ResyncInput {
 		PrimaryOpTime: topology.MakeOpTime(uint32(now.Unix()), 1, 2),
 		SelfOpTime:    topology.MakeOpTime(uint32(now.Unix())-600, 1, 1),
 		InWindow:      true,
+		Voters:        3, VotersUpWithoutSelf: 2,
 		DiskFree:      10 << 30, DiskNeeded: 1 << 30,
 		Now: now,
 	}
@@ -43,6 +44,7 @@ func TestDecideResyncGuards(t *testing.T) {
 		{"newer term than the primary", func(in *ResyncInput) {
 			in.SelfOpTime = topology.MakeOpTime(in.PrimaryOpTime.Secs()-10, 1, 3)
 		}, RefusedResyncFreshest, "not behind"},
+		{"stopping it loses the majority", func(in *ResyncInput) { in.Voters, in.VotersUpWithoutSelf = 3, 1 }, RefusedResyncMajority, "leaves 1 of 3 voters up"},
 		{"off", func(in *ResyncInput) { in.Mode = "off" }, RefusedResyncDisabled, "off"},
 		{"no controller", func(in *ResyncInput) { in.HasController = false }, RefusedResyncNoController, "process.controller"},
 		{"failover in progress", func(in *ResyncInput) { in.FailoverBusy = "step_up in flight" }, RefusedResyncFailover, "step_up in flight"},

@@ -269,9 +269,25 @@ func (s *Supervisor) resyncInput(now time.Time) (recovery.ResyncInput, recovery.
 	} else if a.Kind != election.Healthy {
 		in.FailoverBusy = "the set's analysis is " + a.Kind.String()
 	}
-	if snap := s.lastSnap; snap != nil {
-		if until, term := election.QuietUntil(*snap, s.policy); until.After(now) {
-			in.FailoverBusy = fmt.Sprintf("term %d began less than failover.election_quiet ago", term)
+	// A failover is over once the set's analysis is healthy again: a writable primary every
+	// quorum reaches. Unlike a failover, a resync does not wait out failover.election_quiet or
+	// the pending timeout of the step-up that made that primary: it never touches the primary,
+	// and the majority guard below keeps the set writable. The member a failover deposed is the
+	// one most likely to need a resync, right after it.
+	if l.obs.HasConfig {
+		up := map[string]bool{}
+		for _, m := range l.obs.Status.Members {
+			if !m.Self && m.Health == 1 {
+				up[m.Name] = true
+			}
+		}
+		for _, m := range l.obs.Config.Members {
+			if m.Votes > 0 {
+				in.Voters++
+				if m.Host != s.selfHost && up[m.Host] {
+					in.VotersUpWithoutSelf++
+				}
+			}
 		}
 	}
 	if status.Remedy == recovery.RemedyResync && rc.DBPath != "" {
