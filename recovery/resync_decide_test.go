@@ -22,7 +22,7 @@ func staleInput() ResyncInput {
 		SelfOpTime:    topology.MakeOpTime(uint32(now.Unix())-600, 1, 1),
 		InWindow:      true,
 		Voters:        3, VotersUpWithoutSelf: 2,
-		DiskFree:      10 << 30, DiskNeeded: 1 << 30,
+		DiskFree: 10 << 30, DiskNeeded: 1 << 30,
 		Now: now,
 	}
 }
