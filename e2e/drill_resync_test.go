@@ -114,27 +114,8 @@ func resyncDrill(t *testing.T, killMidway, formerPrimary bool, rep *drillReport)
 		t.Fatal(err)
 	}
 	d.c.Timeline.Mark("%s: SIGSTOP of its mongod (pid %d)", v, pids[0])
-	coll := d.c.MajorityClient(t).Database("drill").Collection("big")
-	filler := strings.Repeat("x", 8<<10)
 	const docs = 400 // ~3.2 MB through a 1 MB oplog
-	for i := 0; i < docs; i += 20 {
-		var batch []any
-		for j := i; j < i+20; j++ {
-			batch = append(batch, bson.D{{Key: "_id", Value: j}, {Key: "pad", Value: filler}})
-		}
-		// Ordered inserts of fixed _ids: a batch retried after a timeout (the client may still
-		// send it to the frozen primary until it finds the new one) skips what is already in.
-		harness.WaitFor(t, 60*time.Second, fmt.Sprintf("w:majority insert of %d..%d", i, i+19), func(ctx context.Context) error {
-			ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			_, err := coll.InsertMany(ictx, batch, options.InsertMany().SetOrdered(false))
-			if err != nil && !mongo.IsDuplicateKeyError(err) {
-				return err
-			}
-			return nil
-		})
-	}
-	d.c.Timeline.Mark("%d documents of 8 KiB written w:majority", docs)
+	coll := writeBig(t, d, docs)
 	if err := syscall.Kill(pids[0], syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
@@ -303,4 +284,30 @@ func logTime(path, text string) (time.Time, bool) {
 		}
 	}
 	return at, !at.IsZero()
+}
+
+// writeBig writes docs documents of 8 KiB w:"majority" to drill.big through the replica-set
+// client, in ordered batches of 20 with fixed _ids: a batch retried after a timeout (the client
+// may still send it to a frozen primary until it finds the new one) skips what is already in.
+func writeBig(t *testing.T, d *drillSet, docs int) *mongo.Collection {
+	t.Helper()
+	coll := d.c.MajorityClient(t).Database("drill").Collection("big")
+	filler := strings.Repeat("x", 8<<10)
+	for i := 0; i < docs; i += 20 {
+		var batch []any
+		for j := i; j < i+20; j++ {
+			batch = append(batch, bson.D{{Key: "_id", Value: j}, {Key: "pad", Value: filler}})
+		}
+		harness.WaitFor(t, 60*time.Second, fmt.Sprintf("w:majority insert of %d..%d", i, i+19), func(ctx context.Context) error {
+			ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_, err := coll.InsertMany(ictx, batch, options.InsertMany().SetOrdered(false))
+			if err != nil && !mongo.IsDuplicateKeyError(err) {
+				return err
+			}
+			return nil
+		})
+	}
+	d.c.Timeline.Mark("%d documents of 8 KiB written w:majority", docs)
+	return coll
 }
