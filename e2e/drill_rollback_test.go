@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -102,10 +103,18 @@ func TestDrillRollbackArchived(t *testing.T) {
 	if len(entries) != 1 || entries[0].Member != p.HostPort() {
 		t.Fatalf("archive entries: %+v", entries)
 	}
-	out, err := exec.Command(supBin, "rollback", "export", "--config", car.Config, entries[0].ID, "--ns", "drill.rollback_w1").Output()
-	if err != nil {
-		t.Fatalf("rollback export: %v", err)
-	}
+	// The manifest names the namespace once the sidecar could list the collections (a later
+	// pass resolves what the archiving pass could not).
+	var out []byte
+	harness.WaitFor(t, 30*time.Second, "rollback export of drill.rollback_w1", func(ctx context.Context) error {
+		var err error
+		out, err = exec.CommandContext(ctx, supBin, "rollback", "export", "--config", car.Config, entries[0].ID, "--ns", "drill.rollback_w1").Output()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("rollback export: %w: %s", err, ee.Stderr)
+		}
+		return err
+	})
 	for _, id := range w1OK {
 		if !strings.Contains(string(out), `"_id":"`+id+`"`) {
 			t.Errorf("acknowledged w:1 write %s is not in the exported rollback documents:\n%s", id, out)

@@ -267,3 +267,42 @@ func entryID(now time.Time, member string) string {
 	}, member)
 	return now.UTC().Format("20060102T150405.000Z") + "-" + safe
 }
+
+// ResolveNamespaces fills the namespaces of files whose collection UUID was not resolved when
+// they were archived (the member's mongod did not answer listCollections then), from ns (UUID ->
+// namespace), rewriting the manifests it changes. It returns how many files it named.
+func ResolveNamespaces(dir string, ns map[string]string) (int, error) {
+	ms, err := List(dir)
+	if err != nil {
+		return 0, err
+	}
+	named := 0
+	for _, m := range ms {
+		changed := false
+		for i := range m.Files {
+			f := &m.Files[i]
+			if f.Namespace == "" && ns[f.Dir] != "" {
+				f.Namespace, changed = ns[f.Dir], true
+				named++
+			}
+		}
+		if changed {
+			if err := writeManifest(filepath.Join(dir, m.ID), &m); err != nil {
+				return named, err
+			}
+		}
+	}
+	return named, nil
+}
+
+// Unresolved reports whether some archived file still lacks its namespace.
+func Unresolved(ms []Manifest) bool {
+	for _, m := range ms {
+		for _, f := range m.Files {
+			if f.Namespace == "" && strings.Count(f.Dir, "-") == 4 {
+				return true
+			}
+		}
+	}
+	return false
+}

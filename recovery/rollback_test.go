@@ -188,3 +188,25 @@ func TestArchiveKeepsADamagedFileAndSaysWhere(t *testing.T) {
 		t.Errorf("export of a damaged file: %d documents, %v; want the one before the damage and an error naming it", n, err)
 	}
 }
+
+// Archived while the member could not list its collections: a later pass names them.
+func TestResolveNamespacesLater(t *testing.T) {
+	dbpath, archive := t.TempDir(), t.TempDir()
+	t1 := time.Date(2026, 12, 2, 17, 1, 2, 0, time.UTC)
+	writeRollbackFile(t, dbpath, testUUID, t1, bson.D{{Key: "_id", Value: 1}})
+	files, _ := ScanRollback(dbpath)
+	if _, err := Archive(archive, files, ArchiveMeta{Member: "m", Now: t1}); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := List(archive)
+	if !Unresolved(ms) {
+		t.Fatalf("unresolved UUID not reported: %+v", ms)
+	}
+	if n, err := ResolveNamespaces(archive, map[string]string{testUUID: "app.users"}); err != nil || n != 1 {
+		t.Fatalf("resolve: %d, %v", n, err)
+	}
+	ms, _ = List(archive)
+	if Unresolved(ms) || ms[0].Files[0].Namespace != "app.users" || !ms[0].Complete {
+		t.Errorf("after resolving: %+v", ms[0])
+	}
+}

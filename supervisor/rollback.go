@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -93,21 +94,44 @@ func (s *Supervisor) archiveRollback(ctx context.Context) {
 	}
 	if ms, err := recovery.List(rc.RollbackArchive); err == nil {
 		s.rbMetrics.entries.Set(float64(len(ms)))
-	}
-}
-
-func (s *Supervisor) archive(ctx context.Context, files []recovery.RollbackFile, meta recovery.ArchiveMeta) {
-	if node, err := s.nodes.get(ctx, s.selfHost); err == nil {
-		if r, ok := node.(mongo.CollectionResolver); ok {
-			rctx, cancel := context.WithTimeout(ctx, s.probeTimeout())
-			meta.Namespaces, err = r.CollectionsByUUID(rctx)
-			cancel()
-			if err != nil {
-				// The files are archived all the same; the manifest names their UUIDs.
-				s.logger.Warn("cannot resolve collection UUIDs of rollback files", "err", err)
+		if recovery.Unresolved(ms) && reachable {
+			if n, err := recovery.ResolveNamespaces(rc.RollbackArchive, s.namespaces(ctx)); err != nil {
+				s.logger.Error("cannot update the rollback archive's manifests", "err", err)
+			} else if n > 0 {
+				s.logger.Info("rollback archive: namespaces resolved", "files", n)
 			}
 		}
 	}
+}
+
+// namespaces maps the local mongod's collection UUIDs to namespaces; nil when it cannot tell.
+// Not on the hot path: it may take a few seconds on a busy member.
+func (s *Supervisor) namespaces(ctx context.Context) map[string]string {
+	node, err := s.nodes.get(ctx, s.selfHost)
+	if err != nil {
+		return nil
+	}
+	r, ok := node.(mongo.CollectionResolver)
+	if !ok {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, namespaceTimeout)
+	defer cancel()
+	ns, err := r.CollectionsByUUID(rctx)
+	if err != nil {
+		// The files are archived all the same; the manifest names their UUIDs until a later
+		// pass resolves them (archiveRollback).
+		s.logger.Warn("cannot resolve collection UUIDs of rollback files", "err", err)
+		return nil
+	}
+	return ns
+}
+
+// namespaceTimeout bounds the listDatabases/listCollections round.
+const namespaceTimeout = 10 * time.Second
+
+func (s *Supervisor) archive(ctx context.Context, files []recovery.RollbackFile, meta recovery.ArchiveMeta) {
+	meta.Namespaces = s.namespaces(ctx)
 	meta.Now = s.now()
 	rc := s.cfg.Recovery
 	m, err := recovery.Archive(rc.RollbackArchive, files, meta)
