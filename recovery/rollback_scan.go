@@ -24,6 +24,9 @@ type RollbackFile struct {
 	Bytes int64
 	// At is when mongod wrote it: the timestamp in its name, else its modification time.
 	At time.Time
+	// Modified is the file's modification time: a file written a moment ago may still be
+	// growing.
+	Modified time.Time
 }
 
 // rollbackStampLayout is mongod's terseCurrentTimeForFilename (UTC, dashes for colons), followed
@@ -59,7 +62,7 @@ func ScanRollback(dbpath string) ([]RollbackFile, error) {
 				return nil, fmt.Errorf("recovery: rollback files: %w", err)
 			}
 			out = append(out, RollbackFile{Dir: d.Name(), Name: f.Name(), Path: filepath.Join(root, d.Name(), f.Name()),
-				Bytes: info.Size(), At: stampOf(f.Name(), info.ModTime())})
+				Bytes: info.Size(), At: stampOf(f.Name(), info.ModTime()), Modified: info.ModTime()})
 		}
 	}
 	slices.SortFunc(out, func(a, b RollbackFile) int {

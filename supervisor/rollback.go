@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,7 +77,7 @@ func (s *Supervisor) archiveRollback(ctx context.Context) {
 		return
 	}
 	s.rbMetrics.pending.Set(float64(len(files)))
-	if len(files) > 0 && reachable && (st == topology.StateSecondary || st == topology.StatePrimary) {
+	if len(files) > 0 && reachable && (st == topology.StateSecondary || st == topology.StatePrimary) && s.rollbackOver(ctx, files) {
 		s.archive(ctx, files, recovery.ArchiveMeta{Set: set, Member: s.selfHost, Term: term, SyncSource: source})
 	}
 	if rc.RollbackRetention > 0 {
@@ -102,6 +103,32 @@ func (s *Supervisor) archiveRollback(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// rollbackOver makes sure mongod is done with its rollback files before they move: the last
+// observation may be up to a probe interval old, and a member goes SECONDARY -> ROLLBACK -> ... in
+// less than that (spec §7.7). It wants the files unchanged since the previous pass (an archive
+// interval ago: none still growing), and asks the local mongod now (SECONDARY or PRIMARY).
+func (s *Supervisor) rollbackOver(ctx context.Context, files []recovery.RollbackFile) bool {
+	var sig strings.Builder
+	for _, f := range files {
+		fmt.Fprintf(&sig, "%s|%d|%d;", f.Path, f.Bytes, f.Modified.UnixNano())
+	}
+	s.mu.Lock()
+	same := sig.String() == s.rbLastScan
+	s.rbLastScan = sig.String()
+	s.mu.Unlock()
+	if !same {
+		return false
+	}
+	node, err := s.nodes.get(ctx, s.selfHost)
+	if err != nil {
+		return false
+	}
+	sctx, cancel := context.WithTimeout(ctx, namespaceTimeout)
+	defer cancel()
+	st, err := node.Status(sctx)
+	return err == nil && (st.MyState == topology.StateSecondary || st.MyState == topology.StatePrimary)
 }
 
 // namespaces maps the local mongod's collection UUIDs to namespaces; nil when it cannot tell.

@@ -73,6 +73,7 @@ type Supervisor struct {
 	rs           resyncState  // resync.go
 	psa          psaState     // psa.go
 	readdRefusal string       // readd.go: the last refusal audited
+	rbLastScan   string       // rollback.go: the rollback files seen by the previous pass
 	fencedTerm   int64        // the local term when the fence stopped mongod (process.go)
 	fencedAt     time.Time
 	lastSnap     *topology.Snapshot
