@@ -28,9 +28,11 @@ clean:
 
 # The drills behind the published figures: 10 SIGKILL failovers with rsguard and 10 native, frozen
 # host (same), sick primary, PSA, secondaries lagging for 2 minutes (PSS and PSA), the coordinator
-# crash that must keep the anti-flap block, sidecar resources, and the false-positive soak
-# (RSGUARD_SOAK, 60s by default; the issue's figure is `RSGUARD_SOAK=5m make drill`). The report
-# lands in e2e/testdata/drills/report.md.
+# crash that must keep the anti-flap block, sidecar resources, the false-positive soak
+# (RSGUARD_SOAK, 60s by default; the issue's figure is `RSGUARD_SOAK=5m make drill`), and the
+# recovery drills (exec controller, rollback archive, resync with its killed-sidecar and refused
+# runs, PSA mitigation with the default psa_lost_after, re-add). The report lands in
+# e2e/testdata/drills/report.md.
 drill:
 	RSGUARD_DRILL_RUNS=10 RSGUARD_DRILL_REPORT=testdata/drills/report.md $(GO) test ./e2e/ -run Drill -v -count=1 -timeout 60m
 
