@@ -31,34 +31,13 @@ func TestDrillResyncRefusedWithoutPrimary(t *testing.T) {
 		o.ExtraParams = map[string]string{"shutdownTimeoutMillisForSignaledShutdown": "1000"}
 	})
 	defer d.c.Timeline.Log(t)
-	p := d.WaitHealthy(t, drillRejoinTimeout)
-	v := d.c.Others(p)[0]
-	for _, h := range d.data {
-		if err := h.HandOver(); err != nil {
-			t.Fatalf("hand over %s: %v", h, err)
-		}
-		t.Cleanup(func() {
-			for _, pid := range mongodPids(h.DBPath) {
-				_ = syscall.Kill(pid, syscall.SIGCONT)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
-	}
 	// A window that is never now: twelve hours away.
 	away := time.Now().UTC().Add(12 * time.Hour)
 	window := fmt.Sprintf("%02d:00-%02d:59", away.Hour(), away.Hour())
-	exec := execProcessSection(t, mongodBin)
-	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{HostExtra: func(h *harness.Host) string {
-		return exec(h) + fmt.Sprintf("recovery:\n  resync_windows: [%q]\n", window)
-	}})
-	cars.Start(t)
-	cars.WaitSettled(t, drillSettleTimeout)
-	harness.WaitFor(t, drillRejoinTimeout, "a primary and every member healthy", func(ctx context.Context) error {
-		var err error
-		p, err = d.c.HealthyOf(ctx, d.members)
-		return err
+	cars, p := execSidecars(t, d, mongodBin, supBin, func(*harness.Host) string {
+		return fmt.Sprintf("recovery:\n  resync_windows: [%q]\n", window)
 	})
-	v = d.c.Others(p)[0]
+	v := d.c.Others(p)[0]
 	car := cars.ByHost(v)
 	vpid := mongodPids(v.DBPath)
 	if len(vpid) != 1 {

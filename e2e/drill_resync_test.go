@@ -65,26 +65,7 @@ func resyncDrill(t *testing.T, killMidway, formerPrimary bool, rep *drillReport)
 		}
 	})
 	defer d.c.Timeline.Log(t)
-	d.WaitHealthy(t, drillRejoinTimeout)
-	for _, h := range d.data {
-		if err := h.HandOver(); err != nil {
-			t.Fatalf("hand over %s: %v", h, err)
-		}
-		t.Cleanup(func() {
-			for _, pid := range mongodPids(h.DBPath) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
-	}
-	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{HostExtra: execProcessSection(t, mongodBin)})
-	cars.Start(t)
-	cars.WaitSettled(t, drillSettleTimeout)
-	var p *harness.Host
-	harness.WaitFor(t, drillRejoinTimeout, "a primary and every member healthy", func(ctx context.Context) error {
-		var err error
-		p, err = d.c.HealthyOf(ctx, d.members)
-		return err
-	})
+	cars, p := execSidecars(t, d, mongodBin, supBin, nil)
 	v := d.c.Others(p)[0]
 	if formerPrimary {
 		v = p // rsguard fails over while it is stopped; it comes back as a former primary

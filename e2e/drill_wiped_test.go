@@ -22,21 +22,8 @@ import (
 // has the set whose mongods the sidecars run.
 func wipeDrill(t *testing.T, d *drillSet, p *harness.Host, w *workload) (time.Duration, int) {
 	t.Helper()
-	var v *harness.Host
-	for _, h := range d.c.Others(p) {
-		if !h.Arbiter && len(mongodPids(h.DBPath)) == 1 {
-			v = h
-			break
-		}
-	}
-	if v == nil {
-		t.Fatalf("no secondary with one mongod to wipe")
-	}
-	pids := mongodPids(v.DBPath)
-	// Freeze it so that nothing is written while the files go, then wipe and kill.
-	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	// Frozen so that nothing is written while the files go, then wiped and killed.
+	v, pids := frozenSecondary(t, d, p)
 	ents, err := os.ReadDir(v.DBPath)
 	if err != nil {
 		t.Fatal(err)
@@ -85,20 +72,7 @@ func wipeDrill(t *testing.T, d *drillSet, p *harness.Host, w *workload) (time.Du
 // the kill to SECONDARY and the resync's audit result.
 func corruptDrill(t *testing.T, d *drillSet, p *harness.Host, cars *sidecarSet) (time.Duration, string) {
 	t.Helper()
-	var v *harness.Host
-	for _, h := range d.c.Others(p) {
-		if !h.Arbiter && len(mongodPids(h.DBPath)) == 1 {
-			v = h
-			break
-		}
-	}
-	if v == nil {
-		t.Fatalf("no secondary with one mongod to corrupt")
-	}
-	pids := mongodPids(v.DBPath)
-	if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	v, pids := frozenSecondary(t, d, p)
 	ents, err := os.ReadDir(v.DBPath)
 	if err != nil {
 		t.Fatal(err)
@@ -138,4 +112,20 @@ func corruptDrill(t *testing.T, d *drillSet, p *harness.Host, cars *sidecarSet) 
 	})
 	d.c.Timeline.Mark("%s resynced", v)
 	return time.Since(t0), result
+}
+
+// frozenSecondary SIGSTOPs the mongod of a data member other than p (run by its sidecar) and
+// returns the host and its pids.
+func frozenSecondary(t *testing.T, d *drillSet, p *harness.Host) (*harness.Host, []int) {
+	t.Helper()
+	for _, h := range d.c.Others(p) {
+		if pids := mongodPids(h.DBPath); !h.Arbiter && len(pids) == 1 {
+			if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			return h, pids
+		}
+	}
+	t.Fatalf("no secondary run by its sidecar to freeze")
+	return nil, nil
 }

@@ -68,28 +68,7 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	mongodBin, supBin := harness.BuildOnce(t)
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)
-	d.WaitHealthy(t, drillRejoinTimeout)
-	// Hand every data mongod over to its sidecar: the harness kills its process and the sidecar
-	// starts one with the same command line (same dbpath, same data).
-	for _, h := range d.data {
-		if err := h.HandOver(); err != nil {
-			t.Fatalf("hand over %s: %v", h, err)
-		}
-		t.Cleanup(func() {
-			for _, pid := range mongodPids(h.DBPath) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
-	}
-	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{HostExtra: execProcessSection(t, mongodBin)})
-	cars.Start(t)
-	cars.WaitSettled(t, drillSettleTimeout)
-	var p *harness.Host
-	harness.WaitFor(t, drillRejoinTimeout, "the sidecars' mongods: a primary and every member healthy", func(ctx context.Context) error {
-		var err error
-		p, err = d.c.HealthyOf(ctx, d.members)
-		return err
-	})
+	cars, p := execSidecars(t, d, mongodBin, supBin, nil)
 	w := startWorkload(t, d, "exec")
 	waitAcks(t, w, 5)
 
@@ -158,4 +137,41 @@ func countLogLines(t testing.TB, c *sidecar, text string) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(data), text)
+}
+
+// execSidecars hands every data mongod of d over to its own sidecar (process.controller exec,
+// with extra appended to each data sidecar's file), starts the sidecars, and waits until the set
+// they run is healthy. It returns the sidecars and the primary. Leftover mongods are killed at
+// cleanup (a SIGSTOPped one is continued first).
+func execSidecars(t *testing.T, d *drillSet, mongodBin, supBin string, extra func(h *harness.Host) string) (*sidecarSet, *harness.Host) {
+	t.Helper()
+	d.WaitHealthy(t, drillRejoinTimeout)
+	// The harness kills its process; the sidecar starts one with the same command line (same
+	// dbpath, same data).
+	for _, h := range d.data {
+		if err := h.HandOver(); err != nil {
+			t.Fatalf("hand over %s: %v", h, err)
+		}
+		t.Cleanup(func() {
+			for _, pid := range mongodPids(h.DBPath) {
+				_ = syscall.Kill(pid, syscall.SIGCONT)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+	}
+	section := execProcessSection(t, mongodBin)
+	host := section
+	if extra != nil {
+		host = func(h *harness.Host) string { return section(h) + extra(h) }
+	}
+	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{HostExtra: host})
+	cars.Start(t)
+	cars.WaitSettled(t, drillSettleTimeout)
+	var p *harness.Host
+	harness.WaitFor(t, drillRejoinTimeout, "the sidecars' mongods: a primary and every member healthy", func(ctx context.Context) error {
+		var err error
+		p, err = d.c.HealthyOf(ctx, d.members)
+		return err
+	})
+	return cars, p
 }

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -114,23 +113,9 @@ func (s *Supervisor) psaTick(ctx context.Context) {
 		}
 		return
 	}
-	node, err := s.nodes.get(ctx, s.selfHost)
-	if err == nil {
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = node.Reconfig(rctx, plan.NewConfig, false)
-		cancel()
-	}
 	outcome := "ok"
-	rec.Result = ResultExecuted
-	if err != nil {
-		outcome, rec.Result = "failed", resultFailed+err.Error()
-		s.logger.Error("PSA mitigation reconfig failed", "action", plan.Action, "member", plan.Member, "err", err)
-	} else {
-		s.logger.Warn("PSA mitigation reconfig", "action", plan.Action, "member", plan.Member, "reason", plan.Reason,
-			"evidence", plan.Evidence, "version", plan.NewConfig.Version)
+	if s.runReconfig(ctx, "PSA mitigation", plan.NewConfig, rec) != nil {
+		outcome = "failed"
 	}
 	s.psaMetrics.actions.WithLabelValues(string(plan.Action), outcome).Inc()
-	rec.Analysis.Evidence = append(rec.Analysis.Evidence, fmt.Sprintf("config version %d", plan.NewConfig.Version))
-	s.writeAudit(rec)
-	s.kickDecide()
 }

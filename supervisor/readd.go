@@ -2,8 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/recovery"
@@ -66,20 +64,5 @@ func (s *Supervisor) readdTick(ctx context.Context) {
 		}
 		return
 	}
-	node, err := s.nodes.get(ctx, s.selfHost)
-	if err == nil {
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = node.Reconfig(rctx, plan.NewConfig, false)
-		cancel()
-	}
-	rec.Result = ResultExecuted
-	if err != nil {
-		rec.Result = resultFailed + err.Error()
-		s.logger.Error("re-add reconfig failed", "action", plan.Action, "member", plan.Member, "err", err)
-	} else {
-		s.logger.Warn("re-add reconfig", "action", plan.Action, "member", plan.Member, "evidence", plan.Evidence)
-	}
-	rec.Analysis.Evidence = append(rec.Analysis.Evidence, fmt.Sprintf("config version %d", plan.NewConfig.Version))
-	s.writeAudit(rec)
-	s.kickDecide()
+	_ = s.runReconfig(ctx, "re-add", plan.NewConfig, rec)
 }
