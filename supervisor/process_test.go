@@ -21,6 +21,8 @@ type fakeController struct {
 	mu      sync.Mutex
 	starts  int
 	stops   int
+	startAt time.Time // the last Start
+	stopAt  time.Time // the last Stop
 	running bool
 	exits   chan recovery.Exit
 }
@@ -32,7 +34,7 @@ func newFakeController(w *world, host string) *fakeController {
 func (f *fakeController) Start(context.Context) error {
 	f.mu.Lock()
 	f.starts++
-	f.running = true
+	f.running, f.startAt = true, time.Now()
 	f.mu.Unlock()
 	f.w.revive(f.host)
 	return nil
@@ -41,6 +43,7 @@ func (f *fakeController) Start(context.Context) error {
 func (f *fakeController) Stop(context.Context) error {
 	f.mu.Lock()
 	f.stops++
+	f.stopAt = time.Now()
 	was := f.running
 	f.running = false
 	f.mu.Unlock()
@@ -123,7 +126,6 @@ func TestFenceStopsThroughTheController(t *testing.T) {
 		w.failProbes(h3, mongotest.Timeout())
 		waitFor(t, 30*time.Second, "step-up of h2", func() bool { return w.calls(h2, mongotest.OpStepUp) > 0 })
 		waitFor(t, 40*time.Second, "fence of h3", func() bool { _, stops := ctrls["c"].counts(); return stops > 0 })
-		fencedAt := time.Now()
 		waitFor(t, 15*time.Second, "healthy on h2", func() bool {
 			a := c.status("a").Analysis
 			return a.Kind == election.Healthy && a.Primary == h2
@@ -132,7 +134,11 @@ func TestFenceStopsThroughTheController(t *testing.T) {
 			t.Errorf("the fenced mongod was restarted before the new primary was healthy")
 		}
 		waitFor(t, 60*time.Second, "the restart of the fenced mongod", func() bool { starts, _ := ctrls["c"].counts(); return starts == 2 })
-		if after := time.Since(fencedAt); after < 12*time.Second {
+		f := ctrls["c"]
+		f.mu.Lock()
+		after := f.startAt.Sub(f.stopAt)
+		f.mu.Unlock()
+		if after < 12*time.Second {
 			t.Errorf("restarted %s after the fence, before failover.election_quiet (12s)", after)
 		}
 		if n := w.calls(h3, mongotest.OpShutdown); n != 0 {
