@@ -94,7 +94,7 @@ func (s *Supervisor) psaTick(ctx context.Context) {
 	}
 	s.psaMetrics.demoted.Set(b2f(demoted))
 	set := s.cfg.ReplicaSet
-	quiet := plan.Action == recovery.PSANone && (strings.HasPrefix(string(plan.Reason), "refused_psa_not_psa") || plan.Reason == recovery.PSASecondaryReachable)
+	quiet := plan.Action == recovery.PSANone && (plan.Reason == recovery.PSARefusedNotPSA || plan.Reason == recovery.PSASecondaryReachable)
 	newRefusal := plan.Action == recovery.PSANone && !quiet && plan.Reason != s.psa.refusal
 	if plan.Action == recovery.PSANone {
 		s.psa.refusal = plan.Reason

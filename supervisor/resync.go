@@ -79,24 +79,21 @@ type ResyncStatus struct {
 }
 
 func (s *Supervisor) resyncStatusLocked() *ResyncStatus {
+	refused := s.rs.refusal
+	if refused == recovery.RefusedResyncNotNeeded {
+		refused = ""
+	}
 	switch {
 	case s.rs.plan != nil:
 		p := *s.rs.plan
 		return &ResyncStatus{Plan: &p}
 	case s.rs.last != nil:
 		p := *s.rs.last
-		return &ResyncStatus{Plan: &p, Refused: s.refusedOrEmpty()}
-	case s.rs.refusal != "" && s.rs.refusal != recovery.RefusedResyncNotNeeded:
-		return &ResyncStatus{Refused: s.rs.refusal}
+		return &ResyncStatus{Plan: &p, Refused: refused}
+	case refused != "":
+		return &ResyncStatus{Refused: refused}
 	}
 	return nil
-}
-
-func (s *Supervisor) refusedOrEmpty() recovery.ResyncReason {
-	if s.rs.refusal == recovery.RefusedResyncNotNeeded {
-		return ""
-	}
-	return s.rs.refusal
 }
 
 // resumeResync loads a plan left by an earlier run; called by New.
@@ -132,6 +129,15 @@ func (s *Supervisor) resyncTick(ctx context.Context) {
 	}
 	in, status := s.resyncInput(now)
 	d := recovery.DecideResync(in)
+	s.mu.Lock()
+	rc := s.cfg.Recovery
+	s.mu.Unlock()
+	if (d.Start || d.Reason == recovery.RefusedResyncDryRun) && rc.DBPath != "" {
+		// Walking the dbpath costs; it is done only once every other guard has passed.
+		in.DiskNeeded = dirSize(rc.DBPath)
+		in.DiskFree = freeBytes(filepath.Dir(filepath.Clean(rc.DBPath)))
+		d = recovery.DecideResync(in)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.notReady) > 0 && d.Start {
@@ -289,10 +295,6 @@ func (s *Supervisor) resyncInput(now time.Time) (recovery.ResyncInput, recovery.
 				}
 			}
 		}
-	}
-	if status.Remedy == recovery.RemedyResync && rc.DBPath != "" {
-		in.DiskNeeded = dirSize(rc.DBPath)
-		in.DiskFree = freeBytes(filepath.Dir(filepath.Clean(rc.DBPath)))
 	}
 	return in, status
 }

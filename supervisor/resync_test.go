@@ -10,7 +10,6 @@ import (
 
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/recovery"
-	"github.com/rsguard/rsguard/topology"
 )
 
 // resyncCluster is a three-data-member cluster whose sidecars own their mongods (fake
@@ -124,6 +123,5 @@ func TestResyncTooStaleMemberOneAtATime(t *testing.T) {
 		if p, ok, _ := recovery.LoadResyncPlan(filepath.Join(c.dir, first)); !ok || p.Step != recovery.StepDone {
 			t.Errorf("saved plan of %s: %+v", first, p)
 		}
-		_ = topology.StateSecondary
 	})
 }
