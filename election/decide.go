@@ -34,6 +34,10 @@ func Decide(snap topology.Snapshot, st State, p Policy, now time.Time) (Decision
 		// An operator paused automation (Supervisor.Pause): every sidecar refuses, whoever
 		// executes.
 		d.Reason = RefusedPaused
+	case operatorBusy(st, now):
+		// An operator's switchover, failover or resync is under way (requests.go): the set
+		// is changing on purpose, and the transient it causes is not an incident.
+		d.Reason = RefusedOperatorAction
 	case exec == "":
 		// Nobody visible can carry it out (election/executor.go).
 		d.Reason = noExec

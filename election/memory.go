@@ -41,6 +41,9 @@ func MergeMemory(a, b topology.Memory) topology.Memory {
 				return cmp.Or(boolOrder(x.Ended)-boolOrder(y.Ended), x.Until.Compare(y.Until), cmp.Compare(x.By, y.By))
 			})
 		}),
+		Requests: mergeMap(a.Requests, b.Requests, func(x, y topology.RequestRecord) topology.RequestRecord {
+			return maxBy(x, y, cmpRequest)
+		}),
 		Incidents: mergeMap(a.Incidents, b.Incidents, func(x, y topology.IncidentRecord) topology.IncidentRecord {
 			return minBy(x, y, func(x, y topology.IncidentRecord) int {
 				return cmp.Or(x.Since.Compare(y.Since), cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.By, y.By),
@@ -65,6 +68,7 @@ func PruneMemory(m topology.Memory, now time.Time, antiFlapWindow time.Duration)
 	m.Actions = pruned(m.Actions, func(r topology.ActionRecord) bool {
 		return old(later(r.Deadline, r.RetryAt), MemoryMargin)
 	})
+	m.Requests = pruneRequests(m.Requests, now)
 	if !m.Ack.At.IsZero() && old(m.Ack.At, keep) {
 		// Every failover it acknowledged is older still, and dropped.
 		m.Ack = topology.AckRecord{}
@@ -88,7 +92,8 @@ func SameMemory(a, b topology.Memory) bool {
 		}) &&
 		maps.EqualFunc(a.Resyncs, b.Resyncs, func(x, y topology.ResyncRecord) bool {
 			return x.Member == y.Member && x.By == y.By && eq(x.Started, y.Started) && eq(x.Until, y.Until) && x.Ended == y.Ended
-		})
+		}) &&
+		maps.EqualFunc(a.Requests, b.Requests, func(x, y topology.RequestRecord) bool { return cmpRequest(x, y) == 0 })
 }
 
 // ResyncHolder is the member whose resync lease holds at now and came first (the earliest

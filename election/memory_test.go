@@ -68,6 +68,23 @@ func (genMemory) Generate(r *rand.Rand, _ int) reflect.Value {
 		}
 		m.Resyncs[rs.Key()] = rs
 	}
+	for range r.Intn(3) {
+		rq := topology.RequestRecord{ID: pick("r1", "r2"), Action: pick("switchover", "resync"), Executor: pick("a", "b"),
+			Created: memT0, Expires: at(), Stage: r.Intn(3)}
+		if rq.Stage > topology.RequestPending {
+			rq.Started = at()
+		}
+		if rq.Stage == topology.RequestEnded {
+			rq.Ended, rq.State, rq.Reason = at(), pick("done", "failed"), pick("x", "y")
+			if r.Intn(2) == 0 {
+				rq.Steps = []topology.RequestStep{{Do: "step_up", Host: pick("h2", "h3"), Result: "ok"}}
+			}
+		}
+		if m.Requests == nil {
+			m.Requests = map[string]topology.RequestRecord{}
+		}
+		m.Requests[rq.ID] = rq
+	}
 	return reflect.ValueOf(genMemory{m})
 }
 

@@ -52,6 +52,9 @@ const (
 	// RefusedPaused: an operator paused automatic actions; the pause is in the shared memory,
 	// so every sidecar refuses until someone resumes.
 	RefusedPaused Reason = "refused_paused"
+	// RefusedOperatorAction: an operator's switchover, failover or resync is pending or running
+	// (the shared memory's requests): its transient is not an incident.
+	RefusedOperatorAction Reason = "refused_operator_action"
 	// RefusedReplicationLagging: w:"majority" writes stall because the secondaries lag, while
 	// the primary's own write path is fine (w:1 j:true fast): not a sick primary.
 	RefusedReplicationLagging Reason = "refused_replication_lagging"

@@ -34,11 +34,14 @@ type Memory struct {
 	// Resyncs are the set's resync leases (one member resyncs at a time), by ResyncRecord.Key.
 	// Merge: per key, the latest Until.
 	Resyncs map[string]ResyncRecord `json:"resyncs,omitempty"`
+	// Requests are the operator's actions, by ID. Merge: per ID, the higher stage, then the
+	// later end.
+	Requests map[string]RequestRecord `json:"requests,omitempty"`
 }
 
 // IsZero reports whether the memory holds no record.
 func (m Memory) IsZero() bool {
-	return len(m.Failovers) == 0 && len(m.Freezes) == 0 && len(m.Actions) == 0 && len(m.Incidents) == 0 && len(m.Resyncs) == 0 &&
+	return len(m.Failovers) == 0 && len(m.Freezes) == 0 && len(m.Actions) == 0 && len(m.Incidents) == 0 && len(m.Resyncs) == 0 && len(m.Requests) == 0 &&
 		m.Ack == AckRecord{} && m.Pause == PauseRecord{}
 }
 
@@ -138,3 +141,54 @@ func (r ResyncRecord) Key() string {
 
 // Active reports whether the lease holds at now.
 func (r ResyncRecord) Active(now time.Time) bool { return !r.Ended && now.Before(r.Until) }
+
+// Request stages: a request is created (RequestPending) by the sidecar an operator asked,
+// taken (RequestRunning) by its executor, and ended (RequestEnded) with an outcome. Only the
+// executor moves a request past pending, so the merge (the higher stage wins) never loses an
+// outcome.
+const (
+	RequestPending = 0
+	RequestRunning = 1
+	RequestEnded   = 2
+)
+
+// RequestRecord is an operator's action (switchover, failover, resync) on its way to, and back
+// from, the sidecar that executes it: the set's memory carries it there, so any sidecar can be
+// asked and every sidecar can answer for it.
+type RequestRecord struct {
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	To     string `json:"to,omitempty"`
+	Force  bool   `json:"force,omitempty"`
+	Actor  string `json:"actor,omitempty"`
+	Why    string `json:"why,omitempty"`
+	// Executor is the sidecar addressed to carry it out; By is the sidecar that took the request.
+	Executor string    `json:"executor"`
+	By       string    `json:"by,omitempty"`
+	Created  time.Time `json:"created"`
+	// Expires: a request its executor has not taken by then is void (it ends as failed, by
+	// whoever sees it first).
+	Expires time.Time `json:"expires"`
+	Stage   int       `json:"stage"`
+	Started time.Time `json:"started,omitzero"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// Outcome, once ended: State is done, failed or refused; Reason a reason code.
+	State   string        `json:"state,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Message string        `json:"message,omitempty"`
+	From    string        `json:"from,omitempty"`
+	Steps   []RequestStep `json:"steps,omitempty"`
+}
+
+// RequestStep is one step of a request's plan and, once run, its result.
+type RequestStep struct {
+	Do     string `json:"do"`
+	Host   string `json:"host,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	Result string `json:"result,omitempty"`
+}
+
+// Active reports whether the request is pending (and not expired) or running at now.
+func (r RequestRecord) Active(now time.Time) bool {
+	return r.Stage == RequestRunning || (r.Stage == RequestPending && now.Before(r.Expires))
+}
