@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -12,23 +13,57 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Options wire the handler to the runtime. Every function must be safe for concurrent use.
+// Options wire the handler to the runtime. Every function must be safe for concurrent use; a nil
+// function answers 501 Not Implemented on its endpoints.
 type Options struct {
-	// Status returns the GET /v1/status body; it is encoded as JSON. Required.
+	// Status returns the GET /v1/status body (this sidecar's own report), encoded as JSON.
 	Status func() any
 	// Ready reports readiness and, when not ready, the reasons. Nil means always ready.
 	Ready func() (bool, []string)
-	// Acknowledge lifts the anti-flap block on behalf of actor ("operator:<name>"). Nil answers
-	// 501 Not Implemented.
-	Acknowledge func(actor string) error
-	// AdminToken is the bearer token admin actions require; empty disables them. Pass the
-	// config's Secret.Reveal() here and nowhere else.
-	AdminToken string
-	// Gatherer is what /metrics exposes; nil exposes an empty registry.
-	Gatherer prometheus.Gatherer
 	// Warnings lists what is wrong without making the sidecar unready (e.g. unauthenticated
 	// gossip); /readyz appends them to its body, ready or not. Nil means none.
 	Warnings func() []string
+	// Cluster returns the GET /v1/cluster body.
+	Cluster func() Cluster
+	// Act runs or plans an action (see doc.go). A refusal or bad input is an *Error.
+	Act func(ctx context.Context, action, member string, req ActionRequest, dryRun bool) (ActionResult, error)
+	// Request looks an action up by id.
+	Request func(id string) (ActionResult, bool)
+	// History returns the history, oldest first, filtered by q.
+	History func(q HistoryQuery) []Event
+	// Subscribe delivers every new history event until cancel is called.
+	Subscribe func() (events <-chan Event, cancel func())
+	// Audit returns this sidecar's newest limit audit lines (all when limit <= 0), oldest first.
+	Audit func(limit int) ([]json.RawMessage, error)
+	// Local is the local mongod's role, for /primary and /secondary.
+	Local func() LocalRole
+	// UI is the dashboard, mounted at /ui/; nil serves none.
+	UI http.Handler
+	// AdminToken is the bearer token actions require; empty disables them. ReadToken, when set,
+	// is required (or the admin token) on every GET under /v1. Pass the config's
+	// Secret.Reveal() here and nowhere else.
+	AdminToken string
+	ReadToken  string
+	// Gatherer is what /metrics exposes; nil exposes an empty registry.
+	Gatherer prometheus.Gatherer
+	// DefaultWait is how long an action waits for its executor without ?wait (60s when zero).
+	DefaultWait time.Duration
+}
+
+// HistoryQuery filters GET /v1/history and the replay of GET /v1/events.
+type HistoryQuery struct {
+	Since time.Time
+	Limit int    // the newest Limit events; 0 for all
+	Kind  string // only this kind; "" for all
+	After string // only events after the one with this id (the SSE Last-Event-ID)
+}
+
+// LocalRole is what the local mongod is, for the load-balancer checks.
+type LocalRole struct {
+	Known    bool    // the sidecar has a fresh observation
+	State    string  // PRIMARY, SECONDARY, ...
+	Writable bool    // a writable primary (hello isWritablePrimary)
+	LagSecs  float64 // behind the primary, for a secondary
 }
 
 type handler struct {
@@ -47,6 +82,9 @@ func New(logger *slog.Logger, reg prometheus.Registerer, opts Options) http.Hand
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.NewRegistry()
 	}
+	if opts.DefaultWait <= 0 {
+		opts.DefaultWait = time.Minute
+	}
 	h := &handler{logger: logger, opts: opts, metrics: newMetrics(reg), mux: http.NewServeMux()}
 	h.route("GET /metrics", "metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -54,9 +92,44 @@ func New(logger *slog.Logger, reg prometheus.Registerer, opts Options) http.Hand
 	}))
 	h.route("GET /healthz", "healthz", http.HandlerFunc(h.healthz))
 	h.route("GET /readyz", "readyz", http.HandlerFunc(h.readyz))
-	h.route("GET /v1/status", "status", http.HandlerFunc(h.status))
-	h.route("POST /v1/acknowledge", "acknowledge", h.admin(h.acknowledge))
+	h.route("GET /primary", "primary", http.HandlerFunc(h.primary))
+	h.route("GET /secondary", "secondary", http.HandlerFunc(h.secondary))
+	h.route("GET /v1/status", "status", h.read(h.status))
+	h.route("GET /v1/cluster", "cluster", h.read(h.cluster))
+	h.route("GET /v1/history", "history", h.read(h.history))
+	h.route("GET /v1/events", "events", h.read(h.events))
+	h.route("GET /v1/audit", "audit", h.read(h.audit))
+	h.route("GET /v1/requests/{id}", "request", h.read(h.request))
+	for _, a := range []string{ActionSwitchover, ActionFailover, ActionPause, ActionResume, ActionAcknowledge} {
+		h.route("POST /v1/"+a, a, h.admin(h.action(a)))
+	}
+	h.route("POST /v1/resync/{member}", ActionResync, h.admin(h.action(ActionResync)))
+	h.route("/v1/", "unknown", http.HandlerFunc(h.unknown))
+	if opts.UI != nil {
+		h.route("GET /ui/", "ui", opts.UI)
+		h.route("GET /ui", "ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+		h.route("GET /{$}", "ui", http.RedirectHandler("/ui/", http.StatusFound))
+	}
 	return h
+}
+
+// unknown answers what no route takes under /v1: 405 naming the allowed methods when the path
+// exists, else 404, as problem documents.
+func (h *handler) unknown(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "/v1/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		problem(w, r, Problem{Status: http.StatusMethodNotAllowed, Detail: r.URL.Path + " takes " + strings.Join(allow, ", ") + ", not " + r.Method})
+		return
+	}
+	problem(w, r, Problem{Status: http.StatusNotFound, Detail: r.Method + " " + r.URL.Path + " is not an endpoint of the API (see api/doc.go)"})
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

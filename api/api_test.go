@@ -39,9 +39,15 @@ func newStub(t *testing.T, token string) (*stub, http.Handler, *prometheus.Regis
 	h := New(nil, reg, Options{
 		Status:      func() any { return map[string]any{"sidecar": "a", "ready": s.ready} },
 		Ready:       func() (bool, []string) { return s.ready, s.reasons },
-		Acknowledge: func(actor string) error { s.acks = append(s.acks, actor); return s.ackErr },
-		AdminToken:  token,
-		Gatherer:    reg,
+		Act: func(_ context.Context, action, _ string, req ActionRequest, dry bool) (ActionResult, error) {
+			if s.ackErr != nil {
+				return ActionResult{}, s.ackErr
+			}
+			s.acks = append(s.acks, "operator:"+req.Actor)
+			return ActionResult{Action: action, Actor: "operator:" + req.Actor, State: StateDone}, nil
+		},
+		AdminToken: token,
+		Gatherer:   reg,
 	})
 	return s, h, reg
 }

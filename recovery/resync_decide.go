@@ -71,6 +71,11 @@ type ResyncInput struct {
 	// DiskFree and DiskNeeded are bytes; DiskNeeded 0 skips the check.
 	DiskFree, DiskNeeded int64
 	Now                  time.Time
+	// Requested: an operator asked for this resync (POST /v1/resync). It needs no remedy and
+	// ignores recovery.resync's mode and windows, which govern automatic resyncs; every guard
+	// that protects data still holds, and a member level with the primary may be resynced (the
+	// primary has all it has).
+	Requested bool
 }
 
 // ResyncDecision is the outcome: start or not, why, and the evidence.
@@ -86,17 +91,19 @@ func DecideResync(in ResyncInput) ResyncDecision {
 	no := func(r ResyncReason, format string, args ...any) ResyncDecision {
 		return ResyncDecision{Reason: r, Evidence: append(append([]string{}, in.Status.Evidence...), fmt.Sprintf(format, args...))}
 	}
-	if in.Status.Remedy != RemedyResync {
+	if in.Status.Remedy != RemedyResync && !in.Requested {
 		return ResyncDecision{Reason: RefusedResyncNotNeeded, Evidence: in.Status.Evidence}
 	}
 	switch {
 	case in.Primary == "" || in.Primary == in.Self:
 		return no(RefusedResyncNoPrimary, "no healthy primary other than %s: it may hold the only copy of majority-committed writes", in.Self)
-	case !in.SelfOpTime.IsNull() && !in.PrimaryOpTime.After(in.SelfOpTime):
+	case in.Requested && in.SelfOpTime.After(in.PrimaryOpTime):
+		return no(RefusedResyncFreshest, "%s's last optime %s is ahead of the primary's %s: it holds writes nobody else has", in.Self, in.SelfOpTime, in.PrimaryOpTime)
+	case !in.Requested && !in.SelfOpTime.IsNull() && !in.PrimaryOpTime.After(in.SelfOpTime):
 		return no(RefusedResyncFreshest, "%s's last optime %s is not behind the primary's %s: it may hold writes nobody else has", in.Self, in.SelfOpTime, in.PrimaryOpTime)
 	case in.Voters > 0 && in.VotersUpWithoutSelf < in.Voters/2+1:
 		return no(RefusedResyncMajority, "stopping %s leaves %d of %d voters up, a majority needs %d", in.Self, in.VotersUpWithoutSelf, in.Voters, in.Voters/2+1)
-	case in.Mode == "off":
+	case in.Mode == "off" && !in.Requested:
 		return no(RefusedResyncDisabled, "recovery.resync is off")
 	case !in.HasController:
 		return no(RefusedResyncNoController, "no process controller (process.controller): the sidecar cannot stop and start its mongod")
@@ -104,11 +111,11 @@ func DecideResync(in ResyncInput) ResyncDecision {
 		return no(RefusedResyncFailover, "a failover is in progress: %s", in.FailoverBusy)
 	case in.ResyncingElsewhere != "":
 		return no(RefusedResyncElsewhere, "%s is resyncing: one member at a time", in.ResyncingElsewhere)
-	case !in.InWindow:
+	case !in.InWindow && !in.Requested:
 		return no(RefusedResyncWindow, "outside recovery.resync_windows")
 	case in.DiskNeeded > 0 && in.DiskFree < in.DiskNeeded:
 		return no(RefusedResyncDisk, "the dbpath's file system has %s free, a resync keeps the old copy and needs %s more", bytesText(in.DiskFree), bytesText(in.DiskNeeded-in.DiskFree))
-	case in.Mode == "dry_run":
+	case in.Mode == "dry_run" && !in.Requested:
 		return no(RefusedResyncDryRun, "recovery.resync is dry_run: would resync %s from %s", in.Self, in.Primary)
 	}
 	return ResyncDecision{Start: true, Reason: ResyncStart,

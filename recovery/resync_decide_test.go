@@ -78,3 +78,43 @@ func TestDecideResyncStarts(t *testing.T) {
 		t.Errorf("unknown optime: %+v", d)
 	}
 }
+
+// An operator's resync of a healthy member: no remedy needed, mode and window ignored, but the
+// data guards hold. The must-not-fire cases first.
+func TestDecideResyncRequested(t *testing.T) {
+	healthy := func() ResyncInput {
+		in := staleInput()
+		in.Status = Status{Kind: Healthy, Remedy: RemedyNone}
+		in.SelfOpTime = in.PrimaryOpTime // level with the primary: an idle set
+		in.Requested = true
+		return in
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*ResyncInput)
+		want ResyncReason
+	}{
+		{"ahead of the primary", func(in *ResyncInput) {
+			in.SelfOpTime = topology.MakeOpTime(in.PrimaryOpTime.Secs()+1, 1, 2)
+		}, RefusedResyncFreshest},
+		{"itself the primary", func(in *ResyncInput) { in.Primary = in.Self }, RefusedResyncNoPrimary},
+		{"stopping it loses the majority", func(in *ResyncInput) { in.Voters, in.VotersUpWithoutSelf = 3, 1 }, RefusedResyncMajority},
+		{"another member resyncing", func(in *ResyncInput) { in.ResyncingElsewhere = "127.0.0.4:27017" }, RefusedResyncElsewhere},
+		{"no controller", func(in *ResyncInput) { in.HasController = false }, RefusedResyncNoController},
+	} {
+		in := healthy()
+		tc.edit(&in)
+		if d := DecideResync(in); d.Start || d.Reason != tc.want {
+			t.Errorf("%s: got %+v, want refused %s", tc.name, d, tc.want)
+		}
+	}
+	in := healthy()
+	in.Mode, in.InWindow = "off", false
+	if d := DecideResync(in); !d.Start {
+		t.Errorf("requested resync of a healthy member, mode off, outside the window: %+v", d)
+	}
+	in.Requested = false
+	if d := DecideResync(in); d.Start {
+		t.Errorf("the same member without a request resyncs: %+v", d)
+	}
+}

@@ -93,6 +93,7 @@ func (s *Supervisor) decide(ctx context.Context) {
 			s.execute(ctx, d, exec)
 		}()
 	}
+	s.takeRequests(ctx)
 }
 
 // decideLocked calls election.Decide and applies the rule that depends on how the sidecar is

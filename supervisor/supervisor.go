@@ -56,6 +56,7 @@ type Supervisor struct {
 	probe        probeState
 	state        election.State
 	running      map[election.Action]bool
+	opRunning    map[string]bool // operator requests this sidecar is running (operator_run.go)
 	ownView      topology.MemberView
 	viewSig      string
 	published    bool // the view has been handed to gossip (after the first readiness)
@@ -99,8 +100,8 @@ func New(opts Options) (*Supervisor, error) {
 		cfg:     cfg,
 		policy:  policyFrom(cfg),
 		peers:   map[string]*peerState{},
-		running: map[election.Action]bool{},
-		drift:   newConfigDrift(cfg, opts.Registry),
+		running: map[election.Action]bool{}, opRunning: map[string]bool{},
+		drift: newConfigDrift(cfg, opts.Registry),
 	}
 	if cfg.Mode == config.ModeData {
 		s.selfHost = cfg.Self().Mongod
