@@ -35,6 +35,16 @@ func readSecrets(c *Config, p *problems, sys system) {
 	if h.AdminTokenFile == "" || h.AdminTokenEnv == "" {
 		h.AdminToken = readSecret(p, sys, "http.admin_token_file", h.AdminTokenFile, "http.admin_token_env", h.AdminTokenEnv, "admin token")
 	}
+	if h.ReadTokenFile == "" || h.ReadTokenEnv == "" {
+		h.ReadToken = readSecret(p, sys, "http.read_token_file", h.ReadTokenFile, "http.read_token_env", h.ReadTokenEnv, "read token")
+		if h.ReadToken.IsSet() && h.ReadToken.Reveal() == h.AdminToken.Reveal() {
+			key := "http.read_token_file"
+			if h.ReadTokenFile == "" {
+				key = "http.read_token_env"
+			}
+			p.at(key, "the read token must differ from the admin token: a read-only token that is the admin token grants everything")
+		}
+	}
 	if t := h.TLS; t != nil && t.CertFile != "" && t.KeyFile != "" {
 		readKeyPair(p, sys, "http.tls.cert_file", t.CertFile, t.KeyFile)
 		readCAFile(p, sys, "http.tls.client_ca_file", t.ClientCAFile)

@@ -125,6 +125,16 @@ func TestCredentials(t *testing.T) {
 			}},
 		{name: "admin token file missing", edits: []edit{{"  listen: 127.0.0.2:9216\n", "  listen: 127.0.0.2:9216\n  admin_token_file: /t\n"}},
 			where: where{28, "admin_token_file"}, key: "http.admin_token_file", msg: `cannot read admin token file "/t"`},
+		{name: "read token env", edits: []edit{{"  listen: 127.0.0.2:9216\n", "  listen: 127.0.0.2:9216\n  admin_token_env: RSGUARD_TOKEN\n  read_token_env: RSGUARD_READ\n"}},
+			env: map[string]string{"RSGUARD_TOKEN": "tok", "RSGUARD_READ": "rd"},
+			verify: func(t *testing.T, c *Config) {
+				if c.HTTP.ReadToken.Reveal() != "rd" {
+					t.Error("read token not read")
+				}
+			}},
+		{name: "read token equal to the admin token", edits: []edit{{"  listen: 127.0.0.2:9216\n", "  listen: 127.0.0.2:9216\n  admin_token_env: RSGUARD_TOKEN\n  read_token_env: RSGUARD_READ\n"}},
+			env:   map[string]string{"RSGUARD_TOKEN": "same", "RSGUARD_READ": "same"},
+			where: where{29, "read_token_env"}, key: "http.read_token_env", msg: "must differ from the admin token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -137,6 +137,7 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.AuditLog)
 	abs(&c.Gossip.KeyringFile)
 	abs(&c.HTTP.AdminTokenFile)
+	abs(&c.HTTP.ReadTokenFile)
 	abs(&c.Recovery.DBPath)
 	abs(&c.Recovery.RollbackArchive)
 	if e := c.Process.Exec; e != nil {

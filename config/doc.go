@@ -206,6 +206,9 @@
 //	  admin_token_file  optional: bearer token for /v1 admin actions, alone in a file.
 //	  admin_token_env   ...or an environment variable; not both. Neither: admin actions are
 //	                    disabled. A literal admin_token key is rejected.
+//	  read_token_file   optional: read-only bearer token, required (or the admin token) on
+//	  read_token_env    every GET under /v1; neither: the GETs are open. Must differ from the
+//	                    admin token.
 //
 //	log          section.
 //	  level             "debug" | "info" | "warn" | "error", default info; reloadable.

@@ -209,9 +209,15 @@ type HTTP struct {
 	TLS            *ServerTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	AdminTokenFile string     `yaml:"admin_token_file,omitempty" json:"admin_token_file,omitempty"`
 	AdminTokenEnv  string     `yaml:"admin_token_env,omitempty" json:"admin_token_env,omitempty"`
+	// ReadTokenFile or ReadTokenEnv holds a read-only bearer token: when set, every GET under
+	// /v1 needs it (or the admin token); without one the GETs are open.
+	ReadTokenFile string `yaml:"read_token_file,omitempty" json:"read_token_file,omitempty"`
+	ReadTokenEnv  string `yaml:"read_token_env,omitempty" json:"read_token_env,omitempty"`
 
 	// AdminToken is the bearer token for admin actions; zero means admin actions are disabled.
 	AdminToken Secret `yaml:"-" json:"admin_token"`
+	// ReadToken is the read-only bearer token; zero means reads are open.
+	ReadToken Secret `yaml:"-" json:"read_token"`
 }
 
 // ServerTLS is TLS for the HTTP listener.

@@ -116,6 +116,13 @@ func validateHTTP(k checker, h *HTTP) {
 	if h.AdminTokenEnv != "" && !isEnvName(h.AdminTokenEnv) {
 		k.errf("http.admin_token_env", "must be an environment variable name such as RSGUARD_ADMIN_TOKEN, got %s", quote(h.AdminTokenEnv))
 	}
+	if h.ReadTokenFile != "" && h.ReadTokenEnv != "" {
+		k.errf("http.read_token_env", "set either read_token_file or read_token_env, not both")
+	}
+	if h.ReadTokenEnv != "" && !isEnvName(h.ReadTokenEnv) {
+		k.errf("http.read_token_env", "must be an environment variable name such as RSGUARD_READ_TOKEN, got %s", quote(h.ReadTokenEnv))
+	}
+
 }
 
 func validateLog(k checker, l *Log) {

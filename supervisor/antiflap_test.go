@@ -17,12 +17,18 @@ import (
 func apiFor(c *cluster, id, token string) http.Handler {
 	s := c.sups[id]
 	return api.New(nil, nil, api.Options{
-		Status:      func() any { return s.Status() },
-		Ready:       s.Ready,
-		Acknowledge: s.Acknowledge,
-		AdminToken:  token,
-		Gatherer:    c.regs[id],
-		Warnings:    s.Warnings,
+		Status:     func() any { return s.Status() },
+		Ready:      s.Ready,
+		Cluster:    s.Cluster,
+		Act:        s.Act,
+		Request:    s.Request,
+		History:    s.History,
+		Subscribe:  s.Subscribe,
+		Audit:      s.Audit,
+		Local:      s.Local,
+		AdminToken: token,
+		Gatherer:   c.regs[id],
+		Warnings:   s.Warnings,
 	})
 }
 

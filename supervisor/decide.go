@@ -94,6 +94,7 @@ func (s *Supervisor) decide(ctx context.Context) {
 		}()
 	}
 	s.takeRequests(ctx)
+	s.recordHistory(d.Analysis)
 }
 
 // decideLocked calls election.Decide and applies the rule that depends on how the sidecar is
@@ -162,6 +163,11 @@ func (s *Supervisor) recordLocked(snap topology.Snapshot, d election.Decision, n
 		// Before the sidecar was first ready with a quorum, refusals are start-up transients
 		// (views still arriving), not news.
 		s.auditKey = ""
+		return nil
+	}
+	if d.Reason == election.RefusedNotExecutor && d.Coordinator != s.id {
+		// "Another sidecar executes it" is written once, by the coordinator, not by every
+		// sidecar of the set; the executor audits what it does.
 		return nil
 	}
 	key := d.Analysis.Kind.String() + "/" + string(d.Reason)

@@ -25,12 +25,17 @@ type metrics struct {
 	journalProbeFailures *prometheus.CounterVec
 	replicationLagging   prometheus.Gauge
 	maxSecondaryLag      prometheus.Gauge
+	failoverBlocked      *prometheus.GaugeVec
 }
 
 // newMetrics registers on reg only; a nil reg leaves the metrics unregistered.
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
+		failoverBlocked: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rsguard_supervisor_failover_blocked",
+			Help: "1 while automatic failover is blocked for the reason (operator_paused, anti_flap, no_quorum, failover_disabled, dry_run, not_ready), else 0.",
+		}, []string{"reason"}),
 		memberState: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "rsguard_supervisor_member_state",
 			Help: "Replica-set member state as mongod numbers it (1 PRIMARY, 2 SECONDARY, 8 DOWN, ...), from the freshest visible view.",

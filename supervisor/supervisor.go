@@ -57,6 +57,7 @@ type Supervisor struct {
 	state        election.State
 	running      map[election.Action]bool
 	opRunning    map[string]bool // operator requests this sidecar is running (operator_run.go)
+	hist         *history        // the set's history (history.go)
 	ownView      topology.MemberView
 	viewSig      string
 	published    bool // the view has been handed to gossip (after the first readiness)
@@ -114,6 +115,10 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	s.state = st
 	if s.audit, err = openAudit(cfg.AuditLog); err != nil {
+		return nil, err
+	}
+	if s.hist, err = newHistory(s.logger.With("component", "history"), cfg.StateDir); err != nil {
+		_ = s.audit.close()
 		return nil, err
 	}
 	gopts, err := gossipOptions(cfg)

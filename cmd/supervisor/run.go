@@ -59,12 +59,19 @@ func (c *runCmd) Run(e *env) error {
 		return fail(exitFailed, "supervisor: %v", err)
 	}
 	handler := api.New(logger, reg, api.Options{
-		Status:      func() any { return sup.Status() },
-		Ready:       sup.Ready,
-		Acknowledge: sup.Acknowledge,
-		AdminToken:  cfg.HTTP.AdminToken.Reveal(),
-		Gatherer:    reg,
-		Warnings:    sup.Warnings,
+		Status:     func() any { return sup.Status() },
+		Ready:      sup.Ready,
+		Warnings:   sup.Warnings,
+		Cluster:    sup.Cluster,
+		Act:        sup.Act,
+		Request:    sup.Request,
+		History:    sup.History,
+		Subscribe:  sup.Subscribe,
+		Audit:      sup.Audit,
+		Local:      sup.Local,
+		AdminToken: cfg.HTTP.AdminToken.Reveal(),
+		ReadToken:  cfg.HTTP.ReadToken.Reveal(),
+		Gatherer:   reg,
 	})
 
 	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGINT, syscall.SIGTERM)
