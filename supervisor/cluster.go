@@ -29,6 +29,9 @@ func (s *Supervisor) Cluster() api.Cluster {
 		c.Quorum.Visible = []string{}
 	}
 	for _, r := range rows {
+		if r.Host == "" {
+			continue // an arbiter sidecar: listed with the sidecars
+		}
 		c.Members = append(c.Members, clusterMember(r, snap, a))
 	}
 	for _, m := range snap.Members {
