@@ -37,8 +37,8 @@ func newStub(t *testing.T, token string) (*stub, http.Handler, *prometheus.Regis
 	s := &stub{ready: true}
 	reg := prometheus.NewRegistry()
 	h := New(nil, reg, Options{
-		Status:      func() any { return map[string]any{"sidecar": "a", "ready": s.ready} },
-		Ready:       func() (bool, []string) { return s.ready, s.reasons },
+		Status: func() any { return map[string]any{"sidecar": "a", "ready": s.ready} },
+		Ready:  func() (bool, []string) { return s.ready, s.reasons },
 		Act: func(_ context.Context, action, _ string, req ActionRequest, dry bool) (ActionResult, error) {
 			if s.ackErr != nil {
 				return ActionResult{}, s.ackErr
