@@ -223,6 +223,12 @@ const drillWriteTimeout = 3 * time.Second
 
 func startWorkload(t testing.TB, d *drillSet, collName string) *workload {
 	t.Helper()
+	return startWorkloadEvery(t, d, collName, func() time.Duration { return 50*time.Millisecond + rand.N(50*time.Millisecond) })
+}
+
+// startWorkloadEvery is startWorkload with the pause between inserts given by every.
+func startWorkloadEvery(t testing.TB, d *drillSet, collName string, every func() time.Duration) *workload {
+	t.Helper()
 	cl := d.c.MajorityClient(t)
 	w := &workload{coll: cl.Database("drill").Collection(collName), done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -241,7 +247,7 @@ func startWorkload(t testing.TB, d *drillSet, collName string) *workload {
 			w.mu.Lock()
 			w.ops = append(w.ops, op)
 			w.mu.Unlock()
-			pause := time.NewTimer(50*time.Millisecond + rand.N(50*time.Millisecond))
+			pause := time.NewTimer(every())
 			select {
 			case <-ctx.Done():
 			case <-pause.C:

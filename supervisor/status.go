@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rsguard/rsguard/election"
@@ -122,12 +123,22 @@ func (s *Supervisor) Status() StatusReport {
 	return r
 }
 
-// Ready reports whether the sidecar is ready to take part in decisions, and if not, why.
+// Ready is /readyz: whether the sidecar is ready to take part in decisions and, in data mode,
+// whether its own mongod answers now; if not, why, in one line each. A sidecar whose mongod
+// stopped answering still takes part in decisions (it is the first witness of the death), so
+// only /readyz says it, not the status' ready flag.
 func (s *Supervisor) Ready() (bool, []string) {
 	settled := s.gossip.Settled()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.readinessLocked(settled)
+	if l := &s.local; s.mode == topology.ModeData && l.answered && l.usable && !l.view.Reachable {
+		why := string(l.view.Failure)
+		if why == "" {
+			why = "no answer"
+		}
+		r = append(r, fmt.Sprintf("local mongod %s does not answer (%s)", s.selfHost, why))
+	}
 	return len(r) == 0, r
 }
 

@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rsguard/rsguard/api"
+	"github.com/rsguard/rsguard/e2e/harness"
+)
+
+// Drill 14: planned switchover through the CLI. Three data members with sidecars and an arbiter
+// sidecar; a w:"majority" writer inserts continuously (a 5 ms pause between inserts, retryable
+// writes on) while `supervisor switchover --to <secondary>` is asked of a sidecar that is not the
+// primary's. Each run hands the primary to the next member. Measured per run: the writes' pause
+// (the longest gap between two consecutive acknowledged inserts while the switchover runs, a
+// retried insert counting from its start) and the CLI's wall time. After the runs every
+// acknowledged insert is read back from the last primary: none may be lost. Runs:
+// RSGUARD_DRILL_RUNS (1 in the default suite, 10 under `make drill`).
+func TestDrillSwitchover(t *testing.T) {
+	_, supBin := harness.BuildOnce(t)
+	d := newDrillSet(t, 3, 0, 1)
+	defer d.c.Timeline.Log(t)
+	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{})
+	defer killSidecars(cars)
+	cars.Start(t)
+	cars.WaitReady(t, drillSettleTimeout)
+	tokenFile := filepath.Join(filepath.Dir(cars.cars[0].Config), "admin.token")
+	w := startWorkloadEvery(t, d, "switchover", func() time.Duration { return 5 * time.Millisecond })
+	runs := drillRuns(t)
+	rep := newDrillReport("Drill 14: planned switchover through the CLI (`supervisor switchover --to`)",
+		"writes paused (longest gap between acknowledged w:majority inserts)", "switchover command, wall time")
+
+	for run := 1; run <= runs; run++ {
+		p := d.WaitHealthy(t, drillRejoinTimeout)
+		target := d.data[(slices.Index(d.data, p)+1)%len(d.data)]
+		// Ask a sidecar that is not the primary's: the request travels to its executor.
+		ask := cars.ByHost(target)
+		cli := func(args ...string) ([]byte, error) {
+			full := append([]string{}, args...)
+			full = append(full, "--addr", ask.HTTP, "--token-file", tokenFile, "--actor", "e2e-drill", "-o", "json")
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			return exec.CommandContext(ctx, supBin, full...).Output()
+		}
+		// The member stepped down two runs ago may still be inside its stepdown period: the
+		// dry run says so (refused_target_frozen); wait it out.
+		harness.WaitFor(t, 60*time.Second, "a dry run of the switchover to "+target.String()+" that plans it", func(context.Context) error {
+			out, err := cli("switchover", "--to", target.HostPort(), "--dry-run")
+			if err != nil {
+				return fmt.Errorf("dry run: %v: %s", err, out)
+			}
+			var res api.ActionResult
+			if err := json.Unmarshal(out, &res); err != nil || res.State != api.StatePlanned {
+				return fmt.Errorf("dry run: %v %s", err, out)
+			}
+			return nil
+		})
+		start := time.Now()
+		d.c.Timeline.Mark("run %d: supervisor switchover --to %s (asked of %s)", run, target, ask.ID)
+		out, err := cli("switchover", "--to", target.HostPort())
+		end := time.Now()
+		var res api.ActionResult
+		if jerr := json.Unmarshal(out, &res); err != nil || jerr != nil || res.State != api.StateDone {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				out = append(out, ee.Stderr...)
+			}
+			t.Fatalf("run %d: switchover to %s: %v: %s", run, target, err, out)
+		}
+		d.c.Timeline.Mark("run %d: switchover done (%s) in %dms by %s", run, res.Reason, res.DurationMs, res.Executor)
+		np, _, err := d.newPrimary(context.Background(), p, drillRejoinTimeout)
+		if err != nil || np != target {
+			t.Fatalf("run %d: new primary %v (%v), want %s", run, np, err, target)
+		}
+		if _, err := w.waitAckAfter(context.Background(), end, 10*time.Second); err != nil {
+			t.Fatalf("run %d: no write acknowledged after the switchover: %v", run, err)
+		}
+		gap := longestAckGap(w.snapshot(), start, end)
+		rep.s("writes paused (longest gap between acknowledged w:majority inserts)").add(gap)
+		rep.s("switchover command, wall time").add(end.Sub(start))
+		t.Logf("run %d: %s -> %s, writes paused %s, command %s", run, p, target, gap, end.Sub(start).Round(time.Millisecond))
+	}
+	last := d.WaitHealthy(t, drillRejoinTimeout)
+	acked := w.verify(t, last)
+	rep.note("%d runs; %d acknowledged w:majority inserts, none lost (read back from %s).", runs, acked, last)
+	rep.note("The pause is measured from the client: the longest time between two consecutive acknowledged inserts while the command ran (an insert the stepdown interrupts is retried by the driver and counts from its first attempt).")
+
+	// The history has each switchover once, whichever sidecar is asked.
+	out, err := exec.Command(supBin, "history", "--kind", api.EventAction, "--addr", cars.cars[0].HTTP,
+		"--token-file", tokenFile, "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("supervisor history: %v: %s", err, out)
+	}
+	if n := strings.Count(string(out), `"action":"switchover"`); n < runs {
+		t.Errorf("history lists %d switchovers, want %d: %s", n, runs, out)
+	}
+	rep.publish(t)
+}
+
+// longestAckGap is the longest time between two consecutive acknowledgements that overlaps
+// [from, to].
+func longestAckGap(ops []writeOp, from, to time.Time) time.Duration {
+	var ends []time.Time
+	for _, op := range ops {
+		if op.err == nil {
+			ends = append(ends, op.end)
+		}
+	}
+	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
+	var longest time.Duration
+	prev := time.Time{}
+	for _, e := range ends {
+		if !prev.IsZero() && e.After(from) && !prev.After(to) {
+			longest = max(longest, e.Sub(prev))
+		}
+		prev = e
+	}
+	return longest
+}
