@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,6 +136,8 @@ func (s *Supervisor) step(rec *topology.RequestRecord, do, host string, err erro
 	if err != nil {
 		res = err.Error()
 	}
+	// The memory holds the previous copy: never write through a shared backing array.
+	rec.Steps = slices.Clone(rec.Steps)
 	for i := range rec.Steps {
 		if rec.Steps[i].Do == do && (host == "" || rec.Steps[i].Host == host) && rec.Steps[i].Result == "" {
 			rec.Steps[i].Result = res
