@@ -95,6 +95,10 @@ type Config struct {
 	Process Process `yaml:"process" json:"process"`
 	// Recovery is what the sidecar does for its member after a failover (config/recovery.go).
 	Recovery Recovery `yaml:"recovery" json:"recovery"`
+	// Notifications are the webhooks events are sent to (config/notify.go).
+	Notifications Notifications `yaml:"notifications" json:"notifications"`
+	// Hooks are the scripts run around failovers, resyncs and rollbacks (config/notify.go).
+	Hooks Hooks `yaml:"hooks" json:"hooks"`
 
 	src *source // where the values came from; a pointer so that %v stays readable
 }
