@@ -257,3 +257,5 @@
 // file that changes it without setting view_max_age changes the derived view_max_age too.
 // CrossCheck checks several files against each other (`supervisor validate-config a.yaml b.yaml`).
 package config
+
+//go:generate go test -run TestConfigReference -update

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Notifications are where rsguard sends its events (package notify): webhooks, each with its
-// own queue and retries. Not reloadable.
+// Notifications are where rsguard sends its events (package notify, docs/hooks.md): webhooks,
+// each with its own queue and retries. Optional; not reloadable.
 type Notifications struct {
 	// Webhooks receive events as JSON (the event itself) or as Slack messages. Default: none.
 	Webhooks []Webhook `yaml:"webhooks" json:"webhooks"`
@@ -34,9 +34,9 @@ type Webhook struct {
 	// Name identifies the webhook in logs and in the webhook label of the metrics:
 	// [A-Za-z0-9._-]{1,63}, unique.
 	Name string `yaml:"name" json:"name"`
-	// URL is the http:// or https:// endpoint events are POSTed to. It is never logged (a Slack
-	// webhook URL is a credential), but it is part of the effective configuration that
-	// validate-config --print shows.
+	// URL is the http:// or https:// endpoint events are POSTed to. It is never logged (the
+	// address of a Slack webhook is a credential), but it is part of the effective configuration
+	// that validate-config --print shows.
 	URL string `yaml:"url" json:"url"`
 	// Format is the body: "json" (the event) or "slack" (a Slack-compatible message).
 	Format WebhookFormat `yaml:"format" json:"format"`
@@ -58,8 +58,8 @@ type Webhook struct {
 	// (rsguard_notify_webhook_deliveries_total{result="dropped"}).
 	Queue int `yaml:"queue" json:"queue"`
 	// Headers are added to every request, such as Authorization. Each value is read at load
-	// from a file or an environment variable, never written in the file: {Name: {file: path}}
-	// or {Name: {env: VAR}}.
+	// from a file or an environment variable, never written in the file:
+	// {Authorization: {file: path}} or {X-Token: {env: VAR}}.
 	Headers map[string]HeaderSource `yaml:"headers,omitempty" json:"headers,omitempty"`
 }
 
@@ -91,7 +91,7 @@ type HeaderSource struct {
 }
 
 // Hooks are scripts the sidecar runs around its actions (package notify; docs/hooks.md lists
-// their environment). Each is optional. Not reloadable.
+// their environment). Each is optional; not reloadable.
 type Hooks struct {
 	// PreFailover runs before this sidecar executes a failover or switchover, and waits: a
 	// non-zero exit vetoes it (so does a timeout, unless on_timeout is allow).
