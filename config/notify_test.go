@@ -142,3 +142,13 @@ func TestWebhookURLNotEchoed(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// Notifications and hooks need a restart: a SIGHUP that changes them is refused with the key.
+func TestNotifyNotReloadable(t *testing.T) {
+	old := mustParse(t, baseYAML+notifyYAML, notifySys())
+	next := mustParse(t, baseYAML+applyEdits(t, notifyYAML, edit{"    timeout: 5s\n", "    timeout: 9s\n"}), notifySys())
+	_, _, err := old.ApplyPolicy(next)
+	if err == nil || !strings.Contains(err.Error(), "hooks.pre_failover.timeout: cannot change on reload") {
+		t.Errorf("got %v", err)
+	}
+}

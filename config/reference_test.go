@@ -77,6 +77,7 @@ type refGen struct {
 	required  map[string]bool              // normalized keys validation calls required
 	rules     map[string]keyRule
 	undoc     []string
+	derive    func() // re-derives the defaults of the config being described
 }
 
 // configReference renders the reference from the package sources in dir.
@@ -87,7 +88,9 @@ func configReference(dir string) ([]byte, []string, error) {
 	}
 	def := Default()
 	def.Mode = ModeData // recovery's derived defaults apply to data sidecars
-	def.deriveDefaults(func(string) bool { return false })
+	derive := func() { def.deriveDefaults(func(string) bool { return false }) }
+	derive()
+	g.derive = derive
 
 	var b bytes.Buffer
 	b.WriteString(referenceHeader)
@@ -105,7 +108,7 @@ func configReference(dir string) ([]byte, []string, error) {
 		if name == "" {
 			continue
 		}
-		fv := reflect.ValueOf(def).Field(i)
+		fv := reflect.ValueOf(&def).Elem().Field(i)
 		e := g.entry(ct, f, fv, name)
 		st := sectionType(f.Type)
 		if st == nil {
@@ -113,7 +116,7 @@ func configReference(dir string) ([]byte, []string, error) {
 			continue
 		}
 		var entries []refEntry
-		g.walk(st, sectionValue(f.Type, fv), keyPrefix(f.Type, name), &entries)
+		g.walk(st, g.sectionValue(f.Type, fv), keyPrefix(f.Type, name), &entries)
 		// A section is described by its type's doc comment, more complete than the field's,
 		// except for lists and maps, whose type describes one element.
 		if k := f.Type.Kind(); k != reflect.Slice && k != reflect.Map {
@@ -259,7 +262,7 @@ func (g *refGen) walk(t reflect.Type, v reflect.Value, prefix string, out *[]ref
 		fv := v.Field(i)
 		*out = append(*out, g.entry(t, f, fv, key))
 		if st := sectionType(f.Type); st != nil {
-			g.walk(st, sectionValue(f.Type, fv), keyPrefix(f.Type, key), out)
+			g.walk(st, g.sectionValue(f.Type, fv), keyPrefix(f.Type, key), out)
 		}
 	}
 }
@@ -277,16 +280,22 @@ func sectionType(t reflect.Type) reflect.Type {
 	return nil
 }
 
-// sectionValue is the default value of the section a field opens: the value itself, or a new
-// element with its own defaults for optional sections, list elements and map values.
-func sectionValue(t reflect.Type, v reflect.Value) reflect.Value {
+// sectionValue is the default value of the section a field opens: the value itself; for an
+// absent optional section, a new one with its own defaults, put in place so that the defaults
+// derived from its presence apply (pre_failover's on_timeout); for list elements and map values,
+// a new element with its own defaults.
+func (g *refGen) sectionValue(t reflect.Type, v reflect.Value) reflect.Value {
 	switch t.Kind() {
 	case reflect.Struct:
 		return v
 	case reflect.Pointer:
-		if !v.IsNil() {
-			return v.Elem()
+		if v.IsNil() {
+			e := reflect.New(t.Elem())
+			applyDefaults(e)
+			v.Set(e)
+			g.derive()
 		}
+		return v.Elem()
 	}
 	e := reflect.New(sectionType(t))
 	applyDefaults(e)
