@@ -85,7 +85,7 @@ func TestPreFailoverTimeoutKillsProcessGroup(t *testing.T) {
 			dir := t.TempDir()
 			pidFile := filepath.Join(dir, "child.pid")
 			body := "sleep 300 &\necho $! > " + pidFile + ".tmp\nmv " + pidFile + ".tmp " + pidFile + "\necho started\nwait\n"
-			h := &Hook{Command: []string{script(t, dir, body)}, Timeout: 300 * time.Millisecond, OnTimeout: policy}
+			h := &Hook{Command: []string{script(t, dir, body)}, Timeout: time.Second, OnTimeout: policy}
 			n, _, _ := newTest(t, Options{Hooks: Hooks{PreFailover: h}})
 			err := n.PreFailover(context.Background(), Event{Kind: KindFailover})
 			var v *VetoError
