@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +152,44 @@ func TestNotifyNotReloadable(t *testing.T) {
 	_, _, err := old.ApplyPolicy(next)
 	if err == nil || !strings.Contains(err.Error(), "hooks.pre_failover.timeout: cannot change on reload") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// On disk: a bare name is found in PATH, a relative path is resolved against the file's
+// directory and must be executable.
+func TestHookCommandsResolveOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "vip.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notexec.sh"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := applyEdits(t, baseYAML,
+		edit{"  username: rsguard\n  password_file: /etc/rsguard/mongo.pass\n", ""},
+		edit{"keyring_file: gossip.keyring", "insecure: true"})
+	write := func(hooks string) string {
+		p := filepath.Join(dir, "node.yaml")
+		if err := os.WriteFile(p, []byte(base+hooks), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := Load(write("hooks:\n  pre_failover: {command: [sh, -c, 'exit 0']}\n  post_failover: {command: [./vip.sh]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Hooks.PostFailover.Command[0]; got != filepath.Join(dir, "vip.sh") {
+		t.Errorf("post_failover command %q, want it resolved against the file's directory", got)
+	}
+	for _, tc := range []struct{ cmd, msg string }{
+		{"[./notexec.sh]", "permission denied"},
+		{"[./absent.sh]", "no such file"},
+		{"[rsguard-no-such-command-anywhere]", "not found in $PATH"},
+	} {
+		_, err := Load(write("hooks:\n  on_rollback: {command: " + tc.cmd + "}\n"))
+		if err == nil || !strings.Contains(err.Error(), "hooks.on_rollback.command: cannot run") || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: got %v, want %q", tc.cmd, err, tc.msg)
+		}
 	}
 }
