@@ -84,6 +84,9 @@ func agreementRules() map[string]keyRule {
 		"http":        local("this sidecar's own listener and admin token"),
 		"log":         local("this process's logging"),
 
+		"notifications": local("whom this sidecar tells; receivers deduplicate by event id"),
+		"hooks":         local("scripts on this sidecar's host (a VIP or DNS move is local to it)"),
+
 		"gossip.bind":         local("this sidecar's listener"),
 		"gossip.advertise":    local("this sidecar's address; its members entry agrees"),
 		"gossip.seeds":        local("whom this sidecar asks first; any member will do"),

@@ -52,6 +52,7 @@ func readSecrets(c *Config, p *problems, sys system) {
 	if c.Gossip.KeyringFile != "" {
 		c.Gossip.Keyring = readKeyring(p, sys, c.Gossip.KeyringFile)
 	}
+	readNotify(c, p, sys)
 }
 
 // readSecret reads a credential from the file or the environment variable, whichever is set.

@@ -181,6 +181,13 @@ func (d decoder) stringMap(n *yaml.Node, v reflect.Value, key string) {
 		}
 		seen[k.Value] = k.Line
 		d.p.pos[sub] = pos{k.Line, k.Column}
+		if v.Type().Elem().Kind() != reflect.String { // a map of sections, such as webhook headers
+			e := reflect.New(v.Type().Elem())
+			applyDefaults(e)
+			d.decode(val, e.Elem(), sub)
+			out.SetMapIndex(reflect.ValueOf(k.Value), e.Elem())
+			continue
+		}
 		if !d.scalar(val, sub, "!!str", "a string") {
 			continue
 		}

@@ -70,8 +70,9 @@ func Default() Config {
 		},
 		Recovery: Recovery{Resync: ResyncAuto, ResyncKeep: 1, ResyncMaxLag: 10 * time.Second, ResyncWindows: []string{},
 			PSAMitigation: "auto", PSALostAfter: 30 * time.Second, ReAdd: "auto"},
-		HTTP: HTTP{Listen: DefaultHTTPListen},
-		Log:  Log{Level: LogInfo, Format: LogJSON},
+		Notifications: Notifications{Webhooks: []Webhook{}},
+		HTTP:          HTTP{Listen: DefaultHTTPListen},
+		Log:           Log{Level: LogInfo, Format: LogJSON},
 	}
 }
 
@@ -100,6 +101,7 @@ func (c *Config) deriveDefaults(set func(key string) bool) {
 		p.SickAfter = max(p.SickAfter, p.WriteProbeInterval)
 	}
 	c.deriveRecovery()
+	c.deriveNotify()
 	if c.AuditLog == "" && c.StateDir != "" {
 		c.AuditLog = filepath.Join(c.StateDir, DefaultAuditLogName)
 	}
@@ -143,6 +145,7 @@ func (c *Config) resolvePaths(base string) {
 	if e := c.Process.Exec; e != nil {
 		abs(&e.Output)
 	}
+	c.resolveNotifyPaths(abs)
 	if m := c.Mongod; m != nil {
 		abs(&m.PasswordFile)
 		if m.TLS != nil {

@@ -214,6 +214,24 @@
 //	  level             "debug" | "info" | "warn" | "error", default info; reloadable.
 //	  format            "json" | "text", default json.
 //
+//	notifications  section, optional; not reloadable (config/notify.go).
+//	  webhooks          list, default []. Each: name (required, [A-Za-z0-9._-]{1,63}, unique),
+//	                    url (required, http(s), no user:password@, never echoed), format
+//	                    "json" (default) | "slack", events (kinds, default [] = all), timeout
+//	                    (default 5s, 100ms..5m, per attempt), max_attempts (default 5, 1..100),
+//	                    backoff_initial (default 1s) and backoff_max (default 1m, at least
+//	                    backoff_initial), queue (default 100), headers {Name: {file: path} |
+//	                    {env: VAR}} read at load like the other secrets.
+//
+//	hooks          section, optional; not reloadable. pre_failover, post_failover, on_resync,
+//	               on_rollback, each {command: [argv...] (required; a bare name must resolve
+//	               in PATH at load, a relative path is relative to the file), timeout (default
+//	               30s, 100ms..1h), dir, on_timeout ("veto" default | "allow", pre_failover
+//	               only)}. docs/hooks.md lists the environment.
+//
+// docs/configuration.md is the full reference generated from the types' doc comments
+// (TestConfigReference).
+//
 // # Secrets
 //
 // Credentials and gossip keys are read at load into Secret values. Every way of printing one
@@ -242,3 +260,5 @@
 // file that changes it without setting view_max_age changes the derived view_max_age too.
 // CrossCheck checks several files against each other (`supervisor validate-config a.yaml b.yaml`).
 package config
+
+//go:generate go test -run TestConfigReference -update

@@ -12,6 +12,14 @@ import (
 type fakeSys struct {
 	files map[string]string
 	env   map[string]string
+	bins  map[string]string // executables LookPath finds: name or path -> resolved path
+}
+
+func (f fakeSys) LookPath(file string) (string, error) {
+	if p, ok := f.bins[file]; ok {
+		return p, nil
+	}
+	return "", &fs.PathError{Op: "exec", Path: file, Err: fs.ErrNotExist}
 }
 
 func (f fakeSys) LookupEnv(name string) (string, bool) {

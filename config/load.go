@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -138,11 +139,15 @@ type system interface {
 	LookupEnv(name string) (string, bool)
 	// ReadFile reads a regular file of at most limit bytes.
 	ReadFile(path string, limit int64) ([]byte, error)
+	// LookPath finds an executable as exec.LookPath does (PATH for a bare name).
+	LookPath(file string) (string, error)
 }
 
 type osSystem struct{}
 
 func (osSystem) LookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
+
+func (osSystem) LookPath(file string) (string, error) { return exec.LookPath(file) }
 
 func (osSystem) ReadFile(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)

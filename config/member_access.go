@@ -9,13 +9,21 @@ import "time"
 // or TLS set every command it sent would fail (election/executor.go). An empty section says the
 // set needs neither login nor TLS and the arbiter sidecar may act on it.
 type Credentials struct {
-	Username       string        `yaml:"username,omitempty" json:"username,omitempty"`
-	PasswordFile   string        `yaml:"password_file,omitempty" json:"password_file,omitempty"`
-	PasswordEnv    string        `yaml:"password_env,omitempty" json:"password_env,omitempty"`
-	AuthSource     string        `yaml:"auth_source" json:"auth_source"`
-	AuthMechanism  AuthMechanism `yaml:"auth_mechanism,omitempty" json:"auth_mechanism,omitempty"`
+	// Username is the user the arbiter sidecar logs in as; when set, exactly one password source is
+	// required, unless auth_mechanism is MONGODB-X509.
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	// PasswordFile is a file holding only the password, read at load.
+	PasswordFile string `yaml:"password_file,omitempty" json:"password_file,omitempty"`
+	// PasswordEnv names an environment variable holding the password; not with password_file.
+	PasswordEnv string `yaml:"password_env,omitempty" json:"password_env,omitempty"`
+	// AuthSource is the database the user is defined in.
+	AuthSource string `yaml:"auth_source" json:"auth_source"`
+	// AuthMechanism is empty (negotiated SCRAM), SCRAM-SHA-1, SCRAM-SHA-256 or MONGODB-X509.
+	AuthMechanism AuthMechanism `yaml:"auth_mechanism,omitempty" json:"auth_mechanism,omitempty"`
+	// ConnectTimeout bounds connecting to a member, 100ms..1m.
 	ConnectTimeout time.Duration `yaml:"connect_timeout" json:"connect_timeout"`
-	TLS            *ClientTLS    `yaml:"tls,omitempty" json:"tls,omitempty"`
+	// TLS, when present, means TLS to the members.
+	TLS *ClientTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 
 	// Password is read from PasswordFile or PasswordEnv at load; it prints as "[redacted]".
 	Password Secret `yaml:"-" json:"password"`

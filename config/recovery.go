@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Recovery is what a data sidecar does for its own member after a failover (the recovery issue):
-// today the rollback archive.
+// Recovery is what a data sidecar does for its own member after a failover: the rollback
+// archive, resync, PSA mitigation and re-adding lost members. Not reloadable.
 type Recovery struct {
 	// DBPath is the local mongod's dbpath, where mongod leaves rollback files. Default: the
 	// --dbpath of process.exec.args; empty otherwise, which disables the archive.
@@ -34,8 +34,9 @@ type Recovery struct {
 	// PSAMitigation: "auto" (default) lets the primary's sidecar reconfigure a PSA set's lost
 	// secondary to votes 0 / priority 0 after PSALostAfter, and restore it once caught up;
 	// "off" never.
-	PSAMitigation string        `yaml:"psa_mitigation" json:"psa_mitigation"`
-	PSALostAfter  time.Duration `yaml:"psa_lost_after" json:"psa_lost_after"`
+	PSAMitigation string `yaml:"psa_mitigation" json:"psa_mitigation"`
+	// PSALostAfter is how long a PSA set's secondary must be lost before psa_mitigation acts, 5s..24h.
+	PSALostAfter time.Duration `yaml:"psa_lost_after" json:"psa_lost_after"`
 	// ReAdd: "auto" (default) lets the primary's sidecar add back a member the sidecars' members
 	// list but the replica set config lost (a force reconfig); "off" never.
 	ReAdd string `yaml:"re_add" json:"re_add"`

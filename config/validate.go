@@ -26,6 +26,7 @@ func validate(c *Config, p *problems) {
 	validateCredentials(k, c)
 	validateProcess(k, c)
 	validateRecovery(k, c)
+	validateNotify(k, c)
 }
 
 func validateIdentity(k checker, c *Config) {
