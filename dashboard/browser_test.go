@@ -49,8 +49,12 @@ func waitText(t *testing.T, ctx context.Context, sel string, ok func(string) boo
 	return text
 }
 
-func contains(s string) func(string) bool { return func(t string) bool { return strings.Contains(t, s) } }
-func equals(s string) func(string) bool   { return func(t string) bool { return strings.TrimSpace(t) == s } }
+func contains(s string) func(string) bool {
+	return func(t string) bool { return strings.Contains(t, s) }
+}
+func equals(s string) func(string) bool {
+	return func(t string) bool { return strings.TrimSpace(t) == s }
+}
 
 // TestBrowserSwitchover drives the dashboard in a headless Chromium: it asks for a token, shows
 // the set, plans a switchover (dry run only), confirms it, and shows the new primary and the
@@ -92,6 +96,7 @@ func TestBrowserSwitchover(t *testing.T) {
 			t.Errorf("the plan dialog does not show %q: %q", want, plan)
 		}
 	}
+	dashtest.Screenshot(t, ctx, t.Name()+"-plan")
 	dry, runs, _, primary := fake.snapshot()
 	if len(dry) != 1 || len(runs) != 0 || primary != "h1:27017" {
 		t.Fatalf("after planning: %d dry runs, %d runs, primary %s; want 1, 0, h1:27017", len(dry), len(runs), primary)

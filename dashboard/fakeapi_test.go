@@ -31,6 +31,9 @@ type fakeAPI struct {
 	dryRuns []api.ActionRequest
 	runs    []api.ActionRequest
 	streams []streamOpen
+	paused  *api.Pause
+	// requests are the pending resyncs, answered "running" then "done" on GET /v1/requests/{id}.
+	requests map[string]*api.ActionResult
 }
 
 // streamOpen is one GET /v1/events as the server saw it.
@@ -40,11 +43,12 @@ type streamOpen struct {
 
 func newFakeAPI() *fakeAPI {
 	f := &fakeAPI{
-		members: []string{"h1:27017", "h2:27017", "h3:27017"},
-		primary: "h1:27017",
-		term:    3,
-		changed: make(chan struct{}),
-		done:    make(chan struct{}),
+		members:  []string{"h1:27017", "h2:27017", "h3:27017"},
+		primary:  "h1:27017",
+		term:     3,
+		changed:  make(chan struct{}),
+		requests: map[string]*api.ActionResult{},
+		done:     make(chan struct{}),
 	}
 	f.addLocked(api.Event{Kind: api.EventPrimaryChanged, Summary: "h1:27017 became primary in term 3",
 		To: "h1:27017", Term: 3})
@@ -69,6 +73,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mux.HandleFunc("GET /v1/events", f.read(f.stream))
 	mux.HandleFunc("POST /v1/switchover", f.admin(f.switchover))
 	mux.HandleFunc("POST /v1/acknowledge", f.admin(f.acknowledge))
+	mux.HandleFunc("POST /v1/pause", f.admin(f.pause))
+	mux.HandleFunc("POST /v1/resume", f.admin(f.resume))
+	mux.HandleFunc("POST /v1/resync/{member}", f.admin(f.resync))
+	mux.HandleFunc("GET /v1/requests/{id}", f.read(f.request))
 	mux.ServeHTTP(w, r)
 }
 
@@ -127,6 +135,7 @@ func (f *fakeAPI) cluster(w http.ResponseWriter, _ *http.Request) {
 		AutomaticFailover: api.Automatic{Enabled: true, Blocked: []string{"anti_flap"}},
 		Resync:            &api.Resync{Member: "h3:27017", Phase: "initial_sync", Percent: 42, By: "s3"},
 		Analysis:          api.Analysis{Kind: "healthy", Primary: f.primary},
+		Paused:            f.paused,
 	}
 	for i, h := range f.members {
 		m := api.Member{Host: h, Sidecar: sidecars[i], State: "SECONDARY", Healthy: true, Priority: 1, Votes: 1,
@@ -205,9 +214,8 @@ func (f *fakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAPI) switchover(w http.ResponseWriter, r *http.Request) {
-	var req api.ActionRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		problem(w, api.Problem{Title: "bad request", Status: http.StatusBadRequest, Detail: err.Error()})
+	req, ok := decodeRequest(w, r)
+	if !ok {
 		return
 	}
 	f.mu.Lock()
@@ -256,4 +264,106 @@ func (f *fakeAPI) snapshot() (dry, runs []api.ActionRequest, streams []streamOpe
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.dryRuns), slices.Clone(f.runs), slices.Clone(f.streams), f.primary
+}
+
+func decodeRequest(w http.ResponseWriter, r *http.Request) (api.ActionRequest, bool) {
+	var req api.ActionRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		problem(w, api.Problem{Title: "bad request", Status: http.StatusBadRequest, Detail: err.Error()})
+		return req, false
+	}
+	return req, true
+}
+
+func (f *fakeAPI) pause(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res := api.ActionResult{ID: "pause", Action: api.ActionPause, Actor: req.Actor, Why: req.Why,
+		Steps: []api.Step{{Do: "pause", Detail: "every sidecar stops automatic actions"}}}
+	if f.paused != nil {
+		res.State, res.Reason = api.StateRefused, "already_paused"
+		problem(w, api.Problem{Title: "refused", Status: http.StatusConflict, Reason: res.Reason,
+			Detail: "automatic actions are paused already by " + f.paused.By, Result: &res})
+		return
+	}
+	if r.URL.Query().Get("dry_run") == "1" {
+		res.DryRun, res.State, res.Reason = true, api.StatePlanned, "pause_planned"
+		reply(w, http.StatusOK, res)
+		return
+	}
+	f.paused = &api.Pause{By: "operator:" + req.Actor, At: time.Now().UTC(), Why: req.Why}
+	f.addLocked(api.Event{Kind: api.EventPause, Summary: "automatic actions paused", Actor: req.Actor})
+	res.State, res.Reason = api.StateDone, "paused"
+	reply(w, http.StatusOK, res)
+}
+
+func (f *fakeAPI) resume(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res := api.ActionResult{ID: "resume", Action: api.ActionResume, Actor: req.Actor,
+		Steps: []api.Step{{Do: "resume"}}}
+	if r.URL.Query().Get("dry_run") == "1" {
+		res.DryRun, res.State, res.Reason = true, api.StatePlanned, "resume_planned"
+		reply(w, http.StatusOK, res)
+		return
+	}
+	f.paused = nil
+	f.addLocked(api.Event{Kind: api.EventResume, Summary: "automatic actions resumed", Actor: req.Actor})
+	res.State, res.Reason = api.StateDone, "resumed"
+	reply(w, http.StatusOK, res)
+}
+
+// resync answers 202 pending, as a sidecar does when the executor is another sidecar and
+// ?wait ran out; the page follows it at /v1/requests/{id}.
+func (f *fakeAPI) resync(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodeRequest(w, r)
+	if !ok {
+		return
+	}
+	member := r.PathValue("member")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.Contains(f.members, member) {
+		problem(w, api.Problem{Title: "unknown member", Status: http.StatusNotFound, Field: "member",
+			Detail: fmt.Sprintf("%q is not a member of the set", member)})
+		return
+	}
+	res := &api.ActionResult{ID: "resync-" + member, Action: api.ActionResync, Actor: req.Actor, To: member,
+		Executor: "s2", Created: time.Now().UTC(),
+		Steps: []api.Step{{Do: "shutdown", Host: member}, {Do: "wipe_dbpath", Host: member}, {Do: "initial_sync", Host: member}}}
+	if r.URL.Query().Get("dry_run") == "1" {
+		f.dryRuns = append(f.dryRuns, req)
+		res.DryRun, res.State, res.Reason = true, api.StatePlanned, "resync_planned"
+		reply(w, http.StatusOK, res)
+		return
+	}
+	f.runs = append(f.runs, req)
+	res.State, res.Reason = api.StatePending, "resync_pending"
+	f.requests[res.ID] = res
+	reply(w, http.StatusAccepted, res)
+}
+
+func (f *fakeAPI) request(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res, ok := f.requests[r.PathValue("id")]
+	if !ok {
+		problem(w, api.Problem{Title: "unknown request", Status: http.StatusNotFound, Field: "id"})
+		return
+	}
+	switch res.State {
+	case api.StatePending:
+		res.State = api.StateRunning
+	case api.StateRunning:
+		res.State, res.Reason, res.Message = api.StateDone, "resync_done", res.To+" is SECONDARY again"
+	}
+	reply(w, http.StatusOK, res)
 }

@@ -197,3 +197,27 @@ func WaitText(ctx context.Context, sel string, timeout time.Duration, ok func(st
 		}
 	}
 }
+
+// Open loads the dashboard at base (the sidecar's URL, without /ui/) and, when token is not
+// empty, enters it as the operator actor would; it waits until the page has rendered a cluster
+// (#primary no longer shows the placeholder).
+func Open(t testing.TB, ctx context.Context, base, actor, token string) {
+	t.Helper()
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Navigate(strings.TrimSuffix(base, "/") + "/ui/")}
+	if actor != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.ID("actor"), actor))
+	}
+	if token != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.ID("token"), token))
+	}
+	steps = append(steps, chromedp.Click(chromedp.ID("btn-token")))
+	if err := chromedp.Do(actx, steps...); err != nil {
+		t.Fatalf("opening the dashboard at %s: %v", base, err)
+	}
+	if text, err := WaitText(ctx, "#primary", 30*time.Second, func(s string) bool { return s != "…" }); err != nil {
+		t.Fatalf("the dashboard at %s shows no cluster (#primary %q): %v\nconsole:\n%s", base, text, err,
+			strings.Join(ConsoleLines(ctx), "\n"))
+	}
+}
