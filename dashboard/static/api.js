@@ -61,7 +61,12 @@ async function decode(res, path) {
   return { status: res.status, body };
 }
 
+// READ_TIMEOUT_MS bounds a read, so that a sidecar that accepts but never answers does not stall
+// the once-a-second poll.
+const READ_TIMEOUT_MS = 10000;
+
 export async function get(path, signal) {
+  signal = signal || AbortSignal.timeout(READ_TIMEOUT_MS);
   const res = await fetch(new URL(path, BASE), { headers: headers(), cache: 'no-store', signal });
   return (await decode(res, path)).body;
 }

@@ -246,13 +246,20 @@ function renderTargets(members) {
   sel.value = hosts.includes(picked) ? picked : '';
 }
 
+// poll reads the cluster once a second. Only the read's failure is caught: a bug in rendering
+// stays an uncaught exception, which the browser test fails on.
 async function poll() {
+  let c = null;
   try {
-    renderCluster(await api.get('cluster'));
+    c = await api.get('cluster');
   } catch (e) {
     reportReadError(e);
   }
-  setTimeout(poll, POLL_MS);
+  try {
+    if (c) renderCluster(c);
+  } finally {
+    setTimeout(poll, POLL_MS);
+  }
 }
 
 // ---- timeline ----------------------------------------------------------------------------
@@ -331,13 +338,15 @@ function request(extra) {
 async function plan(action, path, extra, label) {
   const req = request(extra);
   showResult(null);
+  let body;
   try {
-    const { body } = await api.post(path, req, true);
-    pending = { action, path, req, label };
-    showPlan(label, body || {});
+    ({ body } = await api.post(path, req, true));
   } catch (e) {
     showProblem(label + ' (plan)', e, true);
+    return;
   }
+  pending = { action, path, req, label };
+  showPlan(label, body || {});
 }
 
 function showPlan(label, res) {
@@ -360,10 +369,11 @@ async function confirmPending() {
   pending = null;
   $('confirm-dialog').close();
   if (!p) return;
-  $('confirm').disabled = true;
+  showResult('pending', p.label + ': sent…');
+  let body;
   try {
-    showResult('pending', p.label + ': sent…');
-    let { status, body } = await api.post(p.path, p.req, false);
+    let status;
+    ({ status, body } = await api.post(p.path, p.req, false));
     // 202: the executor has not answered yet; follow the request until it ends.
     const deadline = Date.now() + 5 * 60 * 1000;
     while (status === 202 && body && body.id && ['pending', 'running'].includes(body.state) && Date.now() < deadline) {
@@ -371,13 +381,12 @@ async function confirmPending() {
       await new Promise((r) => setTimeout(r, 1000));
       body = await api.get('requests/' + encodeURIComponent(body.id));
     }
-    showActionResult(p.label, body || {});
-    api.get('cluster').then(renderCluster, () => {});
   } catch (e) {
     showProblem(p.label, e, true);
-  } finally {
-    $('confirm').disabled = false;
+    return;
   }
+  showActionResult(p.label, body || {});
+  api.get('cluster').then(renderCluster, () => {});
 }
 
 function showResult(state, ...children) {
