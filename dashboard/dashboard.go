@@ -4,6 +4,9 @@
 // apiclient can show too, and it needs no server code of its own beyond serving these files.
 //
 // Mount it on the API's mux for both "/ui" and "/ui/": it redirects the first to the second.
+// Serve it without a token: a browser cannot send a bearer token when it loads a page, so the
+// page asks the operator for one and sends it with every /v1 request (stored in the tab's
+// sessionStorage only). The files hold no data, only code.
 package dashboard
 
 import (

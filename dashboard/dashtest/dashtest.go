@@ -59,9 +59,10 @@ func Browser(t testing.TB) (context.Context, context.CancelFunc) {
 		chromedp.WindowSize(1280, 900),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	logf := &testLog{t: t}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	cancel := func() { cancelTab(); cancelAlloc() }
+	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(logf.Logf))
+	cancel := func() { cancelTab(); cancelAlloc(); logf.stop() }
 	t.Cleanup(cancel)
 	// The first Run starts the browser and binds it to ctx: no timeout on it (chromedp.NewContext).
 	if err := chromedp.Do(ctx); err != nil {
@@ -76,13 +77,35 @@ func Browser(t testing.TB) (context.Context, context.CancelFunc) {
 			if err != nil {
 				return
 			}
-			p.add(t, m)
+			p.add(m)
 		}
 	}()
 	return ctx, cancel
 }
 
-func (p *page) add(t testing.TB, m chromedp.ConsoleMessage) {
+// testLog passes chromedp's errors to t.Logf until the browser is gone: a t.Logf after the test
+// has ended panics, and chromedp's goroutines can outlive it by a moment.
+type testLog struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (l *testLog) Logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Logf("chromedp: "+format, args...)
+	}
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
+}
+
+func (p *page) add(m chromedp.ConsoleMessage) {
 	line := m.String()
 	if m.URL != "" {
 		line += fmt.Sprintf(" (%s:%d)", m.URL, m.Line+1)
