@@ -23,7 +23,7 @@ func serve(t *testing.T) (*httptest.Server, *fakeAPI) {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", dashboard.Handler())
 	mux.Handle("/ui", dashboard.Handler())
-	mux.Handle("/v1/", fake)
+	mux.Handle("/v1/", fake.handler())
 	ts := httptest.NewServer(mux)
 	// Cleanups run last first: the streams end before the server waits for its requests.
 	t.Cleanup(ts.Close)
