@@ -66,12 +66,18 @@ func TestBrowserSwitchover(t *testing.T) {
 
 	do(t, ctx, "loading the page", chromedp.Navigate(ts.URL+"/ui"))
 	waitText(t, ctx, "#auth-status", contains("token"))
+	if stale, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.classList.contains("stale")`)); err != nil || !stale {
+		t.Errorf("before a token the page is not marked stale (%v, %v)", stale, err)
+	}
 
 	do(t, ctx, "entering the token",
 		chromedp.SendKeys(chromedp.ID("actor"), "alice"),
 		chromedp.SendKeys(chromedp.ID("token"), adminToken),
 		chromedp.Click(chromedp.ID("btn-token")))
 	waitText(t, ctx, "#primary", equals("h1:27017"))
+	if stale, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.classList.contains("stale")`)); err != nil || stale {
+		t.Errorf("the page still looks stale after a good read (%v, %v)", stale, err)
+	}
 	waitText(t, ctx, "#health", equals("degraded"))
 	waitText(t, ctx, "#set-name", equals("rs0"))
 	waitText(t, ctx, `tr[data-host="h2:27017"] td.state`, equals("SECONDARY"))

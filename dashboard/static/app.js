@@ -53,20 +53,20 @@ function showNotice(id, text) {
 // reportError shows why a read failed: which token is needed, or that the sidecar is gone.
 function reportReadError(err) {
   if (err instanceof api.ApiError && err.authHint(false)) {
+    document.body.classList.add('stale');
     showNotice('auth-status', err.authHint(false) + ' (' + err.message + ')');
     showNotice('conn-status', '');
     return;
   }
+  document.body.classList.add('stale');
   showNotice('auth-status', '');
   showNotice('conn-status', 'Cannot read the cluster: ' + err.message + ' (retrying every second)');
 }
 
 // ---- cluster rendering -------------------------------------------------------------------
 
-let lastCluster = null;
-
 function renderCluster(c) {
-  lastCluster = c;
+  document.body.classList.remove('stale');
   showNotice('auth-status', '');
   showNotice('conn-status', '');
   setText('set-name', c.set || '(unnamed set)');
@@ -87,7 +87,7 @@ function renderCluster(c) {
   const auto = c.automatic_failover || {};
   const blocked = auto.blocked || [];
   setText('auto-failover', !auto.enabled ? 'disabled' + (blocked.length ? ' (' + blocked.join(', ') + ')' : '')
-    : blocked.length ? 'blocked: ' + blocked.join(', ') : 'armed');
+    : blocked.length ? 'blocked: ' + blocked.join(', ') : 'enabled, may act');
   $('auto-failover').className = auto.enabled && !blocked.length ? 'ok' : 'warn';
   $('auto-failover').dataset.blocked = blocked.join(' ');
 
