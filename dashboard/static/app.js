@@ -54,7 +54,7 @@ function showNotice(id, text) {
 function reportReadError(err) {
   if (err instanceof api.ApiError && err.authHint(false)) {
     document.body.classList.add('stale');
-    showNotice('auth-status', err.authHint(false) + ' (' + err.message + ')');
+    showNotice('auth-status', err.status + ': ' + err.authHint(false) + ' (' + err.message + ')');
     showNotice('conn-status', '');
     return;
   }
