@@ -18,6 +18,7 @@ import (
 
 	"github.com/rsguard/rsguard/api"
 	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/dashboard"
 	"github.com/rsguard/rsguard/supervisor"
 )
 
@@ -69,6 +70,7 @@ func (c *runCmd) Run(e *env) error {
 		Subscribe:  sup.Subscribe,
 		Audit:      sup.Audit,
 		Local:      sup.Local,
+		UI:         dashboard.Handler(),
 		AdminToken: cfg.HTTP.AdminToken.Reveal(),
 		ReadToken:  cfg.HTTP.ReadToken.Reveal(),
 		Gatherer:   reg,
