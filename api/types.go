@@ -204,6 +204,9 @@ const (
 	EventAcknowledge    = "acknowledge"
 	EventResyncStarted  = "resync_started"
 	EventResyncEnded    = "resync_ended"
+	// EventRollbackArchived: a member's rollback files were archived; only its own sidecar's
+	// history has it (the files are on its disk).
+	EventRollbackArchived = "rollback_archived"
 )
 
 // History is GET /v1/history.

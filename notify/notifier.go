@@ -101,6 +101,14 @@ func (n *Notifier) start(w *worker) {
 // Empty ID, Time, Set and Sidecar are filled in. After Close it does nothing.
 func (n *Notifier) Notify(ev Event) {
 	ev = n.complete(ev)
+	n.Webhooks(ev)
+	n.Hooks(ev)
+}
+
+// Webhooks queues ev for the webhooks only (see Notify): the supervisor sends the set's events
+// from one sidecar, while hooks run beside the member they concern.
+func (n *Notifier) Webhooks(ev Event) {
+	ev = n.complete(ev)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -117,6 +125,17 @@ func (n *Notifier) Notify(ev Event) {
 			n.logger.Warn("webhook queue full; oldest event dropped", "webhook", w.Name, "dropped", dropped.ID, "kind", dropped.Kind)
 		}
 		wk.length(wk.q.len())
+	}
+}
+
+// Hooks queues ev for the asynchronous hook scripts of its kind only (see Notify).
+func (n *Notifier) Hooks(ev Event) {
+	ev = n.complete(ev)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		n.logger.Debug("notifier closed; event not sent", "event", ev.ID, "kind", ev.Kind)
+		return
 	}
 	for _, wk := range n.hooks[ev.Kind] {
 		if dropped, _ := wk.q.push(ev); dropped != nil {

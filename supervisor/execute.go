@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rsguard/rsguard/election"
+	"github.com/rsguard/rsguard/notify"
 )
 
 // ActionRecord is the outcome of the last action this sidecar executed.
@@ -27,7 +28,10 @@ func (s *Supervisor) execute(ctx context.Context, d election.Decision, a electio
 	start := s.now()
 	s.logger.Warn("executing action", "action", a, "reason", d.Reason, "analysis", d.Analysis.Kind,
 		"primary", d.Analysis.Primary, "local", a.Local(), "coordinator", d.Coordinator)
-	err := s.run(ctx, a)
+	err := s.askPreFailover(ctx, d, a)
+	if err == nil {
+		err = s.run(ctx, a)
+	}
 	end := s.now()
 	took := end.Sub(start)
 	result := ResultExecuted
@@ -124,4 +128,18 @@ func (s *Supervisor) run(ctx context.Context, a election.Action) error {
 		return fmt.Errorf("supervisor: %s: %w", a, err)
 	}
 	return nil
+}
+
+// askPreFailover runs the pre_failover hook before a step-up or a stepdown (the actions that
+// change the primary); a veto fails the action, which is audited and may be retried.
+func (s *Supervisor) askPreFailover(ctx context.Context, d election.Decision, a election.Action) error {
+	if a.Kind != election.StepUp && a.Kind != election.StepDown {
+		return nil
+	}
+	to := a.Host
+	if a.Kind == election.StepDown {
+		to = ""
+	}
+	return s.preFailover(ctx, notify.Event{Kind: notify.KindFailover, Reason: string(d.Reason), Actor: "rsguard",
+		From: d.Analysis.Primary, To: to, Term: d.Analysis.Term, Summary: fmt.Sprintf("rsguard is about to %s", a)})
 }

@@ -37,9 +37,11 @@ func (s *Supervisor) recordHistory(a election.Analysis) {
 		}
 		s.metrics.failoverBlocked.WithLabelValues(b).Set(v)
 	}
-	for _, ev := range s.hist.add(deriveEvents(mem, a, now)) {
+	fresh := s.hist.add(deriveEvents(mem, a, now))
+	for _, ev := range fresh {
 		s.logger.Info("history", "event", ev.Kind, "summary", ev.Summary, "id", ev.ID)
 	}
+	s.notifyHistory(fresh)
 }
 
 // History is GET /v1/history.

@@ -12,6 +12,7 @@ import (
 	"github.com/rsguard/rsguard/api"
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/mongo"
+	"github.com/rsguard/rsguard/notify"
 	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/topology"
 )
@@ -170,6 +171,10 @@ func (s *Supervisor) runSwitchover(ctx context.Context, rec *topology.RequestRec
 	if err != nil {
 		return failed(err)
 	}
+	if err := s.preFailover(ctx, notify.Event{Kind: notify.KindSwitchover, Actor: rec.Actor, From: rec.From, To: rec.To,
+		Summary: fmt.Sprintf("%s asked for a switchover from %s to %s", rec.Actor, rec.From, rec.To)}); err != nil {
+		return api.StateRefused, string(ReasonVetoed), err.Error()
+	}
 	if err := s.waitCaughtUp(ctx, primary, target); err != nil {
 		s.step(rec, "wait_catch_up", rec.To, err)
 		return api.StateFailed, refusedTargetLagging, err.Error()
@@ -293,6 +298,10 @@ func (s *Supervisor) stepUpAndWait(ctx context.Context, node mongo.Node) error {
 func (s *Supervisor) runFailover(ctx context.Context, rec *topology.RequestRecord) (string, string, string) {
 	if rec.To != s.selfHost {
 		return api.StateRefused, refusedNoExecutor, fmt.Sprintf("%s is not this sidecar's mongod (%s)", rec.To, s.selfHost)
+	}
+	if err := s.preFailover(ctx, notify.Event{Kind: notify.KindFailover, Actor: rec.Actor, From: rec.From, To: rec.To,
+		Summary: fmt.Sprintf("%s asked for a failover to %s", rec.Actor, rec.To)}); err != nil {
+		return api.StateRefused, string(ReasonVetoed), err.Error()
 	}
 	n, err := s.node(ctx, rec.To)
 	if err == nil {

@@ -186,6 +186,7 @@ func (s *Supervisor) archive(ctx context.Context, files []recovery.RollbackFile,
 		rec.Analysis.Evidence = append(rec.Analysis.Evidence, fmt.Sprintf("%s: %d documents", ns, f.Documents))
 	}
 	s.writeAudit(rec)
+	s.recordRollback(m.ID, m.Documents, len(m.Files), m.Term, meta.Now)
 	s.rbMetrics.documents.Add(float64(m.Documents))
 	s.rbMetrics.pending.Set(0)
 	s.logger.Warn("rollback files archived: writes undid by a rollback, to review with `supervisor rollback show`",

@@ -12,6 +12,7 @@ import (
 	"github.com/rsguard/rsguard/config"
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/heartbeat"
+	"github.com/rsguard/rsguard/notify"
 	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/topology"
 )
@@ -58,6 +59,7 @@ type Supervisor struct {
 	running      map[election.Action]bool
 	opRunning    map[string]bool // operator requests this sidecar is running (operator_run.go)
 	hist         *history        // the set's history (history.go)
+	notifier     *notify.Notifier
 	ownView      topology.MemberView
 	viewSig      string
 	published    bool // the view has been handed to gossip (after the first readiness)
@@ -120,6 +122,10 @@ func New(opts Options) (*Supervisor, error) {
 	if s.hist, err = newHistory(s.logger.With("component", "history"), cfg.StateDir); err != nil {
 		_ = s.audit.close()
 		return nil, err
+	}
+	if s.notifier, err = notify.New(s.logger.With("component", "notify"), opts.Registry, NotifyOptions(cfg)); err != nil {
+		_ = s.audit.close()
+		return nil, fmt.Errorf("supervisor: %w", err)
 	}
 	gopts, err := gossipOptions(cfg)
 	if err != nil {
@@ -219,7 +225,7 @@ func (s *Supervisor) shutdown() error {
 	leaveErr := s.gossip.Leave(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(leaveErr, s.gossip.Shutdown(), s.nodes.closeAll(ctx), s.audit.close())
+	return errors.Join(leaveErr, s.gossip.Shutdown(), s.nodes.closeAll(ctx), s.notifier.Close(ctx), s.audit.close())
 }
 
 // Reload switches to a new probe and failover policy. cfg is the result of config.ReloadPolicy
