@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rsguard/rsguard/apiclient"
+	"github.com/rsguard/rsguard/config"
 )
 
 // apiFlags are the flags of every verb that talks to a sidecar's /v1 API.
@@ -39,7 +40,11 @@ func (f *apiFlags) client() (*apiclient.Client, error) {
 			return nil, fail(exitUsage, "supervisor: --token-file %s is empty", f.TokenFile)
 		}
 	}
-	c, err := apiclient.New(apiclient.Options{Addr: f.Addr, Token: token, CAFile: f.CAFile, CertFile: f.CertFile,
+	addr := f.Addr
+	if strings.TrimSpace(addr) == "" { // RSGUARD_ADDR set but empty
+		addr = config.DefaultHTTPListen
+	}
+	c, err := apiclient.New(apiclient.Options{Addr: addr, Token: token, CAFile: f.CAFile, CertFile: f.CertFile,
 		KeyFile: f.KeyFile, Timeout: f.Timeout})
 	if err != nil {
 		return nil, fail(exitUsage, "supervisor: %s", flagNames(err.Error()))
