@@ -214,7 +214,12 @@ type TransportError struct {
 }
 
 func (e *TransportError) Error() string {
-	return fmt.Sprintf("%s %s: %v", e.Method, e.URL, e.Err)
+	err := e.Err
+	var ue *url.Error // it repeats the method and the URL
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Sprintf("%s %s: %v", e.Method, e.URL, err)
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
