@@ -54,13 +54,16 @@ func (c *statusCmd) Run(e *env) error {
 	} else {
 		writeCluster(e.stdout, cluster, cl.URL())
 	}
-	return healthExit(cluster.Health)
+	return healthExit(cluster)
 }
 
 // healthExit is the status's exit code: 0 healthy, 1 degraded, 2 critical (or a level this
-// version does not know).
-func healthExit(h string) error {
-	switch h {
+// version does not know). No primary or no quorum is critical whatever the level says.
+func healthExit(c api.Cluster) error {
+	if c.Primary == "" || !c.Quorum.Has {
+		return &exitError{code: exitUsage}
+	}
+	switch c.Health {
 	case api.HealthHealthy:
 		return nil
 	case api.HealthDegraded:

@@ -88,6 +88,17 @@ func TestStatusExitCodes(t *testing.T) {
 			t.Errorf("%s: exit %d (want %d), output %s", tc.health, code, tc.code, out)
 		}
 	}
+	// No primary, or no quorum, is critical whatever the level says.
+	for _, mutate := range []func(*api.Cluster){func(c *api.Cluster) { c.Primary = "" }, func(c *api.Cluster) { c.Quorum.Has = false }} {
+		f := newContractFake(t)
+		c := degradedCluster()
+		c.Health = api.HealthHealthy
+		mutate(&c)
+		f.answer("GET /v1/cluster", 200, c)
+		if code, out, _ := runMain(t, "status", "--addr", f.URL); code != exitUsage {
+			t.Errorf("exit %d, want 2:\n%s", code, out)
+		}
+	}
 	f := newContractFake(t)
 	f.answer("GET /v1/cluster", 401, api.Problem{Title: "unauthorized", Status: 401, Detail: "wrong token"})
 	code, out, errs := runMain(t, "status", "--addr", f.URL, "-o", "json")
