@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsguard/rsguard/api"
+	"github.com/rsguard/rsguard/apiclient"
 	"github.com/rsguard/rsguard/e2e/harness"
 	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/supervisor"
@@ -239,25 +241,22 @@ func (s *sidecarSet) Status(ctx context.Context, c *sidecar) (supervisor.StatusR
 	return r, nil
 }
 
+// api is the sidecar's API client (the one /v1 client), over the set's HTTP client.
+func (s *sidecarSet) api(c *sidecar, token string) *apiclient.Client {
+	cl, err := apiclient.New(apiclient.Options{Addr: c.HTTP, Token: token, HTTPClient: s.http})
+	if err != nil {
+		panic(fmt.Sprintf("%s: http address %q: %v", c.ID, c.HTTP, err)) // the harness chose it
+	}
+	return cl
+}
+
 // StatusJSON fetches /v1/status as raw JSON (for evidence in failure messages).
 func (s *sidecarSet) StatusJSON(ctx context.Context, c *sidecar) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.HTTP+"/v1/status", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.http.Do(req)
+	raw, err := s.api(c, "").Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.ID, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.ID, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: /v1/status: %s: %s", c.ID, resp.Status, raw)
 	}
 	return raw, nil
 }
@@ -322,19 +321,10 @@ func (s *sidecarSet) Acknowledge(t testing.TB) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.HTTP+"/v1/acknowledge",
-			bytes.NewReader([]byte(`{"actor": "e2e-drill"}`)))
-		req.Header.Set("Authorization", "Bearer "+sidecarToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := s.http.Do(req)
+		_, err := s.api(c, sidecarToken).Do(ctx, api.ActionAcknowledge, "", api.ActionRequest{Actor: "e2e-drill"}, apiclient.DoOptions{})
 		cancel()
 		if err != nil {
 			t.Fatalf("acknowledge on %s: %v", c.ID, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("acknowledge on %s: %s: %s", c.ID, resp.Status, body)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rsguard/rsguard/apiclient"
 	"github.com/rsguard/rsguard/config"
 	"github.com/rsguard/rsguard/supervisor"
 )
@@ -133,14 +135,34 @@ func (s *sidecar) stop() {
 	}
 }
 
+// api is the sidecar's API client over the demo's shared HTTP client.
+func (s *sidecar) api(client *http.Client) (*apiclient.Client, error) {
+	return apiclient.New(apiclient.Options{Addr: s.http, HTTPClient: client})
+}
+
 // ready asks /readyz; the error carries the sidecar's reasons.
 func (s *sidecar) ready(ctx context.Context, client *http.Client) error {
-	_, err := fetch(ctx, client, s.base()+"/readyz")
-	return err
+	c, err := s.api(client)
+	if err != nil {
+		return err
+	}
+	return c.Ready(ctx)
 }
 
 func (s *sidecar) status(ctx context.Context, client *http.Client) (supervisor.StatusReport, error) {
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	return fetchStatus(ctx, client, s.base())
+	var r supervisor.StatusReport
+	c, err := s.api(client)
+	if err != nil {
+		return r, err
+	}
+	body, err := c.Status(ctx)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return r, fmt.Errorf("decoding the status report of sidecar %s: %w", s.id, err)
+	}
+	return r, nil
 }

@@ -4,35 +4,41 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/rsguard/rsguard/apiclient"
 	"github.com/rsguard/rsguard/recovery"
 	"github.com/rsguard/rsguard/supervisor"
 )
 
-// resyncCmd follows a member's automatic resync.
+// resyncCmd starts a member's resync (`resync MEMBER`, the default subcommand, also spelt
+// `resync run MEMBER`) or follows one (`resync watch`). A member is host:port, so it never
+// reads as the word "watch".
 type resyncCmd struct {
-	Watch resyncWatchCmd `cmd:"" help:"Follow the member's resync with a progress bar until it ends: exit 0 done, 1 failed or none within --wait."`
+	Start resyncRunCmd   `cmd:"" name:"run" default:"withargs" help:"Resync MEMBER from scratch (initial sync): POST /v1/resync/MEMBER. The default: 'resync MEMBER' is 'resync run MEMBER'."`
+	Watch resyncWatchCmd `cmd:"" help:"Follow the resync of the sidecar's own member with a progress bar until it ends: exit 0 done, 1 failed or none within --wait, 2 unreachable."`
 }
 
 type resyncWatchCmd struct {
-	Addr     string        `default:"http://127.0.0.1:9216" help:"The member's sidecar HTTP address (its http.listen)."`
+	apiFlags
 	Wait     time.Duration `default:"1m" help:"How long to wait for a resync to start."`
 	Interval time.Duration `default:"500ms" help:"How often to poll the sidecar."`
 }
 
 func (c *resyncWatchCmd) Run(e *env) error {
-	base := normalizeAddr(c.Addr)
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
 	var bar *progressbar.ProgressBar
 	var planID string
 	deadline := time.Now().Add(c.Wait)
 	for {
-		r, err := c.status(e.ctx, base)
+		r, err := c.status(e.ctx, cl)
 		if err != nil {
-			return fail(exitFailed, "supervisor resync watch: %v", err)
+			return fail(exitUsage, "supervisor resync watch: %v", err)
 		}
 		rs := r.Resync
 		switch {
@@ -82,16 +88,14 @@ func (c *resyncWatchCmd) Run(e *env) error {
 	}
 }
 
-func (c *resyncWatchCmd) status(ctx context.Context, base string) (supervisor.StatusReport, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
+func (c *resyncWatchCmd) status(ctx context.Context, cl *apiclient.Client) (supervisor.StatusReport, error) {
 	var r supervisor.StatusReport
-	body, err := fetch(ctx, http.DefaultClient, base+"/v1/status")
+	body, err := cl.Status(ctx)
 	if err != nil {
-		return r, fmt.Errorf("cannot get the status of the sidecar at %s: %w", base, err)
+		return r, fmt.Errorf("cannot get the status of the sidecar at %s: %w", cl.URL(), err)
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return r, fmt.Errorf("%s/v1/status answered something that is not a status report: %w", base, err)
+		return r, fmt.Errorf("%s/v1/status answered something that is not a status report: %w", cl.URL(), err)
 	}
 	return r, nil
 }

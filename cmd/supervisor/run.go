@@ -135,10 +135,20 @@ func reloadLoop(ctx context.Context, hup <-chan os.Signal, path string, cur *con
 	}
 }
 
+// newLogger logs durations as Go duration strings ("1.5s"), not nanoseconds: the JSON handler
+// would write 1500000000, which no operator reads as a second and a half.
 func newLogger(w io.Writer, format config.LogFormat, level slog.Leveler) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationsAsText}
 	if format == config.LogText {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// durationsAsText is the loggers' ReplaceAttr: a duration becomes its String().
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }

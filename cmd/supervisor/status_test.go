@@ -68,8 +68,8 @@ func statusServer(t *testing.T, r supervisor.StatusReport) *httptest.Server {
 
 func TestStatusTable(t *testing.T) {
 	srv := statusServer(t, failoverReport())
-	code, out, errs := runMain(t, "status", "--addr", srv.URL)
-	if code != exitOK {
+	code, out, errs := runMain(t, "status", "--sidecar", "--addr", srv.URL)
+	if code != exitFailed { // ready, quorum, but the analysis is not healthy
 		t.Fatalf("exit %d, stderr:\n%s", code, errs)
 	}
 	t.Logf("output:\n%s", out)
@@ -102,8 +102,9 @@ func TestStatusNotReady(t *testing.T) {
 	r.Ready, r.NotReady = false, []string{"local mongod 127.0.0.2:27017 has not answered yet"}
 	r.Coordinator, r.IsCoordinator, r.Quorum.Has = "", false, false
 	srv := statusServer(t, r)
-	code, out, _ := runMain(t, "status", "--addr", strings.TrimPrefix(srv.URL, "http://"))
-	if code != exitOK {
+	code, out, _ := runMain(t, "status", "--sidecar", "--addr", strings.TrimPrefix(srv.URL, "http://"))
+	if code != exitUsage { // no quorum
+
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{": NOT READY", "  not ready: local mongod 127.0.0.2:27017 has not answered yet",
@@ -116,9 +117,9 @@ func TestStatusNotReady(t *testing.T) {
 
 func TestStatusJSON(t *testing.T) {
 	srv := statusServer(t, failoverReport())
-	code, out, _ := runMain(t, "status", "--json", "--addr", srv.URL)
+	code, out, _ := runMain(t, "status", "--sidecar", "-o", "json", "--addr", srv.URL)
 	var back supervisor.StatusReport
-	if code != exitOK || json.Unmarshal([]byte(out), &back) != nil || back.Analysis.Kind != election.PrimaryProcessDead {
+	if code != exitFailed || json.Unmarshal([]byte(out), &back) != nil || back.Analysis.Kind != election.PrimaryProcessDead {
 		t.Fatalf("exit %d, output:\n%s", code, out)
 	}
 	if !strings.Contains(out, "\n  \"sidecar\": \"arbiter\"") {
@@ -130,15 +131,15 @@ func TestStatusUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close()
-	code, _, errs := runMain(t, "status", "--addr", addr)
-	if code != exitFailed || !strings.Contains(errs, "cannot get the status of the sidecar at "+addr) {
+	code, _, errs := runMain(t, "status", "--sidecar", "--addr", addr)
+	if code != exitUsage || !strings.Contains(errs, "cannot get the status of the sidecar at "+addr) {
 		t.Fatalf("exit %d, stderr: %s", code, errs)
 	}
 	// A server that is not a sidecar: the status line is in the message.
 	other := httptest.NewServer(http.NotFoundHandler())
 	defer other.Close()
-	code, _, errs = runMain(t, "status", "--addr", other.URL)
-	if code != exitFailed || !strings.Contains(errs, "404 Not Found") {
+	code, _, errs = runMain(t, "status", "--sidecar", "--addr", other.URL)
+	if code != exitUsage || !strings.Contains(errs, "404 Not Found") {
 		t.Fatalf("exit %d, stderr: %s", code, errs)
 	}
 }
@@ -152,8 +153,8 @@ func TestStatusElectionQuiet(t *testing.T) {
 	r.Policy.ElectionQuiet = "12s"
 	r.Policy.ElectionQuietUntil, r.Policy.ElectionQuietTerm = r.Time.Add(8*time.Second), 2
 	srv := statusServer(t, r)
-	code, out, _ := runMain(t, "status", "--addr", srv.URL)
-	if code != exitOK {
+	code, out, _ := runMain(t, "status", "--sidecar", "--addr", srv.URL)
+	if code != exitFailed {
 		t.Fatalf("exit %d", code)
 	}
 	t.Logf("output:\n%s", out)
