@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -99,8 +98,23 @@ func TestDrillSwitchover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("supervisor history: %v: %s", err, out)
 	}
-	if n := strings.Count(string(out), `"action":"switchover"`); n < runs {
-		t.Errorf("history lists %d switchovers, want %d: %s", n, runs, out)
+	var hist api.History
+	if err := json.Unmarshal(out, &hist); err != nil {
+		t.Fatalf("supervisor history -o json: %v: %s", err, out)
+	}
+	seen := map[string]int{}
+	for _, ev := range hist.Events {
+		if ev.Request != nil && ev.Request.Action == api.ActionSwitchover && ev.Request.State == api.StateDone {
+			seen[ev.ID]++
+		}
+	}
+	if len(seen) != runs {
+		t.Errorf("history lists %d switchovers, want %d: %s", len(seen), runs, out)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("history lists %s %d times", id, n)
+		}
 	}
 	rep.publish(t)
 }

@@ -41,6 +41,9 @@ type history struct {
 func newHistory(logger *slog.Logger, stateDir string) (*history, error) {
 	h := &history{logger: logger, path: filepath.Join(stateDir, "history.jsonl"), ids: map[string]bool{},
 		subs: map[chan api.Event]struct{}{}}
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("supervisor: history: %w", err)
+	}
 	f, err := os.Open(h.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return h, nil
