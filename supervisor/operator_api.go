@@ -24,6 +24,9 @@ func (s *Supervisor) recordHistory(a election.Analysis) {
 	mem := s.state.Memory
 	now := s.now()
 	quorum := s.lastSnap != nil && s.lastSnap.HasQuorum()
+	if a.Kind == election.Healthy && (s.lastSnap == nil || !primaryConfirmed(*s.lastSnap, a.Primary, a.Term)) {
+		a.Term = 0 // a stale view's pairing of a host and a term: no primary_changed event from it
+	}
 	blocked := s.blockedReasonsLocked(quorum, settled)
 	s.mu.Unlock()
 	on := map[string]bool{}
@@ -99,4 +102,19 @@ func (s *Supervisor) Local() api.LocalRole {
 		}
 	}
 	return r
+}
+
+// primaryConfirmed reports whether a view says host is the primary of term: its own sidecar's
+// mongod in that term, or a mongod's hello naming it with that electionId term.
+func primaryConfirmed(snap topology.Snapshot, host string, term int64) bool {
+	for _, id := range snap.VisibleSidecars() {
+		v, _ := snap.View(id)
+		if v.Local.Host == host && v.Local.Reachable && v.Local.State == topology.StatePrimary && v.Local.Term == term {
+			return true
+		}
+		if v.Primary.Host == host && v.Primary.ElectionTerm == term {
+			return true
+		}
+	}
+	return false
 }

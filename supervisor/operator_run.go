@@ -28,6 +28,9 @@ const (
 	opWritableWait   = 15 * time.Second
 	opExpiryGrace    = 5 * time.Second
 	opCommandTimeout = 5 * time.Second
+	// opResyncSettle is how long a requested resync waits out a settling set (see
+	// runResyncRequest).
+	opResyncSettle = 30 * time.Second
 )
 
 // takeRequests is called after every decision: it takes the pending requests addressed to this
@@ -324,9 +327,28 @@ func (s *Supervisor) runResyncRequest(ctx context.Context, rec *topology.Request
 	if s.rs.resyncer == nil || s.cfg.Recovery.DBPath == "" {
 		return api.StateRefused, string(recovery.RefusedResyncNoController), "this sidecar cannot resync: it needs process.controller and recovery.dbpath"
 	}
-	in, _ := s.resyncInput(now)
-	in.Requested = true
-	d := recovery.DecideResync(in)
+	// Right after a failover or a switchover the set's analysis is still settling (election
+	// quiet) and the member's word on the primary's optime is a heartbeat old: a refusal for
+	// those reasons is retried for a while, with optimes read from the mongods themselves.
+	var in recovery.ResyncInput
+	var d recovery.ResyncDecision
+	deadline := time.Now().Add(opResyncSettle)
+	for {
+		in, _ = s.resyncInput(s.now())
+		in.Requested = true
+		s.freshOpTimes(ctx, &in)
+		d = recovery.DecideResync(in)
+		transient := d.Reason == recovery.RefusedResyncFailover || d.Reason == recovery.RefusedResyncNoPrimary ||
+			d.Reason == recovery.RefusedResyncFreshest
+		if d.Start || !transient || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return api.StateFailed, requestInterrupted, ctx.Err().Error()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 	if d.Start {
 		in.DiskNeeded = dirSize(s.cfg.Recovery.DBPath)
 		in.DiskFree = freeBytes(filepath.Dir(filepath.Clean(s.cfg.Recovery.DBPath)))
@@ -377,5 +399,26 @@ func (s *Supervisor) runResyncRequest(ctx context.Context, rec *topology.Request
 			return api.StateFailed, "resync_failed", last.Error
 		}
 		return api.StateDone, reasonResyncDone, fmt.Sprintf("%s resynced in %s; the old dbpath is kept at %s", rec.To, last.Finished.Sub(last.Started).Round(time.Second), last.Aside)
+	}
+}
+
+// freshOpTimes replaces the primary's and the member's optimes in in with what the mongods say
+// now (best effort: on an error the observed ones stay).
+func (s *Supervisor) freshOpTimes(ctx context.Context, in *recovery.ResyncInput) {
+	if in.Primary != "" {
+		if n, err := s.node(ctx, in.Primary); err == nil {
+			cctx, cancel := context.WithTimeout(ctx, opCommandTimeout)
+			if st, err := n.Status(cctx); err == nil && !st.Applied.IsNull() {
+				in.PrimaryOpTime = st.Applied
+			}
+			cancel()
+		}
+	}
+	if n, err := s.node(ctx, in.Self); err == nil {
+		cctx, cancel := context.WithTimeout(ctx, opCommandTimeout)
+		if st, err := n.Status(cctx); err == nil && !st.Applied.IsNull() {
+			in.SelfOpTime = st.Applied
+		}
+		cancel()
 	}
 }

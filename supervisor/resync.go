@@ -140,6 +140,10 @@ func (s *Supervisor) resyncTick(ctx context.Context) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.rs.plan != nil {
+		// An operator's resync started meanwhile (operator_run.go): its lease is not ours to drop.
+		return
+	}
 	if len(s.notReady) > 0 && d.Start {
 		// Not ready: observe and report, never act. A plan already running goes on (above).
 		d = recovery.ResyncDecision{Reason: recovery.ResyncReason(ReasonNotReady), Evidence: append(d.Evidence, s.notReady...)}
@@ -189,6 +193,7 @@ func (s *Supervisor) advanceResync(ctx context.Context, p recovery.ResyncPlan, n
 	actx, cancel := context.WithTimeout(ctx, s.cfg.Process.StopTimeout+30*time.Second)
 	next, err := s.rs.resyncer.Advance(actx, p, obs)
 	cancel()
+	now = s.now() // a step may take a while (stopping mongod): the lease counts from its end
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rs.plan = &next

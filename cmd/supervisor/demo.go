@@ -146,6 +146,12 @@ func (d *demo) run(ctx context.Context, first int, once bool) error {
 		return err
 	}
 	d.printSummary(res)
+	if res.problem == "" {
+		if p := d.operate(ctx, res); p != "" {
+			res.problem = p
+			fmt.Fprintf(d.out, "operator: FAILED: %s\n", p)
+		}
+	}
 	if once {
 		if res.problem != "" {
 			return fail(exitFailed, "demo: %s", res.problem)

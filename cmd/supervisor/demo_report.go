@@ -214,7 +214,11 @@ func (d *demo) watchForever(ctx context.Context) {
 	if strings.Contains(self, "go-build") { // go run: the binary lives in a temporary directory
 		self = "go run ./cmd/supervisor"
 	}
-	fmt.Fprintf(d.out, "  %s status --addr %s\n", self, d.cars[0].base())
+	tok := filepath.Join(d.dir, demoTokenFile)
+	fmt.Fprintf(d.out, "  open %s/ui/ (the dashboard; paste the admin token from %s to act)\n", d.cars[0].base(), tok)
+	fmt.Fprintf(d.out, "  %s status --addr %s\n", self, d.cars[0].http)
+	fmt.Fprintf(d.out, "  %s switchover --addr %s --token-file %s\n", self, d.cars[0].http, tok)
+	fmt.Fprintf(d.out, "  %s history --addr %s\n", self, d.cars[0].http)
 	var pids []string
 	for _, h := range d.hosts {
 		if pid, err := d.mongodPid(ctx, d.carOf(h)); err == nil {

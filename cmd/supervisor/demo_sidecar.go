@@ -101,7 +101,7 @@ func sidecarYAML(dir string, s *sidecar, all []*sidecar) string {
 	}
 	fmt.Fprintf(&b, "probe:\n  interval: %s\n  write_probe_interval: %s\n", demoProbeInterval, demoProbeInterval)
 	b.WriteString("failover:\n  anti_flap_window: 5m\n")
-	fmt.Fprintf(&b, "http:\n  listen: %s\n", s.http)
+	fmt.Fprintf(&b, "http:\n  listen: %s\n  admin_token_file: %s\n", s.http, demoTokenFile)
 	b.WriteString("log:\n  level: info\n  format: json\n")
 	return b.String()
 }
@@ -110,6 +110,9 @@ func sidecarYAML(dir string, s *sidecar, all []*sidecar) string {
 // generated file fails here with file:line and not in four log files.
 func (s *sidecar) writeConfig(dir string, all []*sidecar) error {
 	if err := writeDemoKeyring(dir); err != nil {
+		return err
+	}
+	if err := writeDemoToken(dir); err != nil {
 		return err
 	}
 	if err := os.WriteFile(s.config, []byte(sidecarYAML(dir, s, all)), 0o644); err != nil {
