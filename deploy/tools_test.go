@@ -2,11 +2,16 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // run runs a command from the repository root with a deadline and fails with its output.
@@ -30,6 +35,57 @@ func TestPromtoolRules(t *testing.T) {
 	run(t, time.Minute, promtool, "check", "rules", "deploy/prometheus/rsguard-rules.yml")
 	run(t, 2*time.Minute, promtool, "test", "rules", "deploy/prometheus/rsguard-rules.test.yml")
 	run(t, time.Minute, promtool, "check", "config", "deploy/prometheus/prometheus.yml")
+}
+
+// TestPromtoolDashboardQueries: every query of the Grafana dashboard parses as PromQL. promtool
+// has no offline query check, so the queries become recording rules of a temporary rule file,
+// with Grafana's variables replaced by values.
+func TestPromtoolDashboardQueries(t *testing.T) {
+	promtool := lookTool(t, "promtool", "prometheus")
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+		Annotations struct {
+			List []struct {
+				Name string `json:"name"`
+				Expr string `json:"expr"`
+			} `json:"list"`
+		} `json:"annotations"`
+	}
+	if err := json.Unmarshal(readFile(t, "deploy/grafana/rsguard.json"), &d); err != nil {
+		t.Fatalf("deploy/grafana/rsguard.json: %v", err)
+	}
+	vars := strings.NewReplacer("$replica_set", "rs0", "$__rate_interval", "1m", "$__range", "1h")
+	type rule struct {
+		Record string `yaml:"record"`
+		Expr   string `yaml:"expr"`
+	}
+	var rules []rule
+	add := func(where, expr string) {
+		rules = append(rules, rule{Record: fmt.Sprintf("dashboard:query_%d", len(rules)), Expr: vars.Replace(expr)})
+		t.Logf("dashboard:query_%d is %s", len(rules)-1, where)
+	}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			add("panel "+p.Title, tg.Expr)
+		}
+	}
+	for _, a := range d.Annotations.List {
+		add("annotation "+a.Name, a.Expr)
+	}
+	out, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dashboard-queries.yml")
+	if err := os.WriteFile(file, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, time.Minute, promtool, "check", "rules", file)
 }
 
 // TestComposeConfig: docker-compose parses the file (it resolves the anchors, the build

@@ -7,15 +7,22 @@
 //   2. wait for a writable primary;
 //   3. create the user "admin" (root) through the localhost exception, or log in as it when it
 //      exists;
-//   4. create or update the user "rsguard" the sidecars log in as: clusterAdmin (hello,
-//      replSetGetStatus, stepUp, freeze, reconfig, shutdown) and readWrite on the write-probe
-//      database "rsguard".
+//   4. create or update the user "rsguard" the sidecars log in as: clusterAdmin
+//      (replSetGetStatus/GetConfig, replSetStepUp, replSetFreeze, replSetReconfig, shutdown for a
+//      fence), readAnyDatabase (listCollections on every database: the rollback archive names
+//      the namespaces of rollback files by collection UUID; a custom role with only
+//      listCollections on {db: "", collection: ""} is the tighter choice) and readWrite on
+//      "rsguard", the write probes' database (probe.write_probe_namespace).
+//
+// Environment: RSGUARD_SECRETS (the secrets directory, default /secrets), RSGUARD_LOCAL (the URI
+// of node-a's mongod over loopback) and RSGUARD_MEMBERS (host:port,...; the first is node-a).
 const fs = require('fs');
 const secrets = process.env.RSGUARD_SECRETS || '/secrets';
 const read = (name) => fs.readFileSync(secrets + '/' + name, 'utf8').trim();
 const adminPw = read('admin.pass');
 const rsguardPw = read('rsguard.pass');
-const members = ['node-a:27017', 'node-b:27017', 'node-c:27017'];
+const members = (process.env.RSGUARD_MEMBERS || 'node-a:27017,node-b:27017,node-c:27017').split(',');
+const localURI = process.env.RSGUARD_LOCAL || 'mongodb://127.0.0.1:27017/?directConnection=true';
 const deadline = Date.now() + 180 * 1000;
 
 function waitFor(what, fn) {
@@ -28,8 +35,7 @@ function waitFor(what, fn) {
   }
 }
 
-const local = waitFor('node-a mongod on 127.0.0.1:27017',
-  () => new Mongo('mongodb://127.0.0.1:27017/?directConnection=true'));
+const local = waitFor('node-a mongod at ' + localURI, () => new Mongo(localURI));
 const hello = () => local.getDB('admin').runCommand({ hello: 1 });
 
 if (!hello().setName) {
@@ -66,7 +72,7 @@ if (loggedIn) {
   conn = local;
 }
 
-const roles = ['clusterAdmin', { role: 'readWrite', db: 'rsguard' }];
+const roles = ['clusterAdmin', 'readAnyDatabase', { role: 'readWrite', db: 'rsguard' }];
 const adminDB = conn.getDB('admin');
 if (adminDB.getUser('rsguard')) {
   adminDB.updateUser('rsguard', { pwd: rsguardPw, roles: roles });
