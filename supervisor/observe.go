@@ -133,7 +133,7 @@ func commandProblem(host string, err error) string {
 	case mongo.CodeNoReplicationEnabled:
 		return fmt.Sprintf("local mongod %s is not a replica-set member (not running with --replSet): %v", host, err)
 	case mongo.CodeUnauthorized, mongo.CodeAuthenticationFailed:
-		return fmt.Sprintf("local mongod %s refuses rsguard's credentials or roles (clusterMonitor and clusterManager are needed): %v", host, err)
+		return fmt.Sprintf("local mongod %s refuses rsguard's credentials or roles (it needs clusterMonitor and clusterManager, hostManager for a fence, readWrite on the probe database, and listCollections on every database for the rollback archive): %v", host, err)
 	}
 	return fmt.Sprintf("local mongod %s answered with an error: %v", host, err)
 }

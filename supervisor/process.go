@@ -99,6 +99,10 @@ func (s *Supervisor) runProcess(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			if s.paused() {
+				continue // a pause holds every restart (pause_process.go)
+			}
+			s.releaseAfterPause(ctx)
 			s.startIfAdoptedGone(ctx)
 			s.restartIfFenceOver(ctx)
 		case e := <-ctrl.Exits():
@@ -109,6 +113,7 @@ func (s *Supervisor) runProcess(ctx context.Context) {
 				continue
 			}
 			s.logger.Warn("local mongod exited: looking at its port now", "mongod", s.selfHost, "err", e.Err)
+			s.holdForPause(ctx)
 			s.checkLocalPort(ctx)
 			s.kickDecide()
 		}

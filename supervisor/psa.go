@@ -53,7 +53,7 @@ func newPSAMetrics(reg prometheus.Registerer) *psaMetrics {
 func (s *Supervisor) psaTick(ctx context.Context) {
 	now := s.now()
 	s.mu.Lock()
-	if s.cfg.Recovery.PSAMitigation != "auto" || len(s.notReady) > 0 || !s.local.reachable() || s.local.view.State != topology.StatePrimary || !s.local.obs.HasConfig {
+	if s.cfg.Recovery.PSAMitigation != "auto" || len(s.notReady) > 0 || s.state.Paused() || !s.local.reachable() || s.local.view.State != topology.StatePrimary || !s.local.obs.HasConfig {
 		s.mu.Unlock()
 		return
 	}

@@ -19,7 +19,7 @@ func (s *Supervisor) readdTick(ctx context.Context) {
 	s.mu.Lock()
 	// A sidecar that is not ready observes and reports but never acts (config drift included:
 	// the members lists may differ).
-	if s.cfg.Recovery.ReAdd != "auto" || len(s.notReady) > 0 || !s.local.reachable() || s.local.view.State != topology.StatePrimary || !s.local.obs.HasConfig {
+	if s.cfg.Recovery.ReAdd != "auto" || len(s.notReady) > 0 || s.state.Paused() || !s.local.reachable() || s.local.view.State != topology.StatePrimary || !s.local.obs.HasConfig {
 		s.mu.Unlock()
 		return
 	}

@@ -148,6 +148,13 @@ func (s *Supervisor) resyncTick(ctx context.Context) {
 		// Not ready: observe and report, never act. A plan already running goes on (above).
 		d = recovery.ResyncDecision{Reason: recovery.ResyncReason(ReasonNotReady), Evidence: append(d.Evidence, s.notReady...)}
 	}
+	if s.state.Paused() && d.Start {
+		// Paused: no automatic resync starts (an operator's request still does). A plan already
+		// running goes on: stopping it halfway leaves a member without data.
+		p := s.state.Memory.Pause
+		d = recovery.ResyncDecision{Reason: recovery.ResyncReason(election.RefusedPaused),
+			Evidence: append(d.Evidence, "automatic actions are paused by "+p.By+": "+p.Why)}
+	}
 	if !d.Start {
 		s.rs.claimAt = time.Time{}
 		if s.rs.claim.Member != "" {

@@ -60,6 +60,7 @@ type Supervisor struct {
 	opRunning    map[string]bool // operator requests this sidecar is running (operator_run.go)
 	hist         *history        // the set's history (history.go)
 	notifier     *notify.Notifier
+	pauseHold    pauseHold // the local mongod kept down by a pause (pause_process.go)
 	ownView      topology.MemberView
 	viewSig      string
 	published    bool // the view has been handed to gossip (after the first readiness)
