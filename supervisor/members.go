@@ -102,8 +102,14 @@ func describe(row *MemberRow, snap topology.Snapshot, visible []string) {
 		seen := Seen{Reach: reachNames[v.Reaches(row.Host)]}
 		switch {
 		case v.Local.Host == row.Host:
-			seen.State = v.Local.State.String()
-			row.State, row.OpTime, row.Source, row.stateNum = seen.State, v.Local.OpTime, "own_sidecar", v.Local.State
+			st := v.Local.State
+			if !v.Local.Reachable {
+				// Its own sidecar cannot reach it: the last state it answered is history, and a
+				// dead primary must not show as a second PRIMARY.
+				st = topology.StateDown
+			}
+			seen.State = st.String()
+			row.State, row.OpTime, row.Source, row.stateNum = seen.State, v.Local.OpTime, "own_sidecar", st
 		default:
 			if p, ok := v.Peer(row.Host); ok {
 				seen.State = p.State.String()

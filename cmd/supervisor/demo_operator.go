@@ -107,6 +107,15 @@ func (d *demo) operate(ctx context.Context, res *failoverResult) string {
 			}
 		}
 	}
+	// Right after the switchover the asked sidecar may not see the new primary yet: the dry run
+	// says so (refused_no_primary) until it does.
+	if _, err := d.waitFor(ctx, time.Minute, "a resync plan for "+member, func(ctx context.Context) (string, error) {
+		_, err := cl.Do(ctx, api.ActionResync, member, api.ActionRequest{Actor: "demo"}, apiclient.DoOptions{DryRun: true})
+		return "", err
+	}); err != nil {
+		close(done)
+		return "resync: " + err.Error()
+	}
 	rs, err := cl.Do(ctx, api.ActionResync, member, api.ActionRequest{Actor: "demo", Why: "demo: rebuild a member"}, apiclient.DoOptions{Wait: operatorWait})
 	close(done)
 	if err != nil {
