@@ -90,7 +90,7 @@ func docCommands(t *testing.T) []docCommand {
 }
 
 // shellWords splits a command line as sh would for the purpose of finding the verb and the
-// flags: quotes group, and the command ends at a comment, a pipe, a redirection, a ";", "&&",
+// flags: quotes and <placeholders> group, and the command ends at a comment, a pipe, a redirection, a ";", "&&",
 // "||" or a closing parenthesis. Brackets of optional parts ("[--force]") are dropped.
 func shellWords(line string) []string {
 	var words []string
@@ -109,11 +109,18 @@ func shellWords(line string) []string {
 		case quote != 0:
 			if r == quote {
 				quote = 0
+				if r == '>' {
+					cur.WriteRune(r)
+				}
 			} else {
 				cur.WriteRune(r)
 			}
 		case r == '"' || r == '\'':
 			quote, has = r, true
+		case r == '<' && !has:
+			// A placeholder: <old primary> is one word, its ">" no redirection.
+			cur.WriteRune(r)
+			quote, has = '>', true
 		case r == ' ' || r == '\t':
 			flush()
 		case r == '#' && !has:
@@ -168,6 +175,34 @@ func (h *cliHelp) flags(path []string) (map[string]bool, error) {
 }
 
 var errPlaceholder = errors.New("a placeholder, not a command")
+
+var (
+	hostPort    = regexp.MustCompile(`^[A-Za-z0-9.-]+:[0-9]+$`)
+	placeholder = regexp.MustCompile(`^(<.*>|[A-Z][A-Z_:]*)$`) // <old primary>, HOST, MEMBER
+)
+
+// memberArgs returns the words that name a replica-set member: the value of --to, and the
+// member of resync run.
+func memberArgs(words, path []string) []string {
+	var out []string
+	for i, w := range words {
+		if v, ok := strings.CutPrefix(w, "--to="); ok {
+			out = append(out, v)
+		} else if w == "--to" && i+1 < len(words) {
+			out = append(out, words[i+1])
+		}
+	}
+	if len(path) == 2 && path[0] == "resync" && path[1] == "run" {
+		rest := words[2:]
+		if len(rest) > 0 && rest[0] == "run" {
+			rest = rest[1:]
+		}
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			out = append(out, rest[0])
+		}
+	}
+	return out
+}
 
 // commandPath finds the command a document's words name: the verb, and for the verbs with
 // subcommands (rollback, resync) the subcommand. resync MEMBER is resync run MEMBER.
@@ -231,6 +266,11 @@ func TestDocCommandsMatchCLI(t *testing.T) {
 			continue
 		}
 		checked[strings.Join(path, " ")]++
+		for _, m := range memberArgs(words, path) {
+			if !hostPort.MatchString(m) && !placeholder.MatchString(m) {
+				t.Errorf("%s: %q: %s is not a member as the replica set names it (host:port) nor a placeholder", c.Where, c.Line, m)
+			}
+		}
 		for _, w := range words[1:] {
 			if !strings.HasPrefix(w, "-") || w == "-" {
 				continue
