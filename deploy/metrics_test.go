@@ -367,6 +367,8 @@ func TestDashboard(t *testing.T) {
 		"Write probe latency":        "rsguard_supervisor_write_probe_latency_seconds_bucket",
 		"Resync progress":            "rsguard_supervisor_resync_progress_ratio",
 		"Rollback archive":           "rsguard_supervisor_rollback_archive_entries",
+		"Webhook deliveries":         "rsguard_notify_webhook_deliveries_total",
+		"Hook runs":                  "rsguard_notify_hook_runs_total",
 	} {
 		e, ok := exprs[title]
 		switch {
