@@ -1,6 +1,6 @@
 // Package deploy_test checks the docker-compose deployment, the Prometheus rules, the Grafana
-// dashboard and the metrics catalogue (docs/metrics.md) against the code, without starting any
-// process of the deployment. The checks that need an external tool (docker-compose, docker,
+// dashboard, the metrics catalogue (docs/metrics.md), the reason codes and the CLI commands the
+// docs show against the code, without starting any process of the deployment. The checks that need an external tool (docker-compose, docker,
 // promtool) skip with the reason when it is missing; CI installs Debian's docker-compose and
 // prometheus packages.
 package deploy_test

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -53,13 +54,21 @@ func codeReasons(t *testing.T) map[string]string {
 			}
 		}
 	}
+	for c, where := range literalReasons(t, base, fset) {
+		out[c] = where
+	}
 	if len(out) < 40 {
 		t.Fatalf("found only %d reason codes: the scanner is broken", len(out))
+	}
+	if _, ok := out["refused_target_lagging"]; !ok {
+		t.Fatal("the operator codes of supervisor/operator.go were not found: the scanner is broken")
 	}
 	return out
 }
 
-// isReasonConst: typed as a reason, or one of the untyped re-add codes of recovery/readd.go.
+// isReasonConst: typed as a reason, one of the untyped re-add codes of recovery/readd.go, or
+// one of the untyped operator codes of supervisor/operator.go (reason*, refused*, request*:
+// the API's ActionResult.reason).
 func isReasonConst(vs *ast.ValueSpec, file string) bool {
 	switch ty := vs.Type.(type) {
 	case *ast.Ident:
@@ -67,13 +76,45 @@ func isReasonConst(vs *ast.ValueSpec, file string) bool {
 	case *ast.SelectorExpr:
 		return reasonTypes[ty.Sel.Name]
 	case nil:
-		if file != "readd.go" || len(vs.Names) != 1 {
+		if len(vs.Names) != 1 {
 			return false
 		}
 		n := vs.Names[0].Name
-		return n != "ReAddedTag" && (strings.HasPrefix(n, "ReAdd") || strings.HasPrefix(n, "RefusedReAdd"))
+		switch file {
+		case "readd.go":
+			return n != "ReAddedTag" && (strings.HasPrefix(n, "ReAdd") || strings.HasPrefix(n, "RefusedReAdd"))
+		case "operator.go":
+			return strings.HasPrefix(n, "reason") || strings.HasPrefix(n, "refused") || strings.HasPrefix(n, "request")
+		}
 	}
 	return false
+}
+
+// operatorFailure matches the failure codes supervisor/operator_run.go writes as literals
+// (switchover_failed, failover_failed, resync_failed).
+var operatorFailure = regexp.MustCompile(`^[a-z]+_failed$`)
+
+// literalReasons returns the operator failure codes written as string literals in
+// supervisor/operator_run.go, with where.
+func literalReasons(t *testing.T, base string, fset *token.FileSet) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(fset, filepath.Join(base, "supervisor/operator_run.go"), nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if s, err := strconv.Unquote(lit.Value); err == nil && operatorFailure.MatchString(s) {
+				out[s] = relPos(base, fset.Position(lit.Pos()))
+			}
+		}
+		return true
+	})
+	if len(out) < 3 {
+		t.Fatalf("found only %d operator failure codes in supervisor/operator_run.go: the scanner is broken (%v)", len(out), out)
+	}
+	return out
 }
 
 var codeCell = regexp.MustCompile("^\\|\\s*`([a-z_]+)`\\s*\\|")
