@@ -46,6 +46,10 @@ const (
 	refusedNothingToAck      = "refused_nothing_to_acknowledge"
 	requestExpired           = "request_expired"
 	requestInterrupted       = "request_interrupted"
+	switchoverFailed         = "switchover_failed"
+	failoverFailed           = "failover_failed"
+	resyncFailed             = "resync_failed"
+	unknownAction            = "unknown_action"
 )
 
 // requestTTL is how long a request waits for its executor to take it.

@@ -100,7 +100,7 @@ func (s *Supervisor) runRequest(ctx context.Context, rec topology.RequestRecord)
 	case api.ActionResync:
 		state, reason, msg = s.runResyncRequest(ctx, &rec)
 	default:
-		state, reason, msg = api.StateFailed, "unknown_action", "unknown action "+rec.Action
+		state, reason, msg = api.StateFailed, unknownAction, "unknown action "+rec.Action
 	}
 	now := s.now()
 	s.mu.Lock()
@@ -162,7 +162,7 @@ func (s *Supervisor) node(ctx context.Context, host string) (mongo.Node, error) 
 // runSwitchover: see planSwitchover. The set is left with an electable majority whatever
 // fails: the others are unfrozen on every path.
 func (s *Supervisor) runSwitchover(ctx context.Context, rec *topology.RequestRecord) (string, string, string) {
-	failed := func(err error) (string, string, string) { return api.StateFailed, "switchover_failed", err.Error() }
+	failed := func(err error) (string, string, string) { return api.StateFailed, switchoverFailed, err.Error() }
 	if rec.From != s.selfHost {
 		return api.StateRefused, refusedNoExecutor, fmt.Sprintf("the primary moved since the plan: %s is not this sidecar's mongod (%s)", rec.From, s.selfHost)
 	}
@@ -312,7 +312,7 @@ func (s *Supervisor) runFailover(ctx context.Context, rec *topology.RequestRecor
 	}
 	s.step(rec, "step_up", rec.To, err)
 	if err != nil {
-		return api.StateFailed, "failover_failed", err.Error()
+		return api.StateFailed, failoverFailed, err.Error()
 	}
 	return api.StateDone, reasonFailoverDone, rec.To + " is the primary"
 }
@@ -369,7 +369,7 @@ func (s *Supervisor) runResyncRequest(ctx context.Context, rec *topology.Request
 	if err := recovery.SaveResyncPlan(s.cfg.StateDir, p); err != nil {
 		s.releaseLeaseLocked(now)
 		s.mu.Unlock()
-		return api.StateFailed, "resync_failed", err.Error()
+		return api.StateFailed, resyncFailed, err.Error()
 	}
 	s.rs.plan, s.rs.refusal = &p, ""
 	s.rsMetrics.active.Set(1)
@@ -396,7 +396,7 @@ func (s *Supervisor) runResyncRequest(ctx context.Context, rec *topology.Request
 			s.step(rec, st, rec.To, err)
 		}
 		if last.Step == recovery.StepFailed {
-			return api.StateFailed, "resync_failed", last.Error
+			return api.StateFailed, resyncFailed, last.Error
 		}
 		return api.StateDone, reasonResyncDone, fmt.Sprintf("%s resynced in %s; the old dbpath is kept at %s", rec.To, last.Finished.Sub(last.Started).Round(time.Second), last.Aside)
 	}
