@@ -139,7 +139,7 @@ func resyncDrill(t *testing.T, killMidway, formerPrimary bool, rep *drillReport)
 			return fmt.Errorf("sidecar %s restarted", car.ID)
 		}
 		if !sawCLI {
-			out, _ := exec.CommandContext(ctx, supBin, "status", "--addr", "http://"+car.HTTP).Output()
+			out, _ := exec.CommandContext(ctx, supBin, "status", "--sidecar", "--addr", "http://"+car.HTTP).Output()
 			for _, l := range strings.Split(string(out), "\n") {
 				if strings.HasPrefix(l, "resync:") && strings.Contains(l, "% of") && !strings.Contains(l, " 0% of") {
 					sawCLI, lastLine = true, l // a partial copy: bar, bytes, ETA

@@ -152,6 +152,8 @@ func (d *demo) run(ctx context.Context, first int, once bool) error {
 			fmt.Fprintf(d.out, "operator: FAILED: %s\n", p)
 		}
 	}
+	fmt.Fprintln(d.out)
+	d.printVerdict(res)
 	if once {
 		if res.problem != "" {
 			return fail(exitFailed, "demo: %s", res.problem)

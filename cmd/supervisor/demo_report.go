@@ -199,6 +199,12 @@ func (d *demo) printSummary(res *failoverResult) {
 	}
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d read back missing\n", res.acked, res.lost)
 	fmt.Fprintf(w, "  %s\n", nativeElectionDelay)
+}
+
+// printVerdict is the demo's last line: the failover's figures, or what failed (the failover or
+// the operator's part after it).
+func (d *demo) printVerdict(res *failoverResult) {
+	w := d.out
 	if res.problem != "" {
 		fmt.Fprintf(w, "failover: FAILED: %s\n", res.problem)
 		return

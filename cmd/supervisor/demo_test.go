@@ -68,6 +68,13 @@ func TestDemoOnce(t *testing.T) {
 		dumpDemoLogs(t, dir)
 		t.Errorf("no sidecar executed a step_up: the new primary came from MongoDB's own election")
 	}
+	// The operator's part: a switchover and a resync through the API, and the history.
+	for _, re := range []string{`(?m)^\[\s*\d+\.\ds\] switchover done \(switchover_done\) by sidecar \S+ in \d+ms`,
+		`(?m)^\[\s*\d+\.\ds\] resync done \(resync_done\) by sidecar \S+`, `(?m)^\s+\S+\s+action\s+switchover from`} {
+		if !regexp.MustCompile(re).MatchString(text) {
+			t.Errorf("the operator's part lacks %s", re)
+		}
+	}
 	// The killed member came back through its sidecar's process controller, not the demo.
 	if !regexp.MustCompile(`(?m)^\s+\+\d+\.\d+s\s+its sidecar restarted mongod 127\.0\.0\.\d+:\d+ \(pid \d+\)$`).MatchString(text) ||
 		!regexp.MustCompile(`(?m)^\s+\+\d+\.\d+s\s+127\.0\.0\.\d+:\d+ rejoined as SECONDARY$`).MatchString(text) {
