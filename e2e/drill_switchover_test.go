@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
 	"github.com/rsguard/rsguard/api"
 	"github.com/rsguard/rsguard/e2e/harness"
 )
@@ -22,7 +25,9 @@ import (
 // (the longest gap between two consecutive acknowledged inserts while the switchover runs, a
 // retried insert counting from its start) and the CLI's wall time. After the runs every
 // acknowledged insert is read back from the last primary: none may be lost. Runs:
-// RSGUARD_DRILL_RUNS (1 in the default suite, 10 under `make drill`).
+// RSGUARD_DRILL_RUNS (1 in the default suite, 10 under `make drill`). Each run is followed by
+// MongoDB alone doing the same job on the same set: replSetStepDown on the primary (rs.stepDown),
+// whose election handoff picks the new primary; its pause is measured the same way.
 func TestDrillSwitchover(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
 	d := newDrillSet(t, 3, 0, 1)
@@ -35,7 +40,8 @@ func TestDrillSwitchover(t *testing.T) {
 	w := startWorkloadEvery(t, d, "switchover", func() time.Duration { return 5 * time.Millisecond })
 	runs := drillRuns(t)
 	rep := newDrillReport("Drill 14: planned switchover through the CLI (`supervisor switchover --to`)",
-		"writes paused (longest gap between acknowledged w:majority inserts)", "switchover command, wall time")
+		"writes paused (longest gap between acknowledged w:majority inserts)", "switchover command, wall time",
+		"MongoDB alone (replSetStepDown): writes paused")
 
 	for run := 1; run <= runs; run++ {
 		p := d.WaitHealthy(t, drillRejoinTimeout)
@@ -86,6 +92,33 @@ func TestDrillSwitchover(t *testing.T) {
 		rep.s("writes paused (longest gap between acknowledged w:majority inserts)").add(gap)
 		rep.s("switchover command, wall time").add(end.Sub(start))
 		t.Logf("run %d: %s -> %s, writes paused %s, command %s", run, p, target, gap, end.Sub(start).Round(time.Millisecond))
+		for _, st := range res.Steps {
+			t.Logf("run %d:   %-13s %-17s %s", run, st.Do, st.Host, st.Result)
+		}
+
+		// MongoDB alone, same set, same writer: the primary told to step down as an operator
+		// would by hand (rs.stepDown(30) with secondaryCatchUpPeriodSecs 10); mongod's election
+		// handoff picks the new primary.
+		p = d.WaitHealthy(t, drillRejoinTimeout)
+		start = time.Now()
+		d.c.Timeline.Mark("run %d: replSetStepDown 30 on %s (MongoDB alone)", run, p)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		_, err = p.Command(ctx, bson.D{{Key: "replSetStepDown", Value: 30}, {Key: "secondaryCatchUpPeriodSecs", Value: 10}})
+		cancel()
+		if err != nil && !mongo.IsNetworkError(err) {
+			t.Fatalf("run %d: replSetStepDown on %s: %v", run, p, err)
+		}
+		np, _, err = d.newPrimary(context.Background(), p, drillRejoinTimeout)
+		if err != nil {
+			t.Fatalf("run %d: no new primary after replSetStepDown on %s: %v", run, p, err)
+		}
+		end = time.Now()
+		if _, err := w.waitAckAfter(context.Background(), end, 10*time.Second); err != nil {
+			t.Fatalf("run %d: no write acknowledged after the native stepdown: %v", run, err)
+		}
+		gap = longestAckGap(w.snapshot(), start, end)
+		rep.s("MongoDB alone (replSetStepDown): writes paused").add(gap)
+		t.Logf("run %d native: %s -> %s, writes paused %s", run, p, np, gap)
 	}
 	last := d.WaitHealthy(t, drillRejoinTimeout)
 	acked := w.verify(t, last)

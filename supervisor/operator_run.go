@@ -134,11 +134,15 @@ func stepLines(steps []topology.RequestStep) []string {
 	return out
 }
 
-// step records the result of the plan's steps named do (on host, "" for any) as the run goes.
-func (s *Supervisor) step(rec *topology.RequestRecord, do, host string, err error) {
+// step records the result of the plan's steps named do (on host, "" for any) as the run goes,
+// with how long it took since began (zero: not timed).
+func (s *Supervisor) step(rec *topology.RequestRecord, do, host string, began time.Time, err error) {
 	res := "ok"
 	if err != nil {
 		res = err.Error()
+	}
+	if !began.IsZero() {
+		res += fmt.Sprintf(" (%s)", time.Since(began).Round(time.Millisecond))
 	}
 	// The memory holds the previous copy: never write through a shared backing array.
 	rec.Steps = slices.Clone(rec.Steps)
@@ -178,51 +182,56 @@ func (s *Supervisor) runSwitchover(ctx context.Context, rec *topology.RequestRec
 		Summary: fmt.Sprintf("%s asked for a switchover from %s to %s", rec.Actor, rec.From, rec.To)}); err != nil {
 		return api.StateRefused, string(ReasonVetoed), err.Error()
 	}
+	began := time.Now()
 	if err := s.waitCaughtUp(ctx, primary, target); err != nil {
-		s.step(rec, "wait_catch_up", rec.To, err)
+		s.step(rec, "wait_catch_up", rec.To, began, err)
 		return api.StateFailed, refusedTargetLagging, err.Error()
 	}
-	s.step(rec, "wait_catch_up", rec.To, nil)
+	s.step(rec, "wait_catch_up", rec.To, began, nil)
 	var frozen []string
 	defer func() {
 		for _, h := range frozen {
+			began := time.Now()
 			n, err := s.node(context.WithoutCancel(ctx), h)
 			if err == nil {
 				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opCommandTimeout)
 				err = n.Freeze(cctx, 0)
 				cancel()
 			}
-			s.step(rec, "unfreeze", h, err)
+			s.step(rec, "unfreeze", h, began, err)
 		}
 	}()
 	for _, st := range rec.Steps {
 		if st.Do != "freeze" {
 			continue
 		}
+		began := time.Now()
 		n, err := s.node(ctx, st.Host)
 		if err == nil {
 			cctx, cancel := context.WithTimeout(ctx, opCommandTimeout)
 			err = n.Freeze(cctx, switchoverFreezeSecs)
 			cancel()
 		}
-		s.step(rec, "freeze", st.Host, err)
+		s.step(rec, "freeze", st.Host, began, err)
 		if err != nil {
 			return failed(fmt.Errorf("freeze %s: %w", st.Host, err))
 		}
 		frozen = append(frozen, st.Host)
 	}
+	began = time.Now()
 	cctx, cancel := context.WithTimeout(ctx, (switchoverCatchUpSecs+5)*time.Second)
 	err = primary.StepDown(cctx, switchoverStepDownSecs, switchoverCatchUpSecs*time.Second, false)
 	cancel()
-	s.step(rec, "step_down", rec.From, err)
+	s.step(rec, "step_down", rec.From, began, err)
 	if err != nil {
 		return failed(fmt.Errorf("step down %s: %w", rec.From, err))
 	}
 	s.mu.Lock()
 	s.setStateLocked(s.state.RecordFreeze(rec.From, s.now().Add(switchoverStepDownSecs*time.Second), s.id))
 	s.mu.Unlock()
+	began = time.Now()
 	err = s.stepUpAndWait(ctx, target)
-	s.step(rec, "step_up", rec.To, err)
+	s.step(rec, "step_up", rec.To, began, err)
 	if err != nil {
 		return failed(fmt.Errorf("step up %s: %w", rec.To, err))
 	}
@@ -306,11 +315,12 @@ func (s *Supervisor) runFailover(ctx context.Context, rec *topology.RequestRecor
 		Summary: fmt.Sprintf("%s asked for a failover to %s", rec.Actor, rec.To)}); err != nil {
 		return api.StateRefused, string(ReasonVetoed), err.Error()
 	}
+	began := time.Now()
 	n, err := s.node(ctx, rec.To)
 	if err == nil {
 		err = s.stepUpAndWait(ctx, n)
 	}
-	s.step(rec, "step_up", rec.To, err)
+	s.step(rec, "step_up", rec.To, began, err)
 	if err != nil {
 		return api.StateFailed, failoverFailed, err.Error()
 	}
@@ -393,7 +403,7 @@ func (s *Supervisor) runResyncRequest(ctx context.Context, rec *topology.Request
 			if last.Step == recovery.StepFailed {
 				err = errors.New(last.Error)
 			}
-			s.step(rec, st, rec.To, err)
+			s.step(rec, st, rec.To, time.Time{}, err)
 		}
 		if last.Step == recovery.StepFailed {
 			return api.StateFailed, resyncFailed, last.Error
