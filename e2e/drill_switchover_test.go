@@ -27,7 +27,8 @@ import (
 // acknowledged insert is read back from the last primary: none may be lost. Runs:
 // RSGUARD_DRILL_RUNS (1 in the default suite, 10 under `make drill`). Each run is followed by
 // MongoDB alone doing the same job on the same set: replSetStepDown on the primary (rs.stepDown),
-// whose election handoff picks the new primary; its pause is measured the same way.
+// whose election handoff picks the new primary; its pause is measured the same way, once the
+// primary has heard every member since the switchover (a settled set).
 func TestDrillSwitchover(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
 	d := newDrillSet(t, 3, 0, 1)
@@ -100,6 +101,32 @@ func TestDrillSwitchover(t *testing.T) {
 		// would by hand (rs.stepDown(30) with secondaryCatchUpPeriodSecs 10); mongod's election
 		// handoff picks the new primary.
 		p = d.WaitHealthy(t, drillRejoinTimeout)
+		// The switchover froze and unfroze a member; mongod learns a member's electability from
+		// its heartbeats (every 2 s), and its stepdown waits for an electable caught-up
+		// secondary. Start once the primary has heard every member since: as an operator's
+		// rs.stepDown() would find a settled set.
+		harness.WaitFor(t, 30*time.Second, "a heartbeat from every member since the switchover", func(ctx context.Context) error {
+			raw, err := p.Command(ctx, bson.D{{Key: "replSetGetStatus", Value: 1}})
+			if err != nil {
+				return err
+			}
+			var st struct {
+				Members []struct {
+					Name          string    `bson:"name"`
+					Self          bool      `bson:"self"`
+					LastHeartbeat time.Time `bson:"lastHeartbeat"`
+				} `bson:"members"`
+			}
+			if err := bson.Unmarshal(raw, &st); err != nil {
+				return err
+			}
+			for _, m := range st.Members {
+				if !m.Self && !m.LastHeartbeat.After(end) {
+					return fmt.Errorf("last heartbeat to %s at %s", m.Name, m.LastHeartbeat.Format(time.RFC3339Nano))
+				}
+			}
+			return nil
+		})
 		start = time.Now()
 		d.c.Timeline.Mark("run %d: replSetStepDown 30 on %s (MongoDB alone)", run, p)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
