@@ -13,7 +13,7 @@ test:
 
 # Race detector on the packages with goroutines.
 test-race:
-	$(GO) test -race -count=1 -timeout 20m ./mongoemu/... ./heartbeat/... ./supervisor/... ./api/... ./mongo/... ./recovery/...
+	$(GO) test -race -count=1 -timeout 20m ./mongoemu/... ./heartbeat/... ./supervisor/... ./api/... ./apiclient/... ./notify/... ./mongo/... ./recovery/...
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
