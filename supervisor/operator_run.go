@@ -183,7 +183,7 @@ func (s *Supervisor) runSwitchover(ctx context.Context, rec *topology.RequestRec
 		return api.StateRefused, string(ReasonVetoed), err.Error()
 	}
 	began := time.Now()
-	if err := s.waitCaughtUp(ctx, primary, target); err != nil {
+	if err := s.waitCaughtUp(ctx, primary, target, rec.To, began); err != nil {
 		s.step(rec, "wait_catch_up", rec.To, began, err)
 		return api.StateFailed, refusedTargetLagging, err.Error()
 	}
@@ -238,27 +238,43 @@ func (s *Supervisor) runSwitchover(ctx context.Context, rec *topology.RequestRec
 	return api.StateDone, reasonSwitchoverDone, fmt.Sprintf("%s is the primary; %s stepped down for %ds", rec.To, rec.From, switchoverStepDownSecs)
 }
 
-// waitCaughtUp waits until target has applied what the primary had applied when it looked
-// (the stepdown then waits for the rest, with writes stopped).
-func (s *Supervisor) waitCaughtUp(ctx context.Context, primary, target mongo.Node) error {
+// waitCaughtUp waits until target has applied what the primary had applied when it looked (the
+// stepdown then waits for the rest, with writes stopped), and until the primary has had a
+// heartbeat from the target since the switchover began. The primary's stepdown waits for a
+// caught-up secondary it believes electable, and it learns a member's electability from its
+// heartbeats (every heartbeatIntervalMillis, 2 s): a target frozen or unfrozen shortly before (the
+// previous switchover froze it) would otherwise keep the writes stopped until the next heartbeat.
+// Waiting here costs the command up to one heartbeat interval and the writes nothing. A status
+// without lastHeartbeat (zero) is not waited on.
+func (s *Supervisor) waitCaughtUp(ctx context.Context, primary, target mongo.Node, targetHost string, since time.Time) error {
 	deadline := time.Now().Add(opCatchUpWait)
 	var want, got topology.OpTime
+	var heard time.Time
 	for {
 		cctx, cancel := context.WithTimeout(ctx, opCommandTimeout)
 		ps, err := primary.Status(cctx)
 		if err == nil {
 			want = ps.Applied
+			for _, m := range ps.Members {
+				if m.Name == targetHost {
+					heard = m.LastHeartbeat
+				}
+			}
 			var ts mongo.Status
 			ts, err = target.Status(cctx)
 			got = ts.Applied
 		}
 		cancel()
-		if err == nil && !want.After(got) {
+		fresh := heard.IsZero() || heard.After(since)
+		if err == nil && !want.After(got) && fresh {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			if err != nil {
+			switch {
+			case err != nil:
 				return fmt.Errorf("catch-up: %w", err)
+			case !fresh:
+				return fmt.Errorf("the primary has had no heartbeat from the target for %s (last %s)", opCatchUpWait, heard.UTC().Format(time.RFC3339Nano))
 			}
 			return fmt.Errorf("the target is still behind the primary after %s (applied %s, primary %s)", opCatchUpWait, got, want)
 		}
