@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build test test-race lint bench drill soak clean
+.PHONY: build test test-race lint bench drill soak bench-failover clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -40,3 +40,12 @@ drill:
 # replication-lag blips, a crash of the coordinator sidecar).
 soak:
 	RSGUARD_SOAK=5m $(GO) test ./e2e/ -run TestDrillFalsePositives -v -count=1 -timeout 15m
+
+# rsguard against MongoDB alone on the same set and the same fault, N rounds each (RSGUARD_DRILL_RUNS,
+# 10 by default): SIGKILL of the primary, its host frozen, its disk stalled (MongoDB alone does
+# not recover from that one). Medians, p90 and ratios go to the test log and
+# e2e/testdata/drills/bench-failover.md; every value to bench-failover.json beside it.
+bench-failover:
+	RSGUARD_DRILL_RUNS=$${RSGUARD_DRILL_RUNS:-10} RSGUARD_DRILL_REPORT=testdata/drills/bench-failover.md \
+	RSGUARD_DRILL_JSON=testdata/drills/bench-failover.json \
+	$(GO) test ./e2e/ -run 'TestDrillPrimaryKill|TestDrillPrimaryHostFrozen|TestDrillSickPrimary' -v -count=1 -timeout 60m

@@ -189,12 +189,13 @@ func (r *drillReport) publish(t testing.TB) {
 	t.Helper()
 	text := r.String()
 	t.Logf("drill report:\n%s", text)
+	reportFile.mu.Lock()
+	defer reportFile.mu.Unlock()
+	r.publishJSON(t)
 	path := os.Getenv(envDrillReport)
 	if path == "" {
 		return
 	}
-	reportFile.mu.Lock()
-	defer reportFile.mu.Unlock()
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	header := ""
 	if !reportFile.started {
