@@ -98,6 +98,9 @@ func CheckLinearizable(h *History, timeout time.Duration, htmlPath string) (Resu
 // maxListed bounds the operations named per key in an explanation.
 const maxListed = 4
 
+// maxKeys bounds the keys named in an explanation.
+const maxKeys = 3
+
 // explain names the keys whose sub-history has no linearization: for each,
 // the last operation of the longest linearizable prefix and the operations
 // (earliest calls first) that could not follow it.
@@ -129,13 +132,13 @@ func explain(ops []porcupine.Operation, info porcupine.LinearizationInfo) string
 				rest = append(rest, o)
 			}
 		}
-		sort.SliceStable(rest, func(i, j int) bool { return rest[i].Call < rest[j].Call })
+		rest = candidates(rest)
 		var b strings.Builder
 		fmt.Fprintf(&b, "key %q: only %d of %d operations linearize", key, len(longest), len(part))
 		if len(longest) > 0 {
 			fmt.Fprintf(&b, "; after %s the state is %d", opString(longest[len(longest)-1]), stateAfter(longest))
 		}
-		b.WriteString("; cannot place ")
+		b.WriteString("; none of the next candidates fits: ")
 		for i, o := range rest {
 			if i == maxListed {
 				fmt.Fprintf(&b, ", ... (%d more)", len(rest)-maxListed)
@@ -151,7 +154,28 @@ func explain(ops []porcupine.Operation, info porcupine.LinearizationInfo) string
 	if len(out) == 0 {
 		return "no linearization found"
 	}
+	if len(out) > maxKeys {
+		out = append(out[:maxKeys], fmt.Sprintf("and %d more keys", len(out)-maxKeys))
+	}
 	return strings.Join(out, "; ")
+}
+
+// candidates returns the operations that could come next in a
+// linearization of rest: those called before any of rest returned (the
+// others must follow one of them), earliest call first.
+func candidates(rest []porcupine.Operation) []porcupine.Operation {
+	minRet := rest[0].Return
+	for _, o := range rest {
+		minRet = min(minRet, o.Return)
+	}
+	var out []porcupine.Operation
+	for _, o := range rest {
+		if o.Call <= minRet {
+			out = append(out, o)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Call < out[j].Call })
+	return out
 }
 
 type opID = CallID
