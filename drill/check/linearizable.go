@@ -200,3 +200,13 @@ func stateAfter(lin []porcupine.Operation) int64 {
 	}
 	return s
 }
+
+// String is a one-line summary for drill reports.
+func (r Result) String() string {
+	s := fmt.Sprintf("%s: %d ops checked on %d keys (%d ok, %d failed, %d unknown, %d pending) in %s",
+		r.Verdict, r.Checked, r.Keys, r.Counts.OK, r.Counts.Failed, r.Counts.Unknown, r.Counts.Pending, r.Elapsed.Round(time.Microsecond))
+	if r.Verdict == NotLinearizable {
+		s += ": " + r.Explanation
+	}
+	return s
+}

@@ -257,3 +257,25 @@ func TestHistoryRejectsBadInput(t *testing.T) {
 		t.Errorf("negative timeout: %v; want error naming timeout", err)
 	}
 }
+
+func TestInconclusiveIsNotAPass(t *testing.T) {
+	err := Result{Verdict: Inconclusive, Checked: 10, Keys: 2}.Err()
+	if !errors.Is(err, ErrInconclusive) {
+		t.Fatalf("Err() = %v; want ErrInconclusive", err)
+	}
+	if (Result{Verdict: Linearizable}).Err() != nil {
+		t.Fatal("linearizable result has an error")
+	}
+}
+
+func TestResultString(t *testing.T) {
+	h := newTestHistory()
+	do(t, h, 0, Write("x", 1), Output{})
+	do(t, h, 1, Read("x"), Output{Value: 3})
+	s := check(t, h, "").String()
+	for _, want := range []string{"not-linearizable", "2 ops checked on 1 keys", `key "x"`, "read(x) -> 3"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("String() = %q; want it to contain %q", s, want)
+		}
+	}
+}

@@ -187,7 +187,7 @@ func TestCorrectStorePasses(t *testing.T) {
 	if res.Counts.Failed == 0 || res.Counts.Unknown == 0 {
 		t.Fatalf("counts %+v: the workload should include failed and unknown writes", res.Counts)
 	}
-	t.Logf("%d ops on %d keys: %+v, checked in %s", res.Checked, res.Keys, res.Counts, res.Elapsed)
+	t.Log(res)
 }
 
 func TestBrokenStoreIsCaught(t *testing.T) {
