@@ -3,6 +3,7 @@ package heartbeat
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -37,7 +38,9 @@ func TestFleetGossipShort(t *testing.T) {
 // of whatever else the machine runs). Run it with `make bench-gossip`.
 func BenchmarkFleetGossip(b *testing.B) {
 	var all fleetResult
+	var cpu, wall time.Duration
 	for b.Loop() {
+		cpu0, wall0 := processCPU(b), time.Now()
 		res := runFleet(b, fleetConfig{sets: 100, per: 3, staleAfter: 3 * DefaultPushInterval,
 			poll: 10 * time.Millisecond, limit: 60 * time.Second})
 		for _, err := range res.errs {
@@ -45,6 +48,7 @@ func BenchmarkFleetGossip(b *testing.B) {
 		}
 		all.samples = append(all.samples, res.samples...)
 		all.staleSurvive += res.staleSurvive
+		cpu, wall = cpu+processCPU(b)-cpu0, wall+time.Since(wall0)
 	}
 	for _, st := range all.stats() {
 		for _, q := range []struct {
@@ -55,16 +59,27 @@ func BenchmarkFleetGossip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(all.staleSurvive), "survivor_stale_sets")
-	b.Logf("real time, %d sets x 3:\n%s", len(all.samples), fleetTable(all))
+	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cpu_cores")
+	b.Logf("real time, %d sets x 3, process CPU %.2f cores over %v (whole run: start, phases, shutdown, polling):\n%s",
+		len(all.samples), cpu.Seconds()/wall.Seconds(), wall.Round(time.Millisecond), fleetTable(all))
 }
 
 // fleetTable renders the distributions as the markdown table of e2e/testdata/drills/gossip-fleet.md.
 func fleetTable(r fleetResult) string {
 	var b strings.Builder
 	b.WriteString("| measure (per set, slowest member) | median | p90 | p99 | max |\n|---|---|---|---|---|\n")
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	for _, st := range r.stats() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", st.name, ms(st.p50), ms(st.p90), ms(st.p99), ms(st.pMax))
 	}
 	return b.String()
+}
+
+// processCPU is the user+system CPU time this process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
