@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: build test test-race lint bench drill soak bench-failover clean
+.PHONY: build test test-race lint bench bench-gossip bench-failover drill soak clean
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -22,6 +22,11 @@ lint:
 
 bench:
 	$(GO) test -run XXX -bench . -benchtime 3s ./mongoemu/
+
+# Gossip at fleet scale: 100 replica sets x 3 sidecars on one in-memory network in one process,
+# real clock; the figures are in e2e/testdata/drills/gossip-fleet.md.
+bench-gossip:
+	$(GO) test -run XXX -bench BenchmarkFleetGossip -benchtime 1x -count=1 -timeout 10m ./heartbeat/
 
 clean:
 	rm -rf bin/
