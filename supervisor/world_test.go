@@ -245,8 +245,7 @@ func (w *world) status(host string) mongo.Status {
 		st.ElectionCandidate = &mongo.ElectionCandidateMetrics{Term: w.term, Date: w.termAt}
 	}
 	for _, h := range w.hosts {
-		m := mongo.MemberStatus{Name: h, Health: 1, State: w.stateLocked(h), OpTime: w.optime[h], Self: h == host,
-			LastHeartbeat: time.Now()}
+		m := mongo.MemberStatus{Name: h, Health: 1, State: w.stateLocked(h), OpTime: w.optime[h], Self: h == host}
 		if w.down[h] && h != host {
 			m.Health, m.State = 0, topology.StateDown
 		}
