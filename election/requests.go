@@ -2,7 +2,6 @@ package election
 
 import (
 	"cmp"
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -19,16 +18,34 @@ const (
 	KeptRequests     = 8
 )
 
-// cmpRequest orders two copies of one request: the higher stage wins, then the later start and
-// end; equal copies compare 0. The last tie-break (the whole record's encoding) only matters for
-// copies no correct sidecar produces, and keeps the merge deterministic.
+// cmpRequest orders two copies of one request: the higher stage wins, then the copy with more
+// step results (a running request's executor records them one by one), then the later start
+// and end; the remaining fields only break ties between copies no correct sidecar produces,
+// and keep the merge a total order (commutative). Equal copies compare 0.
 func cmpRequest(x, y topology.RequestRecord) int {
-	if c := cmp.Or(cmp.Compare(x.Stage, y.Stage), x.Started.Compare(y.Started), x.Ended.Compare(y.Ended)); c != 0 {
-		return c
+	return cmp.Or(cmp.Compare(x.Stage, y.Stage), cmp.Compare(doneSteps(x), doneSteps(y)),
+		x.Started.Compare(y.Started), x.Ended.Compare(y.Ended),
+		cmp.Compare(x.State, y.State), cmp.Compare(x.Reason, y.Reason), cmp.Compare(x.Message, y.Message),
+		slices.CompareFunc(x.Steps, y.Steps, cmpStep),
+		cmp.Compare(x.Action, y.Action), cmp.Compare(x.To, y.To), cmp.Compare(boolOrder(x.Force), boolOrder(y.Force)),
+		cmp.Compare(x.Actor, y.Actor), cmp.Compare(x.Why, y.Why), cmp.Compare(x.Executor, y.Executor),
+		cmp.Compare(x.By, y.By), x.Created.Compare(y.Created), x.Expires.Compare(y.Expires),
+		cmp.Compare(x.From, y.From), cmp.Compare(x.ID, y.ID))
+}
+
+func cmpStep(a, b topology.RequestStep) int {
+	return cmp.Or(cmp.Compare(a.Do, b.Do), cmp.Compare(a.Host, b.Host), cmp.Compare(a.Detail, b.Detail), cmp.Compare(a.Result, b.Result))
+}
+
+// doneSteps counts the steps that have a result.
+func doneSteps(r topology.RequestRecord) int {
+	n := 0
+	for _, st := range r.Steps {
+		if st.Result != "" {
+			n++
+		}
 	}
-	bx, _ := json.Marshal(x)
-	by, _ := json.Marshal(y)
-	return slices.Compare(bx, by)
+	return n
 }
 
 // pruneRequests drops ended requests older than RequestRetention, keeps the KeptRequests

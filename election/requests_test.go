@@ -65,3 +65,23 @@ func TestActiveRequestIsTheEarliest(t *testing.T) {
 		t.Fatal("an empty memory has an active request")
 	}
 }
+
+// A running request's executor records its steps' results one by one: a copy with more results
+// must win the merge whatever the order, or the progress others (and the executor itself) see
+// goes backwards.
+func TestRequestMergeKeepsStepProgress(t *testing.T) {
+	run := topology.RequestRecord{ID: "r1", Action: "switchover", Executor: "a", Created: memT0, Expires: memT0.Add(time.Minute),
+		Stage: topology.RequestRunning, Started: memT0.Add(time.Second),
+		Steps: []topology.RequestStep{{Do: "wait_catch_up", Host: "h2"}, {Do: "step_down", Host: "h1"}}}
+	more := run
+	more.Steps = []topology.RequestStep{{Do: "wait_catch_up", Host: "h2", Result: "ok (3ms)"}, {Do: "step_down", Host: "h1"}}
+	for _, order := range [][]topology.RequestRecord{{run, more}, {more, run}} {
+		var m topology.Memory
+		for _, r := range order {
+			m = MergeMemory(m, topology.Memory{Requests: map[string]topology.RequestRecord{r.ID: r}})
+		}
+		if got := m.Requests["r1"].Steps[0].Result; got != "ok (3ms)" {
+			t.Fatalf("merge kept the copy without the step's result: %+v", m.Requests["r1"])
+		}
+	}
+}

@@ -98,7 +98,7 @@ func (s *Supervisor) blockedReasonsLocked(quorum, settled bool) []string {
 	if s.state.Paused() {
 		b = append(b, blockedPaused)
 	}
-	if f := s.state.LastFailover; !f.At.IsZero() && s.state.AckAt.Before(f.At) && s.now().Before(f.At.Add(s.policy.AntiFlapWindow)) {
+	if s.now().Before(antiFlapUntil(s.state, s.policy)) {
 		b = append(b, blockedAntiFlap)
 	}
 	if !quorum {

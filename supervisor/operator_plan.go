@@ -49,7 +49,7 @@ func sidecarUp(c api.Cluster, id string) bool {
 
 func electable(m api.Member) bool { return m.Priority > 0 && m.Votes > 0 && !m.Hidden && !m.Arbiter }
 
-// checkTarget refuses a target that cannot become primary now; "" when it can.
+// checkTarget reports whether m can become primary now, and refuses r with the reason when not.
 func checkTarget(r *api.ActionResult, m api.Member, mem topology.Memory, maxLag time.Duration, force bool, now time.Time) bool {
 	switch {
 	case m.State == "PRIMARY" && m.Healthy:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -376,9 +375,7 @@ func (s *Supervisor) runResyncRequest(ctx context.Context, rec *topology.Request
 		}
 	}
 	if d.Start {
-		in.DiskNeeded = dirSize(s.cfg.Recovery.DBPath)
-		in.DiskFree = freeBytes(filepath.Dir(filepath.Clean(s.cfg.Recovery.DBPath)))
-		d = recovery.DecideResync(in)
+		d = decideWithDisk(&in, s.cfg.Recovery.DBPath)
 	}
 	if !d.Start {
 		return api.StateRefused, string(d.Reason), strings.Join(d.Evidence, "; ")

@@ -103,10 +103,17 @@ func policySummary(cfg *config.Config, p election.Policy, st election.State) Pol
 		Memory:        st.Memory,
 		ElectionQuiet: p.ElectionQuiet.String(),
 	}
-	if f := st.LastFailover; !f.At.IsZero() && st.AckAt.Before(f.At) {
-		s.AntiFlapUntil = f.At.Add(p.AntiFlapWindow)
-	}
+	s.AntiFlapUntil = antiFlapUntil(st, p)
 	return s
+}
+
+// antiFlapUntil is when the block on a second automatic failover ends: the last failover plus
+// the anti-flap window, unless acknowledged; zero when there is none.
+func antiFlapUntil(st election.State, p election.Policy) time.Time {
+	if f := st.LastFailover; !f.At.IsZero() && st.AckAt.Before(f.At) {
+		return f.At.Add(p.AntiFlapWindow)
+	}
+	return time.Time{}
 }
 
 func fenceText(p election.Policy) string {

@@ -132,11 +132,8 @@ func (s *Supervisor) resyncTick(ctx context.Context) {
 	s.mu.Lock()
 	rc := s.cfg.Recovery
 	s.mu.Unlock()
-	if (d.Start || d.Reason == recovery.RefusedResyncDryRun) && rc.DBPath != "" {
-		// Walking the dbpath costs; it is done only once every other guard has passed.
-		in.DiskNeeded = dirSize(rc.DBPath)
-		in.DiskFree = freeBytes(filepath.Dir(filepath.Clean(rc.DBPath)))
-		d = recovery.DecideResync(in)
+	if d.Start || d.Reason == recovery.RefusedResyncDryRun {
+		d = decideWithDisk(&in, rc.DBPath)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -328,6 +325,16 @@ func (s *Supervisor) syncObservation() recovery.SyncObservation {
 		}
 	}
 	return o
+}
+
+// decideWithDisk decides again with the disk guard's input: walking the dbpath costs, so it is
+// done only once every other guard has passed.
+func decideWithDisk(in *recovery.ResyncInput, dbpath string) recovery.ResyncDecision {
+	if dbpath != "" {
+		in.DiskNeeded = dirSize(dbpath)
+		in.DiskFree = freeBytes(filepath.Dir(filepath.Clean(dbpath)))
+	}
+	return recovery.DecideResync(*in)
 }
 
 // dirSize is the bytes of the regular files under dir (0 when unreadable).
