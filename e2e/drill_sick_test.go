@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +13,28 @@ import (
 	"github.com/rsguard/rsguard/election"
 )
 
-// sickStuckWindow is how long the set must stay stuck behind a stalled primary without rsguard:
-// MongoDB's own failover (electionTimeoutMillis 10 s + jitter) would have happened well within it
-// if heartbeats had stopped, and they do not.
-const sickStuckWindow = 15 * time.Second
+// How long the set must stay stuck behind a stalled primary without rsguard: MongoDB's own
+// failover (electionTimeoutMillis 10 s + jitter) would have happened well within it if heartbeats
+// had stopped, and they do not. The issue's claim ("MongoDB alone does not recover within 60 s")
+// is held under `make drill` and `make bench-failover` ($RSGUARD_DRILL_RUNS set); the default
+// suite holds a short form.
+const (
+	sickStuckShort = 15 * time.Second
+	sickStuckLong  = 60 * time.Second
+)
+
+func sickStuckWindow() time.Duration {
+	if os.Getenv(envDrillRuns) != "" {
+		return sickStuckLong
+	}
+	return sickStuckShort
+}
 
 // TestDrillSickPrimary: the primary's disk stalls (Host.DiskStall: the mongoemuDiskStall fail
 // point, fsyncLock on a real mongod): writes block while hello and heartbeats keep flowing, so
 // MongoDB never fails over by itself. Three phases on one set:
 //
-//  1. supervisor off: no new primary for sickStuckWindow, the workload's writes time out;
+//  1. supervisor off: no new primary for sickStuckWindow() (60 s under make drill), the workload's writes time out;
 //  2. sidecars with failover.enabled: false: they diagnose sick_primary and refuse with
 //     refused_policy_disabled (status and audit), and nothing changes;
 //  3. failover.enabled: true (SIGHUP reload): the sidecars step a secondary up (and fence the
@@ -71,7 +84,7 @@ func TestDrillSickPrimary(t *testing.T) {
 		d.c.Timeline.Mark("phase 1 (no sidecars): disk stall on primary %s", p)
 		t0 := time.Now()
 		stall(p)
-		holdWhile(t, sickStuckWindow, "the stuck set without rsguard", func(ctx context.Context) error {
+		holdWhile(t, sickStuckWindow(), "the stuck set without rsguard", func(ctx context.Context) error {
 			if np, _, err := d.newPrimary(ctx, p, 300*time.Millisecond); err == nil {
 				return fmt.Errorf("%s became primary after %s: MongoDB failed over by itself", np, secs(time.Since(t0)))
 			}
@@ -89,7 +102,7 @@ func TestDrillSickPrimary(t *testing.T) {
 			t.Errorf("term %d -> %d, %s still primary: %v", term0, term1, p, stillPrimary(ctx, p))
 		}
 		rep.note("supervisor off: %s stayed PRIMARY in term %d for %s of stall, no other member was elected; %d writes failed (first: %v) and none was acknowledged",
-			p, term1, sickStuckWindow, failed, short(first))
+			p, term1, sickStuckWindow(), failed, short(first))
 		if failed == 0 {
 			t.Errorf("no write failed during the stall: is the stall effective?")
 		}
