@@ -229,6 +229,8 @@ func TestDrillSickPrimary(t *testing.T) {
 		d.c.Timeline.Mark("phase 3: +%s first acknowledged write (_id %d)", secs(op.end.Sub(t0)), op.id)
 		rep.s("rsguard: primary").add(at.Sub(t0))
 		rep.s("rsguard: first write").add(op.end.Sub(t0))
+		rep.note("stall -> first acknowledged w:majority write: rsguard %s; MongoDB alone none within %s (phase 1), ratio rsguard/native below %.2f",
+			secs(op.end.Sub(t0)), sickStuckWindow(), op.end.Sub(t0).Seconds()/sickStuckWindow().Seconds())
 		if lag := direct.Sub(at); lag > 2*time.Second {
 			rep.note("NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; as it became writable, the other secondary reported: %s",
 				secs(lag), strings.Join(syncs, "; "))

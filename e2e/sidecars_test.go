@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -313,7 +314,10 @@ func (s *sidecarSet) WaitSettled(t testing.TB, timeout time.Duration) {
 }
 
 // Acknowledge POSTs /v1/acknowledge to every running sidecar, lifting the anti-flap block a
-// previous drill run left (the operator's way; the policy itself stays at its defaults).
+// previous drill run left (the operator's way; the policy itself stays at its defaults), then
+// waits until no running sidecar reports automatic failover blocked by anti_flap. The
+// acknowledgement travels in the set's shared memory, so a sidecar asked after another one may
+// already have it and answers refused_nothing_to_acknowledge: that is the state wanted.
 func (s *sidecarSet) Acknowledge(t testing.TB) {
 	t.Helper()
 	for _, c := range s.cars {
@@ -323,10 +327,28 @@ func (s *sidecarSet) Acknowledge(t testing.TB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := s.api(c, sidecarToken).Do(ctx, api.ActionAcknowledge, "", api.ActionRequest{Actor: "e2e-drill"}, apiclient.DoOptions{})
 		cancel()
+		if pe := apiclient.AsProblem(err); pe != nil && pe.Problem.Reason == "refused_nothing_to_acknowledge" {
+			err = nil
+		}
 		if err != nil {
 			t.Fatalf("acknowledge on %s: %v", c.ID, err)
 		}
 	}
+	harness.WaitFor(t, 10*time.Second, "every sidecar to see the acknowledgement", func(ctx context.Context) error {
+		for _, c := range s.cars {
+			if !c.Running() {
+				continue
+			}
+			cl, err := s.api(c, sidecarToken).Cluster(ctx)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(cl.AutomaticFailover.Blocked, "anti_flap") {
+				return fmt.Errorf("%s: automatic failover still blocked by anti_flap", c.ID)
+			}
+		}
+		return nil
+	})
 }
 
 // ReadAudit reads c's audit log (missing file: no lines).
