@@ -154,6 +154,12 @@ type Analysis struct {
 	Since time.Time `json:"since,omitzero"`
 	// Evidence is human readable: which sidecar saw what.
 	Evidence []string `json:"evidence,omitempty"`
+	// Witnesses are the sidecars whose observations make the verdict (those that lost the
+	// primary, or testify that a sick one's write path is stalled), sorted; Needed is how many a
+	// verdict needs. An audit line carries both, so a reader (the chaos soak's quorum invariant,
+	// an operator) can check an action had its quorum without parsing Evidence.
+	Witnesses []string `json:"witnesses,omitempty"`
+	Needed    int      `json:"needed,omitempty"`
 }
 
 // Actionable reports whether the analysis may lead to an action.

@@ -26,6 +26,9 @@ func (o observed) lostPrimary(c claim, p Policy) Analysis {
 			reached = append(reached, id)
 		}
 	}
+	if len(lost) > 0 {
+		a.Witnesses, a.Needed = lost, o.snap.Majority()
+	}
 	if len(lost) == 0 {
 		a.Kind = Healthy
 		a.Evidence = []string{fmt.Sprintf("primary %s in term %d reached by %v", c.host, c.term, reached)}
@@ -41,6 +44,7 @@ func (o observed) lostPrimary(c claim, p Policy) Analysis {
 		// followers' timers fire (spec §5.2) a newer term or a candidate appears.
 		if busy, ok := o.electionBusy(c.term, p); ok {
 			busy.Primary, busy.Term = c.host, c.term
+			busy.Witnesses, busy.Needed = a.Witnesses, a.Needed
 			busy.Evidence = append(a.Evidence, busy.Evidence...)
 			return busy
 		}

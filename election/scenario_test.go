@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,8 @@ type expect struct {
 	Proposed       ActionKind        `json:"proposed"`
 	ProposedTarget string            `json:"proposed_target"`
 	Excluded       map[string]string `json:"excluded"` // host -> exclusion code
+	// Witnesses are the sidecars the verdict names (checked when given).
+	Witnesses []string `json:"witnesses"`
 	// Executor is the sidecar the proposed action is addressed to (Decision.Executor).
 	Executor string `json:"executor"`
 	// SelfReason is the reason on the snapshot's own sidecar when another sidecar executes
@@ -200,6 +203,17 @@ func checkDecision(t *testing.T, where string, d Decision, want expect) {
 	}
 	if want.Primary != "" && d.Analysis.Primary != want.Primary {
 		fail("analysis primary", d.Analysis.Primary, want.Primary)
+	}
+	// Every scenario: a verdict that replaces a lost or sick primary names at least as many
+	// witnesses as its quorum rule needs (what the chaos soak checks in the audit log).
+	switch d.Analysis.Kind {
+	case PrimaryProcessDead, PrimaryProcessUnresponsive, PrimaryHostUnreachable, SickPrimary:
+		if d.Analysis.Needed < 1 || len(d.Analysis.Witnesses) < d.Analysis.Needed {
+			fail("witnesses", fmt.Sprintf("%v (needed %d)", d.Analysis.Witnesses, d.Analysis.Needed), "at least the quorum")
+		}
+	}
+	if want.Witnesses != nil && !slices.Equal(d.Analysis.Witnesses, want.Witnesses) {
+		fail("witnesses", d.Analysis.Witnesses, want.Witnesses)
 	}
 	if want.Action == "" {
 		want.Action = None

@@ -24,6 +24,7 @@ func (o observed) sickPrimary(c claim, p Policy) Analysis {
 			continue
 		}
 		sinces = append(sinces, since)
+		a.Witnesses = append(a.Witnesses, id)
 		ev = append(ev, fmt.Sprintf("%s: %s since %s", id, why, since.Format(time.RFC3339)))
 	}
 	if len(sinces) == 0 {
@@ -31,6 +32,7 @@ func (o observed) sickPrimary(c claim, p Policy) Analysis {
 	}
 	a.Evidence = ev
 	need := p.sickObservers()
+	a.Needed = need
 	slices.SortFunc(sinces, time.Time.Compare)
 	a.Since = sinces[0]
 	if len(sinces) < need {

@@ -50,6 +50,10 @@ type AuditAnalysis struct {
 	Primary  string        `json:"primary,omitempty"`
 	Term     int64         `json:"term,omitempty"`
 	Evidence []string      `json:"evidence,omitempty"`
+	// Witnesses and Needed: the sidecars that made the verdict and how many it needs
+	// (election.Analysis); absent for analyses without a quorum rule.
+	Witnesses []string `json:"witnesses,omitempty"`
+	Needed    int      `json:"needed,omitempty"`
 }
 
 // AuditDecision is the decision part: what was done or, for refusals, what was proposed.
@@ -63,7 +67,8 @@ type AuditDecision struct {
 }
 
 func auditAnalysis(a election.Analysis) AuditAnalysis {
-	return AuditAnalysis{Kind: a.Kind, Primary: a.Primary, Term: a.Term, Evidence: a.Evidence}
+	return AuditAnalysis{Kind: a.Kind, Primary: a.Primary, Term: a.Term, Evidence: a.Evidence,
+		Witnesses: a.Witnesses, Needed: a.Needed}
 }
 
 func auditDecision(a election.Action) AuditDecision {
