@@ -145,14 +145,23 @@ type quorumRule struct {
 
 func (q quorumRule) majority() int { return len(q.Sidecars)/2 + 1 }
 
-// voters are the configured sidecars that testify in the evidence: lines "<id>: ...", as
-// election/lost.go ("<id>: cannot reach H", "<id>: own mongod H refused") and election/sick.go
-// ("<id>: w:1 j:true ... since ...") write them.
-func (q quorumRule) voters(evidence []string) []string {
+// voters are the configured sidecars that testify to verdict in the evidence: lines "<id>: ..."
+// as election/lost.go writes them about the lost primary ("<id>: cannot reach H", "<id>: own
+// mongod H refused") and election/sick.go about a sick one's write path ("<id>: w:1 j:true ...",
+// "<id>: lastWrite stalled ..."). Other lines of a sidecar (about its own mongod's term, say) are
+// no vote.
+func (q quorumRule) voters(r actionRec, sick bool) []string {
 	var out []string
-	for _, ev := range evidence {
-		id, _, ok := strings.Cut(ev, ": ")
-		if ok && slices.Contains(q.Sidecars, id) && !slices.Contains(out, id) {
+	for _, ev := range r.Evidence {
+		id, text, ok := strings.Cut(ev, ": ")
+		if !ok || !slices.Contains(q.Sidecars, id) || slices.Contains(out, id) {
+			continue
+		}
+		vote := strings.Contains(text, r.Primary) && (strings.HasPrefix(text, "cannot reach") || strings.HasPrefix(text, "own mongod"))
+		if sick {
+			vote = strings.HasPrefix(text, "w:1 j:true") || strings.HasPrefix(text, "lastWrite stalled")
+		}
+		if vote {
 			out = append(out, id)
 		}
 	}
@@ -177,19 +186,19 @@ func checkQuorumVerdicts(recs []actionRec, q quorumRule) []chaosViolation {
 			bad("decided without a quorum of sidecars (no coordinator in the audit line)")
 			continue
 		}
-		need := 0
+		need, sick := 0, false
 		switch {
 		case slices.Contains(lostVerdicts, r.Kind):
 			need = q.majority()
 		case slices.Contains(sickVerdicts, r.Kind):
-			need = max(q.SickObservers, 2)
+			need, sick = max(q.SickObservers, 2), true
 		case r.Action == "fence" && r.Kind == "stale_primary_lingering":
 			continue // a newer term exists: MongoDB's own verdict, the fence only enforces it
 		default:
 			bad("verdict %q does not call for replacing the primary", r.Kind)
 			continue
 		}
-		if v := q.voters(r.Evidence); len(v) < need {
+		if v := q.voters(r, sick); len(v) < need {
 			bad("%d sidecar(s) testify %v, the verdict needs %d of %d configured", len(v), v, need, len(q.Sidecars))
 		}
 	}

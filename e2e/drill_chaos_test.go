@@ -84,6 +84,7 @@ func TestDrillChaos(t *testing.T) {
 		t.Fatalf("CHAOS FAILURE, seed %d (%s): %s", cfg.Seed, replay, fmt.Sprintf(format, args...))
 	}
 	// check runs every invariant on what was seen so far; final adds the sidecars' history.
+	var fromStatus, fromHistory int // actions the audit check compared
 	check := func(final bool) {
 		t.Helper()
 		vs := obs.Violations()
@@ -97,7 +98,9 @@ func TestDrillChaos(t *testing.T) {
 				fail("reading the history: %v", err)
 			}
 			seen = append(seen, hist...)
+			fromHistory = len(hist)
 		}
+		fromStatus = len(obs.Actions())
 		vs = append(vs, checkAudited(seen, recs)...)
 		if len(vs) > 0 {
 			var b strings.Builder
@@ -118,7 +121,7 @@ func TestDrillChaos(t *testing.T) {
 			break
 		}
 		f := sched.next()
-		f.Hold = min(f.Hold, left)
+		f.Hold = min(f.Hold, left.Round(100*time.Millisecond))
 		if err := lab.quiet(f.Gap, obs); err != nil {
 			fail("before fault %s: %v", f, err)
 		}
@@ -182,6 +185,7 @@ func TestDrillChaos(t *testing.T) {
 	rep.note("%d terms with a writable primary (%d writable hellos seen), %d acknowledged w:majority inserts all present on %s (majority read)",
 		terms, hellos, acked, p)
 	rep.note("rsguard actions executed (%d): %s", len(executed), cmp.Or(strings.Join(executed, "; "), "none"))
+	rep.note("audit check: %d actions from the sidecars' status and %d failovers from their history, each matched to its audit line", fromStatus, fromHistory)
 	rep.note("invariants held: one writable primary per term, no lost majority write, quorum verdicts, anti-flap (%s), every action audited", policy.AntiFlapWindow)
 	rep.publish(t)
 	cars.LogAudit(t, t0)
