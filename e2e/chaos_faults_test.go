@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -192,17 +193,29 @@ func (l *chaosLab) heal(ctx context.Context, timeout time.Duration) error {
 // firewall cannot be set up (not root, no iptables, no cgroup match) it returns the reason
 // instead of skipping the whole test.
 func chaosFirewall(t testing.TB) (fw *harness.Firewall, why string, err error) {
+	why, err = catchSkip(t, func(tb testing.TB) error {
+		fw, err = harness.NewFirewall(tb)
+		return err
+	})
+	if why != "" {
+		return nil, why, nil
+	}
+	return fw, "", err
+}
+
+// catchSkip runs f with a testing.TB whose Skip methods return from f with the reason instead of
+// ending the test; everything else goes to t.
+func catchSkip(t testing.TB, f func(tb testing.TB) error) (why string, err error) {
 	sc := &skipCatcher{TB: t}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(skipCaught); !ok {
 				panic(r)
 			}
-			fw, why, err = nil, sc.reason, nil
+			why, err = cmp.Or(sc.reason, "skipped"), nil
 		}
 	}()
-	fw, err = harness.NewFirewall(sc)
-	return fw, "", err
+	return "", f(sc)
 }
 
 // skipCatcher turns a Skip into a panic that chaosFirewall recovers; everything else (Cleanup,
@@ -219,4 +232,4 @@ func (s *skipCatcher) Skipf(format string, args ...any) {
 	s.reason = fmt.Sprintf(format, args...)
 	panic(skipCaught{})
 }
-func (s *skipCatcher) SkipNow() { s.reason = "skipped"; panic(skipCaught{}) }
+func (s *skipCatcher) SkipNow() { panic(skipCaught{}) }
