@@ -226,7 +226,7 @@ func checkAntiFlap(recs []actionRec, window time.Duration, writable []writableOb
 		if last != nil && sameIncident(*last, *cur, writable) {
 			continue
 		}
-		if last != nil && cur.At.Sub(last.At) < window && !ackedBetween(acks, last.At, cur.At) {
+		if last != nil && cur.At.Sub(last.At) < window-antiFlapSlack && !ackedBetween(acks, last.At, cur.At) {
 			out = append(out, chaosViolation{Invariant: invAntiFlap, At: cur.At, Hosts: []string{last.Target, cur.Target},
 				Detail: fmt.Sprintf("failover from %s to %s (%s, by %s) %s after the failover from %s to %s (%s, by %s), inside the %s anti-flap window, not acknowledged",
 					cur.Primary, cur.Target, cur.Reason, cur.Sidecar, cur.At.Sub(last.At).Round(time.Millisecond),
@@ -236,6 +236,10 @@ func checkAntiFlap(recs []actionRec, window time.Duration, writable []writableOb
 	}
 	return out
 }
+
+// antiFlapSlack: audit lines carry the start of each execution, the policy measures its window
+// between decisions, a moment earlier each; a failover just past the window is no flap.
+const antiFlapSlack = time.Second
 
 // sameIncident: b fails over from the same primary as a, which was not writable again in a
 // newer term between them (a re-elected primary that fails again is a new incident).

