@@ -189,6 +189,25 @@ func (l *chaosLab) heal(ctx context.Context, timeout time.Duration) error {
 	})
 }
 
+// quiet waits d while no invariant breaks (the live checks of the observer), never sleeping
+// past a violation.
+func (l *chaosLab) quiet(d time.Duration, obs *chaosObserver) error {
+	if d <= 0 {
+		return nil
+	}
+	errHeld := errors.New("held")
+	err := harness.Poll(context.Background(), d, func(context.Context) error {
+		if vs := obs.Violations(); len(vs) > 0 {
+			return harness.Abort(fmt.Errorf("VIOLATION %s", vs[0]))
+		}
+		return errHeld
+	})
+	if errors.Is(err, errHeld) {
+		return nil
+	}
+	return err
+}
+
 // chaosFirewall is harness.NewFirewall for a soak that can do without link cuts: where the
 // firewall cannot be set up (not root, no iptables, no cgroup match) it returns the reason
 // instead of skipping the whole test.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -121,10 +120,13 @@ func TestDrillChaos(t *testing.T) {
 			break
 		}
 		f := sched.next()
-		f.Hold = min(f.Hold, left.Round(100*time.Millisecond))
-		if err := lab.quiet(f.Gap, obs); err != nil {
+		if err := lab.quiet(min(f.Gap, left), obs); err != nil {
 			fail("before fault %s: %v", f, err)
 		}
+		if left = cfg.Duration - time.Since(t0); left < time.Second {
+			break
+		}
+		f.Hold = min(f.Hold, left.Round(100*time.Millisecond))
 		desc, err := lab.apply(ctx, f)
 		if err != nil {
 			fail("fault %s: %v", f, err)
@@ -189,23 +191,4 @@ func TestDrillChaos(t *testing.T) {
 	rep.note("invariants held: one writable primary per term, no lost majority write, quorum verdicts, anti-flap (%s), every action audited", policy.AntiFlapWindow)
 	rep.publish(t)
 	cars.LogAudit(t, t0)
-}
-
-// quiet waits d while no invariant breaks (the live checks of the observer), never sleeping
-// past a violation.
-func (l *chaosLab) quiet(d time.Duration, obs *chaosObserver) error {
-	if d <= 0 {
-		return nil
-	}
-	errHeld := errors.New("held")
-	err := harness.Poll(context.Background(), d, func(context.Context) error {
-		if vs := obs.Violations(); len(vs) > 0 {
-			return harness.Abort(fmt.Errorf("VIOLATION %s", vs[0]))
-		}
-		return errHeld
-	})
-	if errors.Is(err, errHeld) {
-		return nil
-	}
-	return err
 }
