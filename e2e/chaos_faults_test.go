@@ -162,22 +162,24 @@ func (l *chaosLab) restartMongod(ctx context.Context, h *harness.Host) error {
 // fenced) and waits until the set has a primary, every member is healthy and every sidecar is
 // ready. A sidecar that exited by itself is a failure: nothing in the schedule stops one for
 // good.
-func (l *chaosLab) heal(ctx context.Context, timeout time.Duration) error {
+func (l *chaosLab) heal(ctx context.Context, timeout time.Duration) (*harness.Host, error) {
 	for _, c := range l.cars.cars {
 		if !c.Running() {
-			return fmt.Errorf("sidecar %s exited by itself (%s):\n%s", c.ID, c.Proc.ExitState(), c.Proc.Tail(30))
+			return nil, fmt.Errorf("sidecar %s exited by itself (%s):\n%s", c.ID, c.Proc.ExitState(), c.Proc.Tail(30))
 		}
 	}
 	for _, h := range l.d.data {
 		if !h.Running() {
 			l.d.c.Timeline.Mark("heal: restart mongod %s (%s: fenced?)", h, h.Proc().ExitState())
 			if err := h.Start(ctx); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return harness.Poll(ctx, timeout, func(ctx context.Context) error {
-		if _, err := l.d.healthy(ctx); err != nil {
+	var p *harness.Host
+	err := harness.Poll(ctx, timeout, func(ctx context.Context) error {
+		var err error
+		if p, err = l.d.healthy(ctx); err != nil {
 			return err
 		}
 		for _, c := range l.cars.cars {
@@ -187,6 +189,7 @@ func (l *chaosLab) heal(ctx context.Context, timeout time.Duration) error {
 		}
 		return nil
 	})
+	return p, err
 }
 
 // quiet waits d while no invariant breaks (the live checks of the observer), never sleeping
