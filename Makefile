@@ -35,7 +35,8 @@ clean:
 # host (same), sick primary, PSA, secondaries lagging for 2 minutes (PSS and PSA), the coordinator
 # crash that must keep the anti-flap block, sidecar resources, the false-positive soak
 # (RSGUARD_SOAK, 60s by default; the issue's figure is `RSGUARD_SOAK=5m make drill`), the chaos
-# soak's 30-second form (RSGUARD_CHAOS; `make soak` runs 30 minutes), and the
+# soak's 30-second form (RSGUARD_CHAOS; `make soak` runs 30 minutes) and its check catching a
+# broken anti-flap policy, and the
 # recovery drills (exec controller, rollback archive, resync with its killed-sidecar and refused
 # runs, PSA mitigation with the default psa_lost_after, re-add). The report lands in
 # e2e/testdata/drills/report.md.
