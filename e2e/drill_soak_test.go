@@ -22,7 +22,7 @@ type soakStep struct {
 }
 
 // TestDrillFalsePositives soaks a healthy set with sidecars in faults that must NOT cause a
-// failover, for $RSGUARD_SOAK (default 60s, one cycle; the issue's run is 5m, `make soak`),
+// failover, for $RSGUARD_SOAK (default 60s, one cycle; the issue's run is 5m, `make soak-false-positives`),
 // cycling through:
 //
 //   - 2-second blips of one host's links (Firewall.Isolate of the host, sidecar and mongod alike,
