@@ -38,7 +38,7 @@ func chaosAudit(t testing.TB, cars *sidecarSet, since time.Time) []actionRec {
 func actionRecOf(r supervisor.AuditRecord) actionRec {
 	return actionRec{At: r.Time, Sidecar: r.Sidecar, Action: string(r.Decision.Action), Target: r.Decision.Target,
 		Primary: r.Analysis.Primary, Term: r.Analysis.Term, Kind: r.Analysis.Kind.String(), Reason: string(r.Reason),
-		Actor: r.Actor, Result: r.Result, Coordinator: r.Coordinator, Evidence: r.Analysis.Evidence}
+		Actor: r.Actor, Result: r.Result, Coordinator: r.Coordinator, Witnesses: r.Analysis.Witnesses}
 }
 
 // chaosHistory reads the failovers in every sidecar's history since since (each event once: the

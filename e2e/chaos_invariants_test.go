@@ -118,8 +118,8 @@ type actionRec struct {
 	Reason      string
 	Actor       string // "auto" or "operator:<name>"
 	Result      string // "executed", "failed: ...", "refused", "dry_run"
-	Coordinator string // the deciding snapshot's coordinator: "" without a quorum
-	Evidence    []string
+	Coordinator string   // the deciding snapshot's coordinator: "" without a quorum
+	Witnesses   []string // the sidecars the verdict names (audit analysis.witnesses)
 }
 
 // acted reports whether the line is an action carried out (or attempted) automatically.
@@ -145,23 +145,13 @@ type quorumRule struct {
 
 func (q quorumRule) majority() int { return len(q.Sidecars)/2 + 1 }
 
-// voters are the configured sidecars that testify to verdict in the evidence: lines "<id>: ..."
-// as election/lost.go writes them about the lost primary ("<id>: cannot reach H", "<id>: own
-// mongod H refused") and election/sick.go about a sick one's write path ("<id>: w:1 j:true ...",
-// "<id>: lastWrite stalled ..."). Other lines of a sidecar (about its own mongod's term, say) are
-// no vote.
-func (q quorumRule) voters(r actionRec, sick bool) []string {
+// voters are the configured sidecars among the verdict's witnesses (the audit line's
+// analysis.witnesses, election.Analysis.Witnesses), each once. The need is computed here from the
+// configuration, not taken from the line's own "needed": a decider with a weaker rule is caught.
+func (q quorumRule) voters(r actionRec) []string {
 	var out []string
-	for _, ev := range r.Evidence {
-		id, text, ok := strings.Cut(ev, ": ")
-		if !ok || !slices.Contains(q.Sidecars, id) || slices.Contains(out, id) {
-			continue
-		}
-		vote := strings.Contains(text, r.Primary) && (strings.HasPrefix(text, "cannot reach") || strings.HasPrefix(text, "own mongod"))
-		if sick {
-			vote = strings.HasPrefix(text, "w:1 j:true") || strings.HasPrefix(text, "lastWrite stalled")
-		}
-		if vote {
+	for _, id := range r.Witnesses {
+		if slices.Contains(q.Sidecars, id) && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
@@ -186,19 +176,19 @@ func checkQuorumVerdicts(recs []actionRec, q quorumRule) []chaosViolation {
 			bad("decided without a quorum of sidecars (no coordinator in the audit line)")
 			continue
 		}
-		need, sick := 0, false
+		need := 0
 		switch {
 		case slices.Contains(lostVerdicts, r.Kind):
 			need = q.majority()
 		case slices.Contains(sickVerdicts, r.Kind):
-			need, sick = max(q.SickObservers, 2), true
+			need = max(q.SickObservers, 2)
 		case r.Action == "fence" && r.Kind == "stale_primary_lingering":
 			continue // a newer term exists: MongoDB's own verdict, the fence only enforces it
 		default:
 			bad("verdict %q does not call for replacing the primary", r.Kind)
 			continue
 		}
-		if v := q.voters(r, sick); len(v) < need {
+		if v := q.voters(r); len(v) < need {
 			bad("%d sidecar(s) testify %v, the verdict needs %d of %d configured", len(v), v, need, len(q.Sidecars))
 		}
 	}
