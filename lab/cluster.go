@@ -84,6 +84,10 @@ func NewCluster(ctx context.Context, log *slog.Logger, opts Options) (c *Cluster
 	c = &Cluster{Timeline: NewTimeline(), opts: opts, log: log}
 	defer func() {
 		if err != nil {
+			// The logs say why a member did not come up; the directories stay for the owner.
+			if logs := c.DumpLogs(40); logs != "" && len(c.hosts) > 0 && c.hosts[0].proc.Pid() != 0 {
+				err = fmt.Errorf("%w\n%s", err, logs)
+			}
 			_ = c.Close()
 			c = nil
 		}
