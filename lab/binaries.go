@@ -123,6 +123,9 @@ func goBuild(ctx context.Context, o BinOptions, root, pkg, name string) (string,
 		return "", fmt.Errorf("build %s: no directory for binaries (BinOptions.Dir)", pkg)
 	}
 	out := filepath.Join(o.Dir, name)
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return "", fmt.Errorf("build %s: %w", pkg, err)
+	}
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		goBin = "go"

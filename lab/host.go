@@ -103,7 +103,8 @@ func NewHost(log *slog.Logger, o HostOptions) (*Host, error) {
 	if o.AppName == "" {
 		o.AppName = "rsguard-lab"
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	// The dbpath exists from the start: a sidecar may start the mongod before the lab does.
+	if err := os.MkdirAll(filepath.Join(o.Dir, "db"), 0o755); err != nil {
 		return nil, fmt.Errorf("host %s: %w", addr, err)
 	}
 	cg, err := openHostCgroup(addr)

@@ -58,8 +58,8 @@ const (
 type SidecarOptions struct {
 	Layout Layout
 	Dir    string // LayoutFlat's directory
-	// Header is the first comment line; "" names the sidecar and its host.
-	Header string
+	// Header is the first comment line of c's file (nil: one naming the sidecar and its host).
+	Header func(c *Sidecar) string
 	// ReplicaSet overrides the set name written into the configs (bad-input drills).
 	ReplicaSet string
 	// ArbiterID names the i-th (0-based) arbiter sidecar (default "arb-<i+1>").
@@ -154,9 +154,9 @@ func SidecarYAML(set string, c *Sidecar, all []*Sidecar, o SidecarOptions) strin
 		set = o.ReplicaSet
 	}
 	var b strings.Builder
-	header := o.Header
-	if header == "" {
-		header = fmt.Sprintf("rsguard lab sidecar %s on %s", c.ID, c.Host.Addr)
+	header := fmt.Sprintf("rsguard lab sidecar %s on %s", c.ID, c.Host.Addr)
+	if o.Header != nil {
+		header = o.Header(c)
 	}
 	fmt.Fprintf(&b, "# %s\n", header)
 	fmt.Fprintf(&b, "id: %s\nmode: %s\nreplica_set: %s\n", c.ID, c.Mode, set)
