@@ -5,14 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,14 +15,15 @@ import (
 	"github.com/rsguard/rsguard/apiclient"
 	"github.com/rsguard/rsguard/e2e/harness"
 	"github.com/rsguard/rsguard/election"
+	"github.com/rsguard/rsguard/lab"
 	"github.com/rsguard/rsguard/supervisor"
 )
 
 // Sidecar ports on each host's own loopback address: the documented defaults (config/doc.go),
 // which never collide because every host has its own address.
 const (
-	sidecarGossipPort = 7946
-	sidecarHTTPPort   = 9216
+	sidecarGossipPort = lab.SidecarGossipPort
+	sidecarHTTPPort   = lab.SidecarHTTPPort
 	sidecarToken      = "e2e-drill-token"
 )
 
@@ -36,16 +32,11 @@ const (
 var electionQuiet = election.DefaultPolicy().ElectionQuiet + 500*time.Millisecond
 
 // sidecar is one rsguard sidecar (`supervisor run --config FILE`) started on a harness host, in
-// the host's cgroup so that partitions and cleanup treat it like the host's mongod.
+// the host's cgroup so that partitions and cleanup treat it like the host's mongod (lab.Sidecar:
+// ID, Mode, Gossip, HTTP, Config, Audit, Proc).
 type sidecar struct {
-	ID     string
-	Mode   string // "data" | "arbiter"
-	Host   *harness.Host
-	Gossip string // addr:7946
-	HTTP   string // addr:9216
-	Config string // path of its YAML file
-	Audit  string // path of its audit log
-	Proc   *harness.Proc
+	*lab.Sidecar
+	Host *harness.Host
 }
 
 // sidecarOpts tweak the generated config files. The zero value is the drill default: probe
@@ -64,13 +55,11 @@ type sidecarOpts struct {
 	HostExtra func(h *harness.Host) string
 }
 
-// sidecarSet is the sidecars of one replica set.
+// sidecarSet is the sidecars of one replica set (a lab.SidecarSet with test-facing methods).
 type sidecarSet struct {
 	t    testing.TB
-	bin  string
-	set  string
+	lab  *lab.SidecarSet
 	cars []*sidecar
-	http *http.Client
 	// keyring is the set's gossip keyring file content (one fresh key per set, in every
 	// sidecar's directory): sidecar configs need one (gossip_auth_test.go).
 	keyring string
@@ -79,85 +68,65 @@ type sidecarSet struct {
 // newSidecars lays out one data sidecar beside each data host's mongod (ids node-a, node-b, ...)
 // and one arbiter sidecar per arbiter host (arb-1, ...), and writes their config files into the
 // hosts' directories. A host listed in arbiters may also run an arbiter mongod (PSA drill) or no
-// mongod at all. Nothing is started.
+// mongod at all. Nothing is started; the sidecars are stopped when the test ends.
 func newSidecars(t testing.TB, bin, set string, data, arbiters []*harness.Host, o sidecarOpts) *sidecarSet {
 	t.Helper()
 	if bin == "" {
 		t.Skip("e2e: ./cmd/supervisor is not built yet (no supervisor binary)")
 	}
-	s := &sidecarSet{t: t, bin: bin, set: set, http: &http.Client{Timeout: 2 * time.Second}}
-	s.keyring = newGossipKeyring(t)
-	add := func(id, mode string, h *harness.Host) {
-		dir := filepath.Join(h.Dir, "rsguard-"+id)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		s.cars = append(s.cars, &sidecar{ID: id, Mode: mode, Host: h,
-			Gossip: net.JoinHostPort(h.Addr, fmt.Sprint(sidecarGossipPort)),
-			HTTP:   net.JoinHostPort(h.Addr, fmt.Sprint(sidecarHTTPPort)),
-			Config: filepath.Join(dir, "sidecar.yaml"), Audit: filepath.Join(dir, "audit.jsonl")})
+	s := &sidecarSet{t: t, keyring: newGossipKeyring(t)}
+	byLab := map[*lab.Host]*harness.Host{}
+	var ld, la []*lab.Host
+	for _, h := range data {
+		byLab[h.Host] = h
+		ld = append(ld, h.Host)
 	}
-	for i, h := range data {
-		add("node-"+string(rune('a'+i)), "data", h)
+	for _, h := range arbiters {
+		byLab[h.Host] = h
+		la = append(la, h.Host)
 	}
-	for i, h := range arbiters {
-		add(fmt.Sprintf("arb-%d", i+1), "arbiter", h)
+	lo := s.labOpts(o, byLab)
+	set0, err := lab.NewSidecarSet(bin, set, ld, la, lo)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range s.cars {
-		if err := s.writeConfig(c, o); err != nil {
-			t.Fatal(err)
-		}
+	s.lab = set0
+	for _, c := range set0.Cars {
+		s.cars = append(s.cars, &sidecar{Sidecar: c, Host: byLab[c.Host]})
 	}
 	return s
 }
 
-// yaml renders c's config file.
-func (s *sidecarSet) yaml(c *sidecar, o sidecarOpts) string {
-	set := s.set
-	if o.ReplicaSet != "" {
-		set = o.ReplicaSet
-	}
-	dir := filepath.Dir(c.Config)
-	var b strings.Builder
-	fmt.Fprintf(&b, "# e2e drill sidecar %s on %s\n", c.ID, c.Host.Addr)
-	fmt.Fprintf(&b, "id: %s\nmode: %s\nreplica_set: %s\n", c.ID, c.Mode, set)
-	fmt.Fprintf(&b, "state_dir: %q\naudit_log: %q\n", filepath.Join(dir, "state"), c.Audit)
-	if c.Mode == "data" {
-		fmt.Fprintf(&b, "mongod:\n  uri: mongodb://%s/?directConnection=true\n", c.Host.HostPort())
-	}
-	fmt.Fprintf(&b, "gossip:\n  bind: %s\n", c.Gossip)
-	fmt.Fprintf(&b, "  keyring_file: %q\n", filepath.Join(dir, "gossip.keyring"))
-	if o.Seeds != nil {
-		fmt.Fprintf(&b, "  seeds: [%s]\n", strings.Join(o.Seeds, ", "))
-	}
-	b.WriteString("members:\n")
-	for _, m := range s.cars {
-		if m.Mode == "data" {
-			fmt.Fprintf(&b, "  - {id: %s, mode: data, gossip: %s, mongod: %s}\n", m.ID, m.Gossip, m.Host.HostPort())
-		} else {
-			fmt.Fprintf(&b, "  - {id: %s, mode: arbiter, gossip: %s}\n", m.ID, m.Gossip)
+// labOpts maps the test's options onto lab's, with the set's keyring and token.
+func (s *sidecarSet) labOpts(o sidecarOpts, byLab map[*lab.Host]*harness.Host) lab.SidecarOptions {
+	lo := lab.SidecarOptions{ReplicaSet: o.ReplicaSet, FailoverDisabled: o.FailoverDisabled, Seeds: o.Seeds,
+		Extra: o.Extra, Keyring: s.keyring, Token: sidecarToken}
+	if o.HostExtra != nil {
+		lo.HostExtra = func(h *lab.Host) string {
+			if hh := byLab[h]; hh != nil {
+				return o.HostExtra(hh)
+			}
+			return o.HostExtra(&harness.Host{Host: h})
 		}
 	}
-	b.WriteString("probe:\n  interval: 1s\n")
-	fmt.Fprintf(&b, "failover:\n  enabled: %v\n", !o.FailoverDisabled)
-	fmt.Fprintf(&b, "http:\n  listen: %s\n  admin_token_file: %q\n", c.HTTP, filepath.Join(dir, "admin.token"))
-	b.WriteString("log:\n  level: debug\n  format: json\n")
-	b.WriteString(o.Extra)
-	if o.HostExtra != nil && c.Mode == "data" {
-		b.WriteString(o.HostExtra(c.Host))
+	return lo
+}
+
+func (s *sidecarSet) hostMap() map[*lab.Host]*harness.Host {
+	m := map[*lab.Host]*harness.Host{}
+	for _, c := range s.cars {
+		m[c.Sidecar.Host] = c.Host
 	}
-	return b.String()
+	return m
+}
+
+// yaml renders c's config file.
+func (s *sidecarSet) yaml(c *sidecar, o sidecarOpts) string {
+	return s.lab.YAML(c.Sidecar, s.labOpts(o, s.hostMap()))
 }
 
 func (s *sidecarSet) writeConfig(c *sidecar, o sidecarOpts) error {
-	dir := filepath.Dir(c.Config)
-	if err := os.WriteFile(filepath.Join(dir, "admin.token"), []byte(sidecarToken+"\n"), 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gossip.keyring"), []byte(s.keyring), 0o600); err != nil {
-		return err
-	}
-	return os.WriteFile(c.Config, []byte(s.yaml(c, o)), 0o644)
+	return s.lab.WriteConfig(c.Sidecar, s.labOpts(o, s.hostMap()))
 }
 
 // Rewrite rewrites every config file with o and SIGHUPs the running sidecars (probe, failover
@@ -169,8 +138,8 @@ func (s *sidecarSet) Rewrite(t testing.TB, o sidecarOpts) {
 			t.Fatal(err)
 		}
 		if c.Running() {
-			if err := c.Proc.Signal(syscall.SIGHUP); err != nil {
-				t.Fatalf("SIGHUP %s: %v", c.ID, err)
+			if err := s.lab.Reload(c.Sidecar); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
@@ -199,87 +168,44 @@ func (s *sidecarSet) Start(t testing.TB) {
 	}
 }
 
-// StartOne starts (or restarts) one sidecar on its host.
+// StartOne starts (or restarts) one sidecar on its host; it is stopped when the test ends.
 func (s *sidecarSet) StartOne(t testing.TB, c *sidecar) {
 	t.Helper()
-	p, err := c.Host.StartSidecar("sidecar-"+c.ID, s.bin, "run", "--config", c.Config)
-	if err != nil {
-		t.Fatalf("start sidecar %s: %v", c.ID, err)
+	if err := s.lab.Start(c.Sidecar); err != nil {
+		t.Fatal(err)
 	}
-	c.Proc = p
 }
-
-// Running reports whether the sidecar process runs (a frozen one runs).
-func (c *sidecar) Running() bool { return c.Proc != nil && c.Proc.Running() }
 
 // Ready asks /readyz: (HTTP status, body).
 func (s *sidecarSet) Ready(ctx context.Context, c *sidecar) (int, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.HTTP+"/readyz", nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(string(body)), err
+	return s.lab.Ready(ctx, c.Sidecar)
 }
 
 // Status fetches /v1/status.
 func (s *sidecarSet) Status(ctx context.Context, c *sidecar) (supervisor.StatusReport, error) {
-	var r supervisor.StatusReport
-	raw, err := s.StatusJSON(ctx, c)
-	if err != nil {
-		return r, err
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return r, fmt.Errorf("%s: decode /v1/status: %w", c.ID, err)
-	}
-	return r, nil
+	return s.lab.Status(ctx, c.Sidecar)
 }
 
 // api is the sidecar's API client (the one /v1 client), over the set's HTTP client.
 func (s *sidecarSet) api(c *sidecar, token string) *apiclient.Client {
-	cl, err := apiclient.New(apiclient.Options{Addr: c.HTTP, Token: token, HTTPClient: s.http})
+	cl, err := s.lab.API(c.Sidecar, token)
 	if err != nil {
-		panic(fmt.Sprintf("%s: http address %q: %v", c.ID, c.HTTP, err)) // the harness chose it
+		panic(err) // the lab chose the address
 	}
 	return cl
 }
 
 // StatusJSON fetches /v1/status as raw JSON (for evidence in failure messages).
 func (s *sidecarSet) StatusJSON(ctx context.Context, c *sidecar) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	raw, err := s.api(c, "").Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.ID, err)
-	}
-	return raw, nil
+	return s.lab.StatusJSON(ctx, c.Sidecar)
 }
 
 // WaitReady waits until every running sidecar answers /readyz 200.
 func (s *sidecarSet) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	harness.WaitFor(t, timeout, "every sidecar ready", func(ctx context.Context) error {
-		for _, c := range s.cars {
-			if !c.Running() {
-				continue
-			}
-			code, body, err := s.Ready(ctx, c)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.ID, err)
-			}
-			if code != http.StatusOK {
-				return fmt.Errorf("%s: /readyz %d: %s", c.ID, code, body)
-			}
-		}
-		return nil
-	})
+	if err := s.lab.WaitReady(context.Background(), timeout); err != nil {
+		t.Fatalf("%v", err)
+	}
 }
 
 // WaitSettled waits until every running sidecar is ready and reports a healthy set with a

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,9 @@ type Options struct {
 	// ProbeNamespace is the "database.collection" WriteProbe writes to (probe.write_probe_namespace);
 	// default ProbeDatabase.ProbeCollection.
 	ProbeNamespace string
+	// TLS, when set, makes the client speak TLS with this configuration (lab sets with
+	// --tlsMode requireTLS; the supervisor's own TLS comes from its URI's options).
+	TLS *tls.Config
 }
 
 // LogValue keeps the password out of logs even when Options is logged whole.
@@ -138,6 +142,9 @@ func Dial(ctx context.Context, logger *slog.Logger, opts Options) (*DriverNode, 
 			PasswordSet:   opts.Password != "",
 			AuthSource:    opts.AuthSource,
 		})
+	}
+	if opts.TLS != nil {
+		co.SetTLSConfig(opts.TLS)
 	}
 	probeDB, probeColl, ok := strings.Cut(opts.ProbeNamespace, ".")
 	if !ok || probeDB == "" || probeColl == "" {

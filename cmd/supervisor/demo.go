@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rsguard/rsguard/lab"
 	"github.com/rsguard/rsguard/mongo"
 )
 
@@ -34,7 +36,10 @@ type demo struct {
 	dir     string
 	exe     string
 	started time.Time
+	lease   *lab.Lease
 	hosts   []*mongodHost
+	arbiter *lab.Host // the arbiter sidecar's address
+	set     *lab.SidecarSet
 	cars    []*sidecar
 	http    *http.Client
 	client  *mongo.SetClient
@@ -56,18 +61,14 @@ func (c *demoCmd) Run(e *env) (err error) {
 		return err
 	}
 	defer cleanupDir()
-	first, leases, err := leaseBlock(c.FirstIP, 4)
+	d.lease, err = lab.LeaseBlock(ctx, lab.LeaseOptions{First: c.FirstIP, Count: 4})
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return fmt.Errorf("demo: --first-ip %d: %w", c.FirstIP, err)
 	}
-	defer func() {
-		for _, l := range leases {
-			l.release()
-		}
-	}()
+	defer d.lease.Close()
 	defer d.shutdown()
 
-	err = d.run(ctx, first, c.Once)
+	err = d.run(ctx, c.Once)
 	if ctx.Err() != nil && e.ctx.Err() == nil {
 		fmt.Fprintln(d.out, "\ninterrupted: stopping the sidecars and mongods")
 		if c.Once {
@@ -113,17 +114,18 @@ func (d *demo) say(format string, args ...any) {
 	fmt.Fprintf(d.out, "[%5.1fs] %s\n", time.Since(d.started).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (d *demo) run(ctx context.Context, first int, once bool) error {
-	bin, err := findMongod(ctx, d.out, d.dir)
+func (d *demo) run(ctx context.Context, once bool) error {
+	bins, err := lab.FindBinaries(ctx, lab.BinOptions{Dir: filepath.Join(d.dir, "bin"), LookBeside: true,
+		Supervisor: d.exe, Log: d.out})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	d.say("mongod: %s", bin)
+	d.say("mongod: %s", bins.Mongod)
 	d.say("working directory: %s", d.dir)
-	if err := d.layoutSet(bin, first); err != nil {
+	if err := d.layoutSet(bins); err != nil {
 		return err
 	}
-	if err := d.startSidecars(ctx, fmt.Sprintf("127.0.0.%d", first+3)); err != nil {
+	if err := d.startSidecars(); err != nil {
 		return err
 	}
 	if err := d.initiate(ctx); err != nil {
@@ -164,19 +166,21 @@ func (d *demo) run(ctx context.Context, first int, once bool) error {
 	return nil
 }
 
-// layoutSet lays out three mongods on 127.0.0.first..first+2; their sidecars start them.
-func (d *demo) layoutSet(bin string, first int) error {
-	for i := range 3 {
-		addr := fmt.Sprintf("127.0.0.%d", first+i)
-		port, err := freePort(addr, 27017, false)
+// layoutSet lays out three mongods on the first three leased addresses (their sidecars start
+// them) and the arbiter sidecar's address.
+func (d *demo) layoutSet(bins lab.Binaries) error {
+	for i, addr := range d.lease.Addrs {
+		h, err := lab.NewHost(nil, lab.HostOptions{N: d.lease.First + i, Dir: filepath.Join(d.dir, addr),
+			ReplSet: demoSet, Mongod: bins.Mongod, Emulated: bins.Emulated, External: true,
+			ConnectTimeout: 500 * time.Millisecond, AppName: "rsguard-demo"})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		h, err := newMongodHost(bin, d.dir, addr, port)
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
+		if i == 3 {
+			d.arbiter = h
+			break
 		}
-		d.hosts = append(d.hosts, h)
+		d.hosts = append(d.hosts, &mongodHost{Host: h})
 	}
 	return nil
 }
@@ -184,7 +188,7 @@ func (d *demo) layoutSet(bin string, first int) error {
 // initiate waits for the mongods the sidecars started and initiates the set.
 func (d *demo) initiate(ctx context.Context) error {
 	for i, h := range d.hosts {
-		if err := h.waitListening(ctx, d.cars[i]); err != nil {
+		if err := d.waitListening(ctx, h, d.cars[i]); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		pid := 0
@@ -255,37 +259,52 @@ func (d *demo) waitFor(ctx context.Context, timeout time.Duration, what string, 
 
 // startSidecars writes the four configs and starts the sidecars; each data sidecar starts its
 // mongod.
-func (d *demo) startSidecars(ctx context.Context, arbiterAddr string) error {
-	cars, err := newSidecars(d.dir, d.hosts, arbiterAddr)
+func (d *demo) startSidecars() error {
+	set, cars, err := newDemoSidecars(d.exe, d.dir, d.hosts, d.arbiter)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	d.cars = cars
+	d.set, d.cars = set, cars
 	for _, s := range cars {
-		if err := s.writeConfig(d.dir, cars); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-	}
-	for _, s := range cars {
-		if err := s.start(d.exe, d.dir); err != nil {
+		if err := set.Start(s.Sidecar); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		beside := "arbiter mode, no mongod"
 		if s.host != nil {
 			beside = "beside " + s.host.name()
 		}
-		d.say("started sidecar %s (%s): gossip %s, http %s, pid %d", s.id, beside, s.gossip, s.base(), s.proc.pid())
+		d.say("started sidecar %s (%s): gossip %s, http %s, pid %d", s.id, beside, s.Gossip, s.base(), s.Proc.Pid())
 	}
 	return nil
 }
+
+// waitListening waits until the mongod, started by its sidecar, accepts connections; the
+// sidecar's exit ends the wait with its log tail.
+func (d *demo) waitListening(ctx context.Context, h *mongodHost, car *sidecar) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := h.WaitListening(ctx, car.Proc.Done())
+	switch {
+	case errors.Is(err, lab.ErrExited):
+		return fmt.Errorf("sidecar %s exited before its mongod %s listened; last lines of %s:\n%s", car.id, h.name(),
+			car.Output, tail(car.Output, 15))
+	case err != nil:
+		return fmt.Errorf("mongod %s (started by sidecar %s) does not accept connections: %w; see %s and %s", h.name(), car.id, err,
+			filepath.Join(h.Dir, "mongod.out"), h.LogPath)
+	}
+	return nil
+}
+
+// tail is the last n lines of a log, for error messages.
+func tail(path string, n int) string { return strings.Join(lab.TailLines(path, n), "\n") }
 
 // waitSidecarsReady waits until every sidecar answers /readyz.
 func (d *demo) waitSidecarsReady(ctx context.Context) error {
 	for _, s := range d.cars {
 		_, err := d.waitFor(ctx, 60*time.Second, "ready sidecar "+s.id, func(ctx context.Context) (string, error) {
 			select {
-			case <-s.proc.exited():
-				return "", fmt.Errorf("it exited; last lines of %s:\n%s", s.proc.logPath, s.proc.tail(15))
+			case <-s.Proc.Done():
+				return "", fmt.Errorf("it exited; last lines of %s:\n%s", s.Output, tail(s.Output, 15))
 			default:
 			}
 			return "", s.ready(ctx, d.http)
@@ -298,8 +317,8 @@ func (d *demo) waitSidecarsReady(ctx context.Context) error {
 	return nil
 }
 
-// shutdown stops everything: the sidecars, and with them (their process group) the mongods they
-// run.
+// shutdown stops everything: the sidecars (SIGTERM: they leave the gossip cluster cleanly), and
+// with them (their process group) the mongods they run; then whatever is left on the hosts.
 func (d *demo) shutdown() {
 	if d.load != nil {
 		d.load.stop()
@@ -309,15 +328,14 @@ func (d *demo) shutdown() {
 	if d.client != nil {
 		_ = d.client.Close(ctx)
 	}
-	done := make(chan struct{})
-	for _, s := range d.cars {
-		go func() { s.stop(); done <- struct{}{} }()
-	}
-	for range d.cars {
-		<-done
+	if d.set != nil {
+		_ = d.set.Close()
 	}
 	for _, h := range d.hosts {
-		_ = h.node.Close(ctx)
+		_ = h.Close()
+	}
+	if d.arbiter != nil {
+		_ = d.arbiter.Close()
 	}
 }
 

@@ -67,7 +67,7 @@ func (n *narrator) rejoin(ctx context.Context, h *mongodHost) {
 			}
 		}
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		st, err := h.node.Status(sctx)
+		st, err := h.status(sctx)
 		cancel()
 		if err == nil && st.MyState != last {
 			last = st.MyState

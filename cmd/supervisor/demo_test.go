@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rsguard/rsguard/lab"
 )
 
 // TestDemoOnce runs `supervisor demo --once` as a user would (the built binary, mongoemu next to
@@ -35,7 +37,7 @@ func TestDemoOnce(t *testing.T) {
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "demo")
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "supervisor"), "demo", "--once", "--dir", dir, "--keep")
-	cmd.Env = append(os.Environ(), envMongod+"=")                           // the mongoemu built next to it, not the caller's
+	cmd.Env = append(os.Environ(), lab.EnvMongod+"=")                       // the mongoemu built next to it, not the caller's
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) } // the demo cleans up
 	cmd.WaitDelay = 15 * time.Second
 	var out bytes.Buffer

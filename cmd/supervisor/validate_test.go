@@ -1,13 +1,14 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/rsguard/rsguard/config"
+	"github.com/rsguard/rsguard/lab"
 )
 
 // nodeBConfig is goodConfig as node-b's file, with edits applied (old -> new pairs).
@@ -73,24 +74,33 @@ func TestValidateConfigFilesDisagree(t *testing.T) {
 // The demo's generated files agree with each other, or its sidecars would never be ready.
 func TestDemoConfigsAgree(t *testing.T) {
 	dir := t.TempDir()
-	var all []*sidecar
-	for i, id := range []string{"node-a", "node-b", "node-c", "arbiter"} {
-		addr := fmt.Sprintf("127.0.0.%d", i+2)
-		s := &sidecar{id: id, mode: config.ModeData, addr: addr, gossip: addr + ":7946", http: addr + ":9216",
-			config: filepath.Join(dir, id+".yaml"), audit: filepath.Join(dir, id+".audit.jsonl")}
-		if id == "arbiter" {
-			s.mode = config.ModeArbiter
-		} else {
-			s.host = &mongodHost{addr: addr, port: 27017, dir: filepath.Join(dir, addr), bin: "/usr/bin/mongod",
-				args: []string{"--port", "27017", "--dbpath", filepath.Join(dir, addr, "db")}}
-		}
-		all = append(all, s)
+	// Hosts need leased addresses: a host's cgroup is emptied when it is prepared.
+	lease, err := lab.LeaseBlock(context.Background(), lab.LeaseOptions{Count: 4, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var files []string
-	for _, s := range all {
-		if err := s.writeConfig(dir, all); err != nil {
+	defer lease.Close()
+	var hosts []*mongodHost
+	var arbiter *lab.Host
+	for i, addr := range lease.Addrs {
+		h, err := lab.NewHost(nil, lab.HostOptions{N: lease.First + i, Port: 27017, Dir: filepath.Join(dir, addr),
+			ReplSet: demoSet, Mongod: "/usr/bin/mongod", External: true})
+		if err != nil {
 			t.Fatal(err)
 		}
+		defer h.Close()
+		if i == 3 {
+			arbiter = h
+		} else {
+			hosts = append(hosts, &mongodHost{Host: h})
+		}
+	}
+	_, cars, err := newDemoSidecars("/usr/bin/supervisor", dir, hosts, arbiter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, s := range cars {
 		files = append(files, s.config)
 	}
 	code, out, errs := runMain(t, append([]string{"validate-config"}, files...)...)

@@ -1,6 +1,9 @@
-// Package harness runs real mongod-compatible processes for rsguard's e2e tests (DESIGN.md "Test
-// tiers", tier 3): one loopback address 127.0.0.N (N >= 2) per host, real sockets, real signals,
-// iptables partitions on lo. Never netns, never a non-loopback address.
+// Package harness is the testing.TB layer of rsguard's e2e tests (DESIGN.md "Test tiers", tier 3)
+// over package lab, which does the work: loopback addresses 127.0.0.N (N >= 2) leased across
+// processes, real mongod-compatible processes, real sockets, real signals, iptables partitions
+// on lo. Never netns, never a non-loopback address. Here helpers fail or skip the test instead
+// of returning errors, clean up with t.Cleanup, and hand out driver clients (Host.Client,
+// Cluster.MajorityClient); lab's own clients go through mongo/.
 //
 // # Binaries
 //

@@ -1,76 +1,32 @@
 package harness
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/rsguard/rsguard/lab"
 )
 
-// Hello runs hello on h.
-func (h *Host) Hello(ctx context.Context) (bson.M, error) {
-	raw, err := h.Command(ctx, bson.D{{Key: "hello", Value: 1}})
-	if err != nil {
-		return nil, err
-	}
-	var m bson.M
-	return m, bson.Unmarshal(raw, &m)
-}
-
 // ErrNoPrimary is returned by Primary when no reachable member claims to be primary.
-var ErrNoPrimary = errors.New("no member is primary")
+var ErrNoPrimary = lab.ErrNoPrimary
 
-// Primary asks every reachable data member hello (concurrently). When several claim primary
-// (a deposed primary that has not noticed yet) it returns the one with the newest electionId,
-// i.e. the highest term.
+// Member is one entry of replSetGetStatus members.
+type Member = lab.Member
+
+// StateName maps mongod's member state numbers (spec §3.1) to their names.
+func StateName(n int) string { return lab.StateName(n) }
+
+// DialFrom opens (and closes) a TCP connection to dst from a socket bound to the address src.
+func DialFrom(src, dst string, timeout time.Duration) error { return lab.DialFrom(src, dst, timeout) }
+
+// Primary asks every reachable data member hello; the newest electionId wins.
 func (c *Cluster) Primary(ctx context.Context) (*Host, error) {
-	hosts := c.DataHosts()
-	type answer struct {
-		hello bson.M
-		err   error
-	}
-	answers := make([]answer, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		if !h.Running() {
-			answers[i].err = ErrNotRunning
-			continue
-		}
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			answers[i].hello, answers[i].err = h.Hello(ctx)
-		})
-	}
-	wg.Wait()
-	var best *Host
-	var bestID bson.ObjectID
-	var seen []string
-	for i, a := range answers {
-		if a.err != nil {
-			seen = append(seen, fmt.Sprintf("%s: %v", hosts[i], a.err))
-			continue
-		}
-		if a.hello["isWritablePrimary"] != true {
-			seen = append(seen, fmt.Sprintf("%s: not primary", hosts[i]))
-			continue
-		}
-		id, _ := a.hello["electionId"].(bson.ObjectID)
-		if best == nil || bytes.Compare(id[:], bestID[:]) > 0 {
-			best, bestID = hosts[i], id
-		}
-	}
-	if best == nil {
-		return nil, fmt.Errorf("%w (%s)", ErrNoPrimary, strings.Join(seen, "; "))
-	}
-	return best, nil
+	p, err := c.Cluster.Primary(ctx)
+	return c.wrap(p), err
 }
 
 // WaitPrimary polls until some member is primary; except, if given, are not accepted (e.g.
@@ -95,139 +51,52 @@ func (c *Cluster) WaitPrimary(t testing.TB, timeout time.Duration, except ...*Ho
 
 // Status runs replSetGetStatus on h.
 func (c *Cluster) Status(ctx context.Context, h *Host) (bson.M, error) {
-	raw, err := h.Command(ctx, bson.D{{Key: "replSetGetStatus", Value: 1}})
-	if err != nil {
-		return nil, err
-	}
-	var m bson.M
-	return m, bson.Unmarshal(raw, &m)
+	return c.Cluster.Status(ctx, h.Host)
 }
 
 // State is h's own member state name (replSetGetStatus myState → "PRIMARY", "SECONDARY", ...).
 func (c *Cluster) State(ctx context.Context, h *Host) (string, error) {
-	raw, err := h.Command(ctx, bson.D{{Key: "replSetGetStatus", Value: 1}})
-	if err != nil {
-		return "", err
-	}
-	st, ok := raw.Lookup("myState").AsInt64OK()
-	if !ok {
-		return "", fmt.Errorf("%s: replSetGetStatus without myState", h)
-	}
-	return StateName(int(st)), nil
-}
-
-// StateName maps mongod's member state numbers (spec §3.1) to their names.
-func StateName(n int) string {
-	names := map[int]string{0: "STARTUP", 1: "PRIMARY", 2: "SECONDARY", 3: "RECOVERING", 5: "STARTUP2",
-		6: "UNKNOWN", 7: "ARBITER", 8: "DOWN", 9: "ROLLBACK", 10: "REMOVED"}
-	if s, ok := names[n]; ok {
-		return s
-	}
-	return fmt.Sprintf("STATE%d", n)
+	return c.Cluster.State(ctx, h.Host)
 }
 
 // WaitState polls h's own replSetGetStatus until its state is state ("SECONDARY", ...).
 func (c *Cluster) WaitState(t testing.TB, h *Host, state string, timeout time.Duration) {
 	t.Helper()
-	WaitFor(t, timeout, fmt.Sprintf("%s to be %s", h, state), func(ctx context.Context) error {
-		got, err := c.State(ctx, h)
-		if err != nil {
-			return err
-		}
-		if got != state {
-			return fmt.Errorf("%s is %s", h, got)
-		}
-		return nil
-	})
-	c.Timeline.Mark("%s: %s", h, state)
-}
-
-// Member is one entry of replSetGetStatus members.
-type Member struct {
-	Name     string  `bson:"name"`
-	Health   float64 `bson:"health"`
-	StateStr string  `bson:"stateStr"`
-	Self     bool    `bson:"self"`
+	if err := c.Cluster.WaitState(context.Background(), h.Host, state, timeout); err != nil {
+		t.Fatalf("%v", err)
+	}
 }
 
 // Members decodes replSetGetStatus.members as seen by h.
 func (c *Cluster) Members(ctx context.Context, h *Host) ([]Member, error) {
-	raw, err := h.Command(ctx, bson.D{{Key: "replSetGetStatus", Value: 1}})
-	if err != nil {
-		return nil, err
-	}
-	var st struct {
-		Members []Member `bson:"members"`
-	}
-	return st.Members, bson.Unmarshal(raw, &st)
+	return c.Cluster.Members(ctx, h.Host)
 }
 
-// Healthy checks that the primary sees every member up (health 1) as SECONDARY or ARBITER, that
-// every other member says so itself (no deposed primary left), and returns the primary.
-func (c *Cluster) Healthy(ctx context.Context) (*Host, error) { return c.HealthyOf(ctx, c.hosts) }
+// Healthy checks that the primary sees every member up as SECONDARY or ARBITER, that every other
+// member says so itself, and returns the primary.
+func (c *Cluster) Healthy(ctx context.Context) (*Host, error) {
+	p, err := c.Cluster.Healthy(ctx)
+	return c.wrap(p), err
+}
 
 // HealthyOf is Healthy over the given members only (a drill may lease hosts that are no members).
 func (c *Cluster) HealthyOf(ctx context.Context, hosts []*Host) (*Host, error) {
-	p, err := c.Primary(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := c.Members(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if len(ms) != len(hosts) {
-		return nil, fmt.Errorf("primary %s lists %d members, want %d", p, len(ms), len(hosts))
-	}
-	for _, m := range ms {
-		switch {
-		case m.StateStr == "PRIMARY" && !m.Self:
-			return nil, fmt.Errorf("primary %s still sees %s as PRIMARY", p, m.Name)
-		case m.Health != 1:
-			return nil, fmt.Errorf("primary %s sees %s with health %v (%s)", p, m.Name, m.Health, m.StateStr)
-		case m.StateStr != "PRIMARY" && m.StateStr != "SECONDARY" && m.StateStr != "ARBITER":
-			return nil, fmt.Errorf("primary %s sees %s in %s", p, m.Name, m.StateStr)
-		}
-	}
-	for _, h := range hosts { // a deposed primary must have noticed, too
-		if h == p {
-			continue
-		}
-		st, err := c.State(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		if st != "SECONDARY" && st != "ARBITER" {
-			return nil, fmt.Errorf("%s says it is %s", h, st)
-		}
-	}
-	return p, nil
+	p, err := c.Cluster.HealthyOf(ctx, unwrap(hosts))
+	return c.wrap(p), err
 }
 
 // WaitHealthy polls Healthy and returns the primary.
 func (c *Cluster) WaitHealthy(t testing.TB, timeout time.Duration) *Host {
 	t.Helper()
-	var p *Host
-	WaitFor(t, timeout, "a primary and all members healthy", func(ctx context.Context) error {
-		for _, h := range c.hosts {
-			if !h.Running() {
-				return Abort(fmt.Errorf("%s is not running (%s)", h, h.proc.ExitState()))
-			}
-		}
-		var err error
-		p, err = c.Healthy(ctx)
-		return err
-	})
-	return p
+	p, err := c.Cluster.WaitHealthy(context.Background(), timeout)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return c.wrap(p)
 }
 
-// DialFrom opens (and closes) a TCP connection to dst from a socket bound to the address src,
-// e.g. to check that a cut between two hosts holds.
-func DialFrom(src, dst string, timeout time.Duration) error {
-	d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(hostAddr(src))}}
-	c, err := d.Dial("tcp", dst)
-	if err != nil {
-		return err
-	}
-	return c.Close()
+// LagSecondaries makes the given hosts stop applying the oplog (on) or resume (off); with no
+// hosts, every data host that is not the writable primary right now.
+func (c *Cluster) LagSecondaries(ctx context.Context, on bool, hosts ...*Host) error {
+	return c.Cluster.LagSecondaries(ctx, on, unwrap(hosts)...)
 }

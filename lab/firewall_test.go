@@ -1,4 +1,4 @@
-package harness
+package lab
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 // envDial makes the test binary a tiny dialer process (TestMain): it connects to the address
 // without binding a source address, as mongod dials its peers, and exits 0 or 3.
-const envDial = "RSGUARD_E2E_HELPER_DIAL"
+const envDial = "RSGUARD_LAB_HELPER_DIAL"
 
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(envDial); addr != "" {
@@ -66,16 +66,24 @@ func udpFrom(src string, ln *net.UDPConn) error {
 // and UDP both ways, including from a process in the host's cgroup that dials from 127.0.0.1,
 // while the other pairs still talk; Heal and HealAll restore everything.
 func TestFirewallCutsTCPAndUDP(t *testing.T) {
-	fw, err := NewFirewall(t)
+	fw, err := NewFirewall(t.Context(), 10*time.Minute)
+	if errors.Is(err, ErrFirewallUnavailable) {
+		t.Skip(err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	leases, err := leaseAddrs(0, 3, time.Minute)
+	t.Cleanup(func() {
+		if err := fw.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	lease, err := LeaseBlock(t.Context(), LeaseOptions{Count: 3, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { releaseAll(leases) })
-	a, b, c := leases[0].addr, leases[1].addr, leases[2].addr
+	t.Cleanup(func() { _ = lease.Close() })
+	a, b, c := lease.Addrs[0], lease.Addrs[1], lease.Addrs[2]
 	cgA, err := openHostCgroup(a)
 	if err != nil {
 		t.Fatal(err)
@@ -113,10 +121,10 @@ func TestFirewallCutsTCPAndUDP(t *testing.T) {
 			StdoutPath: filepath.Join(dir, "dialer.out"), StderrPath: filepath.Join(dir, "dialer.err")}
 		t.Setenv(envDial, dst)
 		defer os.Unsetenv(envDial)
-		if err := p.start(); err != nil {
+		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.wait(10 * time.Second); err != nil {
+		if err := p.Wait(10 * time.Second); err != nil {
 			t.Fatal(err)
 		}
 		if code := p.ExitCode(); code != 0 {
@@ -148,14 +156,22 @@ func TestFirewallCutsTCPAndUDP(t *testing.T) {
 		expect(stage+": test process (127.0.0.1) ->"+b, tcpFrom("127.0.0.1", tcp[b]), true)
 	}
 	check("before", false)
-	fw.Cut(a, b)
+	if err := fw.Cut(a, b); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("rules:\n%s", fw.Rules())
 	check("cut", true)
-	fw.Heal(a, b)
+	if err := fw.Heal(a, b); err != nil {
+		t.Fatal(err)
+	}
 	check("healed", false)
-	fw.Cut(b, a)
+	if err := fw.Cut(b, a); err != nil {
+		t.Fatal(err)
+	}
 	check("cut again", true)
-	fw.HealAll()
+	if err := fw.HealAll(); err != nil {
+		t.Fatal(err)
+	}
 	check("heal all", false)
 }
 

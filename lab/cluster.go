@@ -1,0 +1,275 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Options describe a replica set to start.
+type Options struct {
+	// Members is the number of data-bearing members (default 3).
+	Members int
+	// Arbiters are added after the data members, with arbiterOnly: true.
+	Arbiters int
+	// ReplSet is the set name (default "rs0").
+	ReplSet string
+	// Settings is the config's settings document (e.g. electionTimeoutMillis,
+	// heartbeatIntervalMillis); nil keeps mongod's defaults.
+	Settings bson.D
+	// OplogSizeMB is passed as --oplogSizeMB when > 0.
+	OplogSizeMB int
+	// ExtraParams are extra --setParameter name=value pairs. Names starting with "mongoemu" are
+	// emulator-only and are dropped (with a log line) when running a real mongod.
+	ExtraParams map[string]string
+	// FirstN pins the first address to 127.0.0.FirstN; 0 takes the lowest free block from
+	// 127.0.0.2 (addresses are leased across concurrently running processes).
+	FirstN int
+	// Timeout bounds startup: processes up, initiate, a primary and every member healthy
+	// (default 60s).
+	Timeout time.Duration
+	// NoInitiate only starts the processes (for tests of initiate itself).
+	NoInitiate bool
+	// Security runs the set with a key file, TLS and a root user (security.go).
+	Security *Security
+
+	// Dir holds one directory per host (required).
+	Dir string
+	// Binaries are the executables (Mongod required).
+	Binaries Binaries
+}
+
+// Cluster is a replica set of Hosts on leased loopback addresses. Close kills everything it
+// started, removes the cgroups and releases the addresses.
+type Cluster struct {
+	Timeline *Timeline
+
+	opts  Options
+	log   *slog.Logger
+	lease *Lease
+	hosts []*Host
+	sec   *security
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewCluster leases addresses, starts one mongod per member with --setParameter
+// enableTestCommands=1, runs replSetInitiate (arbiters last, with arbiterOnly) and waits for a
+// primary and every member healthy (creating the root user when Options.Security asks). On error
+// everything started is closed.
+func NewCluster(ctx context.Context, log *slog.Logger, opts Options) (c *Cluster, err error) {
+	if opts.Members == 0 {
+		opts.Members = 3
+	}
+	if opts.ReplSet == "" {
+		opts.ReplSet = "rs0"
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if opts.Dir == "" || opts.Binaries.Mongod == "" {
+		return nil, errors.New("lab: cluster needs Options.Dir and Options.Binaries.Mongod")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c = &Cluster{Timeline: NewTimeline(), opts: opts, log: log}
+	defer func() {
+		if err != nil {
+			// The logs say why a member did not come up; the directories stay for the owner.
+			if logs := c.DumpLogs(40); logs != "" && len(c.hosts) > 0 && c.hosts[0].proc.Pid() != 0 {
+				err = fmt.Errorf("%w\n%s", err, logs)
+			}
+			_ = c.Close()
+			c = nil
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	total := opts.Members + opts.Arbiters
+	if c.lease, err = LeaseBlock(ctx, LeaseOptions{First: opts.FirstN, Count: total, Exact: opts.FirstN != 0, Timeout: opts.Timeout}); err != nil {
+		return c, fmt.Errorf("lease loopback addresses: %w", err)
+	}
+	if opts.Security != nil {
+		if c.sec, err = newSecurity(filepath.Join(opts.Dir, "security"), *opts.Security); err != nil {
+			return c, err
+		}
+	}
+	params := map[string]string{"enableTestCommands": "1"}
+	for k, v := range opts.ExtraParams {
+		if !opts.Binaries.Emulated && strings.HasPrefix(k, "mongoemu") {
+			log.Info("real mongod: dropping emulator-only parameter", "name", k, "value", v)
+			continue
+		}
+		params[k] = v
+	}
+	for i, addr := range c.lease.Addrs {
+		h, err := NewHost(log, HostOptions{N: c.lease.First + i, Dir: filepath.Join(opts.Dir, addr),
+			ReplSet: opts.ReplSet, Arbiter: i >= opts.Members, Mongod: opts.Binaries.Mongod,
+			Emulated: opts.Binaries.Emulated, OplogSizeMB: opts.OplogSizeMB, Params: params,
+			Timeline: c.Timeline, security: c.sec})
+		if err != nil {
+			return c, err
+		}
+		c.hosts = append(c.hosts, h)
+	}
+	if ok, why := cgroupsAvailable(); !ok {
+		log.Info("hosts run without cgroups: partitions are unavailable", "why", why)
+	}
+	if err := c.startAll(ctx); err != nil {
+		return c, fmt.Errorf("start cluster: %w", err)
+	}
+	if opts.NoInitiate {
+		return c, nil
+	}
+	if err := c.Initiate(ctx); err != nil {
+		return c, err
+	}
+	p, err := c.WaitHealthy(ctx, time.Until(deadlineOf(ctx)))
+	if err != nil {
+		return c, err
+	}
+	c.Timeline.Mark("primary %s, all members healthy", p)
+	if c.sec != nil {
+		if err := c.createRoot(ctx, p); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+func (c *Cluster) startAll(ctx context.Context) error {
+	errs := make([]error, len(c.hosts))
+	var wg sync.WaitGroup
+	for i, h := range c.hosts {
+		wg.Go(func() { errs[i] = h.Start(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Initiate runs replSetInitiate with InitialConfig on the first host.
+func (c *Cluster) Initiate(ctx context.Context) error {
+	if _, err := c.hosts[0].Command(ctx, bson.D{{Key: "replSetInitiate", Value: c.InitialConfig()}}); err != nil {
+		return fmt.Errorf("replSetInitiate on %s: %w", c.hosts[0], err)
+	}
+	c.Timeline.Mark("replSetInitiate on %s", c.hosts[0])
+	return nil
+}
+
+// InitialConfig is the replSetInitiate document: members in host order, _id 0.., arbiters
+// last with arbiterOnly, and Options.Settings.
+func (c *Cluster) InitialConfig() bson.D {
+	var members bson.A
+	for i, h := range c.hosts {
+		m := bson.D{{Key: "_id", Value: int32(i)}, {Key: "host", Value: h.HostPort()}}
+		if h.Arbiter {
+			m = append(m, bson.E{Key: "arbiterOnly", Value: true})
+		}
+		members = append(members, m)
+	}
+	cfg := bson.D{{Key: "_id", Value: c.opts.ReplSet}, {Key: "members", Value: members}}
+	if c.opts.Settings != nil {
+		cfg = append(cfg, bson.E{Key: "settings", Value: c.opts.Settings})
+	}
+	return cfg
+}
+
+// ReplSet is the set name.
+func (c *Cluster) ReplSet() string { return c.opts.ReplSet }
+
+// Hosts are all hosts: data members first, then arbiters.
+func (c *Cluster) Hosts() []*Host { return append([]*Host(nil), c.hosts...) }
+
+// DataHosts are the data-bearing members.
+func (c *Cluster) DataHosts() []*Host { return append([]*Host(nil), c.hosts[:c.opts.Members]...) }
+
+// Others are all hosts but h.
+func (c *Cluster) Others(h *Host) []*Host {
+	var out []*Host
+	for _, o := range c.hosts {
+		if o != h {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// ByAddr finds a host by "127.0.0.N" or "127.0.0.N:port".
+func (c *Cluster) ByAddr(addr string) *Host {
+	for _, h := range c.hosts {
+		if h.Addr == addr || h.HostPort() == addr {
+			return h
+		}
+	}
+	return nil
+}
+
+// Seeds are the data members' "host:port" names.
+func (c *Cluster) Seeds() []string {
+	var seeds []string
+	for _, h := range c.DataHosts() {
+		seeds = append(seeds, h.HostPort())
+	}
+	return seeds
+}
+
+// URI is the replica-set URI over the data members: mongodb://h1,h2,h3/?replicaSet=rs0.
+func (c *Cluster) URI() string {
+	return "mongodb://" + strings.Join(c.Seeds(), ",") + "/?replicaSet=" + c.opts.ReplSet
+}
+
+// DumpLogs renders the last n lines of every host's logs.
+func (c *Cluster) DumpLogs(n int) string {
+	var b strings.Builder
+	for _, h := range c.hosts {
+		if tail := h.LogTail(n); tail != "" {
+			fmt.Fprintf(&b, "host %s (%s):\n%s", h, h.proc.ExitState(), tail)
+		}
+	}
+	return b.String()
+}
+
+// Close kills every host's processes, removes their cgroups and releases the addresses. It is
+// idempotent; the hosts' directories stay (the owner removes them).
+func (c *Cluster) Close() error {
+	c.closeOnce.Do(func() {
+		errs := make([]error, len(c.hosts))
+		var wg sync.WaitGroup
+		for i, h := range c.hosts {
+			wg.Go(func() { errs[i] = h.Close() })
+		}
+		wg.Wait()
+		if c.lease != nil {
+			errs = append(errs, c.lease.Close())
+		}
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}
+
+// String lists the members, for messages.
+func (c *Cluster) String() string {
+	var parts []string
+	for _, h := range c.hosts {
+		role := "data"
+		if h.Arbiter {
+			role = "arbiter"
+		}
+		parts = append(parts, fmt.Sprintf("%s(%s)", h, role))
+	}
+	return c.opts.ReplSet + "[" + strings.Join(parts, " ") + "]"
+}
