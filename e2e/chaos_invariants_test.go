@@ -116,8 +116,8 @@ type actionRec struct {
 	Term        int64
 	Kind        string // the analysis kind: the verdict
 	Reason      string
-	Actor       string // "auto" or "operator:<name>"
-	Result      string // "executed", "failed: ...", "refused", "dry_run"
+	Actor       string   // "auto" or "operator:<name>"
+	Result      string   // "executed", "failed: ...", "refused", "dry_run"
 	Coordinator string   // the deciding snapshot's coordinator: "" without a quorum
 	Witnesses   []string // the sidecars the verdict names (audit analysis.witnesses)
 }
