@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -33,20 +32,15 @@ func (c *Cluster) Primary(ctx context.Context) (*Host, error) {
 // the primary that was just killed or cut off). Call it from the test goroutine.
 func (c *Cluster) WaitPrimary(t testing.TB, timeout time.Duration, except ...*Host) *Host {
 	t.Helper()
-	var p *Host
-	WaitFor(t, timeout, "a primary", func(ctx context.Context) error {
-		var err error
-		if p, err = c.Primary(ctx); err != nil {
-			return err
-		}
-		for _, x := range except {
-			if p == x {
-				return fmt.Errorf("%s is still primary", p)
-			}
-		}
-		return nil
-	})
-	return p
+	ex := make([]*lab.Host, len(except))
+	for i, h := range except {
+		ex[i] = h.Host
+	}
+	p, err := c.Cluster.WaitPrimary(context.Background(), timeout, ex...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return c.wrap(p)
 }
 
 // Status runs replSetGetStatus on h.
