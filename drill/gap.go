@@ -8,6 +8,13 @@ import (
 // LongestGap is the longest time between two consecutive acknowledged operations of kind k
 // that overlaps [from, to]: the write-unavailable window an application saw.
 func LongestGap(ops []Op, k OpKind, from, to time.Time) time.Duration {
+	d, _, _ := GapSpan(ops, k, from, to)
+	return d
+}
+
+// GapSpan is LongestGap with the acknowledgements that bound it (zero times when there is no
+// gap: fewer than two acknowledgements around [from, to]).
+func GapSpan(ops []Op, k OpKind, from, to time.Time) (d time.Duration, start, end time.Time) {
 	var ends []time.Time
 	for _, o := range ops {
 		if o.Kind == k && o.OK() {
@@ -15,13 +22,12 @@ func LongestGap(ops []Op, k OpKind, from, to time.Time) time.Duration {
 		}
 	}
 	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
-	var longest time.Duration
 	for i := 1; i < len(ends); i++ {
-		if ends[i].After(from) && !ends[i-1].After(to) {
-			longest = max(longest, ends[i].Sub(ends[i-1]))
+		if ends[i].After(from) && !ends[i-1].After(to) && ends[i].Sub(ends[i-1]) > d {
+			d, start, end = ends[i].Sub(ends[i-1]), ends[i-1], ends[i]
 		}
 	}
-	return longest
+	return d, start, end
 }
 
 // Around summarises the operations of one kind around a fault at t0.
@@ -35,9 +41,11 @@ type Around struct {
 	Acked                   []int64
 }
 
-// StatsAround summarises ops of kind k around t0; every is the workload's period (an operation
+// StatsAround summarises ops of kind k around t0, taken in the order they ended; every is the workload's period (an operation
 // in flight at t0 that took longer than two periods waited on the fault).
 func StatsAround(ops []Op, k OpKind, t0 time.Time, every time.Duration) Around {
+	ops = slices.Clone(ops)
+	slices.SortStableFunc(ops, func(a, b Op) int { return a.End.Compare(b.End) })
 	var s Around
 	for i := range ops {
 		o := &ops[i]
