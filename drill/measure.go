@@ -146,7 +146,7 @@ func recovered(rec Recording) (time.Time, bool) {
 		for _, m := range s.Members {
 			// After a failover the former primary must come back as a SECONDARY; a stale
 			// PRIMARY seen right after a thaw is not a recovery.
-			if m.Host == rec.Subject && (m.Role == RoleSecondary || (m.Role == RolePrimary && !rec.Expect.Failover)) {
+			if m.Host == rec.Subject && (m.Role == RoleSecondary || m.Role == RoleArbiter || (m.Role == RolePrimary && !rec.Expect.Failover)) {
 				return s.At, true
 			}
 		}

@@ -58,6 +58,20 @@ type Sidecar struct {
 	Client SidecarAPI
 }
 
+// Fault names a kind of fault a Target may or may not be able to inject.
+type Fault string
+
+// Faults.
+const (
+	FaultKill        Fault = "kill-mongod"
+	FaultFreeze      Fault = "freeze-host"
+	FaultIsolate     Fault = "isolate-host"
+	FaultStallDisk   Fault = "stall-disk"
+	FaultLag         Fault = "lag-secondaries"
+	FaultKillSidecar Fault = "kill-sidecar"
+	FaultStale       Fault = "stale-secondary"
+)
+
 // Target is a replica set a drill can run on.
 type Target interface {
 	// Name says what it is, for reports ("local set rs0 on 127.0.0.2-4", "mongodb://...").
@@ -71,6 +85,9 @@ type Target interface {
 	// Seeds are the replica set name and seed hosts for the workloads' client.
 	Seeds() (set string, hosts []string)
 
+	// Can says whether the target can inject f: nil, or an error wrapping ErrUnsupported
+	// that says why not.
+	Can(f Fault) error
 	// Faults. Each returns the undo of what it did, or an error (ErrUnsupported with the
 	// reason when the target cannot inject it).
 	KillMongod(ctx context.Context, host string) (Undo, error)
@@ -78,8 +95,9 @@ type Target interface {
 	Isolate(ctx context.Context, host string) (Undo, error)    // every link to and from host cut
 	StallDisk(ctx context.Context, host string) (Undo, error)  // writes block, hello answers
 	LagSecondaries(ctx context.Context, hosts []string) (Undo, error)
-	KillSidecar(ctx context.Context, host string) (Undo, error) // the sidecar beside host (or the arbiter sidecar's address)
-	// StaleSecondary makes host too stale to catch up (fell off the oplog), undo restarts it.
+	KillSidecar(ctx context.Context, id string) (Undo, error) // the sidecar with node id id
+	// StaleSecondary makes host too stale to catch up: stops it, writes past its oplog window
+	// and starts it again; the undo cleans up what is left.
 	StaleSecondary(ctx context.Context, host string) (Undo, error)
 	// Close releases the target's connections (not the set).
 	Close(ctx context.Context) error
