@@ -35,11 +35,9 @@ func newFakeSet() *fakeSet {
 		promote: true, promoteAfter: 50 * time.Millisecond, docs: map[int64]bool{}, unsupported: map[Fault]string{}}
 }
 
-func (f *fakeSet) Name() string { return "fake" }
-func (f *fakeSet) Local() bool  { return true }
-func (f *fakeSet) Seeds() (string, []string) {
-	return "rs0", f.hosts
-}
+func (f *fakeSet) Name() string                { return "fake" }
+func (f *fakeSet) Local() bool                 { return true }
+func (f *fakeSet) Seeds() Seeds                { return Seeds{Set: "rs0", Hosts: f.hosts} }
 func (f *fakeSet) Close(context.Context) error { return nil }
 
 func (f *fakeSet) Can(x Fault) error {
@@ -154,7 +152,7 @@ func (f *fakeSet) IDs(context.Context) (map[int64]bool, error) {
 	return out, nil
 }
 
-func (f *fakeSet) open(context.Context, string, []string, string) (Store, func(context.Context) error, error) {
+func (f *fakeSet) open(context.Context, Seeds, string) (Store, func(context.Context) error, error) {
 	return f, func(context.Context) error { return nil }, nil
 }
 

@@ -35,7 +35,7 @@ type Options struct {
 }
 
 // StoreOpener opens the workloads' client for one run on collection coll.
-type StoreOpener func(ctx context.Context, set string, hosts []string, coll string) (Store, func(context.Context) error, error)
+type StoreOpener func(ctx context.Context, seeds Seeds, coll string) (Store, func(context.Context) error, error)
 
 // Observer hears a run's progress.
 type Observer interface {
@@ -136,8 +136,7 @@ func (r *Runner) run(ctx context.Context, sc Scenario, rec *Recording) Result {
 	}
 	rec.Subject, rec.FormerPrimary = env.Subject, env.Primary
 
-	set, hosts := r.target.Seeds()
-	store, closeStore, err := r.opts.OpenStore(ctx, set, hosts, collection(sc.Name, rec.Run, rec.Start))
+	store, closeStore, err := r.opts.OpenStore(ctx, r.target.Seeds(), collection(sc.Name, rec.Run, rec.Start))
 	if err != nil {
 		return early(rec, VerdictError, fmt.Errorf("workload client: %w", err))
 	}

@@ -17,8 +17,8 @@ import (
 
 // DialStore is the default StoreOpener: a replica-set client (the official driver, through
 // package mongo) on database rsguard_drill.
-func DialStore(_ context.Context, set string, hosts []string, coll string) (Store, func(context.Context) error, error) {
-	c, err := mongo.DialSet(mongo.SetOptions{Set: set, Hosts: hosts, Database: "rsguard_drill", Collection: coll, AppName: "rsguard-drill"})
+func DialStore(_ context.Context, seeds Seeds, coll string) (Store, func(context.Context) error, error) {
+	c, err := mongo.DialSet(mongo.SetOptions{Set: seeds.Set, Hosts: seeds.Hosts, URI: seeds.URI, Database: "rsguard_drill", Collection: coll, AppName: "rsguard-drill"})
 	if err != nil {
 		return nil, nil, err
 	}

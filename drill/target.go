@@ -72,6 +72,14 @@ const (
 	FaultStale       Fault = "stale-secondary"
 )
 
+// Seeds say how a client reaches the set: a connection string (credentials and TLS options
+// included) or, without one, the set name and seed hosts.
+type Seeds struct {
+	Set   string
+	Hosts []string
+	URI   string
+}
+
 // Target is a replica set a drill can run on.
 type Target interface {
 	// Name says what it is, for reports ("local set rs0 on 127.0.0.2-4", "mongodb://...").
@@ -82,8 +90,8 @@ type Target interface {
 	Members(ctx context.Context) ([]Member, error)
 	// Sidecars are the set's sidecars, data and arbiter.
 	Sidecars() []Sidecar
-	// Seeds are the replica set name and seed hosts for the workloads' client.
-	Seeds() (set string, hosts []string)
+	// Seeds say how the workloads' client reaches the set.
+	Seeds() Seeds
 
 	// Can says whether the target can inject f: nil, or an error wrapping ErrUnsupported
 	// that says why not.
