@@ -120,3 +120,23 @@ func TestReportHTMLInBrowser(t *testing.T) {
 	}
 	dashtest.Screenshot(t, ctx, "drill-report")
 }
+
+func TestProgressCountsEveryStep(t *testing.T) {
+	var b bytes.Buffer
+	p := NewProgress(&b, 2)
+	for _, s := range runSteps {
+		p.Step("kill-primary", 1, s)
+	}
+	p.Done(Result{Scenario: "kill-primary", Run: 1, Verdict: VerdictPass})
+	p.Step("switchover", 1, "warm-up")
+	p.Done(Result{Scenario: "switchover", Run: 1, Verdict: VerdictError})
+	if got := p.bar.State().CurrentNum; got != int64(2*len(runSteps)) {
+		t.Errorf("bar at %d, want %d", got, 2*len(runSteps))
+	}
+	if err := p.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "kill-primary #1") {
+		t.Errorf("the bar never named the run: %q", b.String())
+	}
+}
