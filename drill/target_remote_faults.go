@@ -34,11 +34,13 @@ func (r *Remote) StaleSecondary(context.Context, string) (Undo, error) {
 	return nil, r.Can(FaultStale)
 }
 
-// KillMongod sends shutdown with force (spec §6.9): the closest a client gets to a crash. The
-// drill cannot start it again: the undo waits for it to answer (a process manager, or rsguard's
-// recovery with a process controller, restarts it) and says so when it does not.
+// KillMongod sends shutdown with force and timeoutSecs 1 (spec §6.9): the closest a client gets
+// to a crash, though not one: a primary tries a stepdown and every member quiesces for up to that
+// second first (the default would be 15 s). The drill cannot start it again: the undo waits for
+// it to answer (a process manager, or rsguard's recovery with a process controller, restarts
+// it) and says so when it does not.
 func (r *Remote) KillMongod(ctx context.Context, host string) (Undo, error) {
-	err := r.with(ctx, host, func(n *mongo.DriverNode) error { return n.Shutdown(ctx, true, 0) })
+	err := r.with(ctx, host, func(n *mongo.DriverNode) error { return n.Shutdown(ctx, true, time.Second) })
 	if err != nil {
 		return nil, fmt.Errorf("shutdown force on %s: %w", host, err)
 	}
