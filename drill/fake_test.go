@@ -28,6 +28,8 @@ type fakeSet struct {
 	unsupported  map[Fault]string
 	events       []api.Event
 	arbiter      string
+	antiFlap     bool // the sidecar reports automatic failover blocked by anti_flap
+	acks         int
 }
 
 func newFakeSet() *fakeSet {
@@ -160,7 +162,13 @@ func (f *fakeSet) open(context.Context, Seeds, string) (Store, func(context.Cont
 type fakeAPI struct{ f *fakeSet }
 
 func (a fakeAPI) Cluster(context.Context) (api.Cluster, error) {
-	return api.Cluster{Coordinator: "s1"}, nil
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	c := api.Cluster{Coordinator: "s1"}
+	if a.f.antiFlap {
+		c.AutomaticFailover.Blocked = []string{"anti_flap"}
+	}
+	return c, nil
 }
 
 func (a fakeAPI) History(context.Context, apiclient.HistoryQuery) (api.History, error) {
@@ -173,8 +181,15 @@ func (a fakeAPI) Audit(context.Context, int) (api.Audit, error) {
 	return api.Audit{Records: []any{map[string]any{"time": time.Now().Format(time.RFC3339Nano), "reason": "primary_process_dead", "result": "executed"}}}, nil
 }
 
-func (a fakeAPI) Do(context.Context, string, string, api.ActionRequest, apiclient.DoOptions) (api.ActionResult, error) {
-	return api.ActionResult{}, fmt.Errorf("fake: no actions")
+func (a fakeAPI) Do(_ context.Context, action, _ string, req api.ActionRequest, _ apiclient.DoOptions) (api.ActionResult, error) {
+	a.f.mu.Lock()
+	defer a.f.mu.Unlock()
+	if action != api.ActionAcknowledge || req.Actor != "drill" {
+		return api.ActionResult{}, fmt.Errorf("fake: no action %s", action)
+	}
+	a.f.acks++
+	a.f.antiFlap = false
+	return api.ActionResult{State: api.StateDone}, nil
 }
 
 // steps records the observer's calls.

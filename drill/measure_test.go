@@ -42,7 +42,11 @@ func members(primary string, others map[string]Role) []Member {
 		if o, ok := others[h]; ok {
 			r = o
 		}
-		ms = append(ms, Member{Host: h, Role: r})
+		state := string(r)
+		if r == RoleOther {
+			state = "DOWN"
+		}
+		ms = append(ms, Member{Host: h, Role: r, State: state})
 	}
 	return ms
 }

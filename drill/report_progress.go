@@ -9,7 +9,7 @@ import (
 )
 
 // runSteps are the steps a run reports (Runner.run), the progress bar's unit.
-var runSteps = []string{"warm-up", "fault", "waiting", "undo", "recovery", "verify"}
+var runSteps = []string{"prepare", "warm-up", "fault", "waiting", "undo", "recovery", "verify"}
 
 // Progress is an Observer drawing a progress bar on a terminal while the drill runs: one tick
 // per step of every run, the current scenario and step as its description.

@@ -11,7 +11,7 @@ func WriteTable(w io.Writer, r Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "SCENARIO\tRUN\tRESULT\tDETECTED\tDECISION\tNEW PRIMARY\tWRITABLE\tWRITES PAUSED\tACKED LOST\tROLLED BACK\tRECOVERED\n")
 	for _, res := range r.Results {
-		if res.Verdict == VerdictSkip {
+		if !res.Ran() {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t-\t-\t-\t-\t-\t-\t-\t-\n", res.Scenario, res.Run, res.Verdict)
 			continue
 		}

@@ -133,3 +133,6 @@ type Result struct {
 
 // Failed is true for a failing or erroring run.
 func (r Result) Failed() bool { return r.Verdict == VerdictFail || r.Verdict == VerdictError }
+
+// Ran is true when the fault was injected: the measurements mean something.
+func (r Result) Ran() bool { return !r.Fault.IsZero() }

@@ -120,9 +120,10 @@ func (r *Runner) run(ctx context.Context, sc Scenario, rec *Recording) Result {
 			return early(rec, VerdictSkip, err)
 		}
 	}
-	ms, err := r.target.Members(ctx)
+	step("prepare")
+	ms, err := r.prepare(ctx)
 	if err != nil {
-		return early(rec, VerdictError, fmt.Errorf("reading the set: %w", err))
+		return early(rec, VerdictError, err)
 	}
 	if sc.Needs != nil {
 		if err := sc.Needs(ms); err != nil {

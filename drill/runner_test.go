@@ -34,7 +34,7 @@ func TestRunnerKillPrimaryFlow(t *testing.T) {
 	if f.undos != 1 {
 		t.Errorf("undo ran %d times, want 1", f.undos)
 	}
-	if want := []string{"warm-up", "fault", "waiting", "undo", "recovery", "verify"}; !slices.Equal(obs.seen, want) {
+	if want := []string{"prepare", "warm-up", "fault", "waiting", "undo", "recovery", "verify"}; !slices.Equal(obs.seen, want) {
 		t.Errorf("steps %v, want %v", obs.seen, want)
 	}
 	if r.NewPrimary != "b:1" || r.FormerPrimary != "a:1" || r.DetectionMs == nil || r.Decision != "primary_process_dead" {
@@ -114,5 +114,31 @@ func TestLookup(t *testing.T) {
 	}
 	if _, err := Lookup([]string{"kill-primary", "nope"}); err == nil || !strings.Contains(err.Error(), `"nope": unknown (known: kill-primary,`) {
 		t.Errorf("err %v", err)
+	}
+}
+
+func TestRunnerPrepares(t *testing.T) {
+	f := newFakeSet()
+	f.antiFlap = true
+	r := NewRunner(slog.New(slog.DiscardHandler), f, fastOptions(f, nil)).Run(context.Background(), scenario(t, "kill-primary"), 1)
+	if r.Verdict != VerdictPass || f.acks != 1 {
+		t.Errorf("verdict %s %v, %d acknowledgements (want 1: the anti-flap block lifted first)", r.Verdict, r.Problems, f.acks)
+	}
+	f = newFakeSet()
+	f.down["c:1"] = true
+	o := fastOptions(f, nil)
+	o.WaitTimeout = 100 * time.Millisecond
+	r = NewRunner(slog.New(slog.DiscardHandler), f, o).Run(context.Background(), scenario(t, "kill-primary"), 1)
+	if r.Verdict != VerdictError || !strings.Contains(strings.Join(r.Problems, ""), "the set is not healthy before the run (c:1 is DOWN)") || f.undos != 0 {
+		t.Errorf("verdict %s, problems %q, undos %d", r.Verdict, r.Problems, f.undos)
+	}
+}
+
+func TestUnhealthyMembers(t *testing.T) {
+	if got := unhealthyMembers(members("a:1", nil)); got != "" {
+		t.Errorf("healthy set: %q", got)
+	}
+	if got := unhealthyMembers(members("", map[string]Role{"c:1": RoleOther})); got != "c:1 is DOWN, 0 primaries" {
+		t.Errorf("got %q", got)
 	}
 }

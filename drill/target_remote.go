@@ -111,15 +111,33 @@ func (r *Remote) Members(ctx context.Context) ([]Member, error) {
 			errs = append(errs, err)
 			continue
 		}
-		ms := make([]Member, 0, len(st.Members))
-		for _, m := range st.Members {
-			state := m.StateStr
-			if !m.Healthy() && !m.Self {
-				state = "DOWN"
-			}
-			ms = append(ms, Member{Host: m.Name, Role: roleOf(state), State: state})
-		}
-		return ms, nil
+		return membersOf(st), nil
 	}
 	return nil, fmt.Errorf("no member answered replSetGetStatus: %w", errors.Join(errs...))
+}
+
+// membersOf maps a replSetGetStatus reply. A member's view of the others lags by up to a
+// heartbeat interval, so two members can show PRIMARY (a deposed primary that cannot step down
+// yet, or one this member has not heard of losing): the newest election is the primary, the
+// other keeps its state name with the role OTHER.
+func membersOf(st mongo.Status) []Member {
+	newest := -1
+	for i, m := range st.Members {
+		if m.StateStr == "PRIMARY" && (m.Healthy() || m.Self) && (newest < 0 || m.ElectionTime.After(st.Members[newest].ElectionTime)) {
+			newest = i
+		}
+	}
+	ms := make([]Member, 0, len(st.Members))
+	for i, m := range st.Members {
+		state := m.StateStr
+		if !m.Healthy() && !m.Self {
+			state = "DOWN"
+		}
+		role := roleOf(state)
+		if role == RolePrimary && i != newest {
+			role, state = RoleOther, "PRIMARY (deposed)"
+		}
+		ms = append(ms, Member{Host: m.Name, Role: role, State: state})
+	}
+	return ms
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rsguard/rsguard/mongo"
+	"github.com/rsguard/rsguard/topology"
 )
 
 // Why the remote target cannot inject a fault.
@@ -62,9 +64,27 @@ func (r *Remote) StallDisk(ctx context.Context, host string) (Undo, error) {
 	}
 	return func(ctx context.Context) error {
 		return poll(ctx, time.Second, func(ctx context.Context) error {
-			return r.with(ctx, host, func(n *mongo.DriverNode) error { return n.FsyncUnlock(ctx) })
+			err := r.with(ctx, host, func(n *mongo.DriverNode) error { return n.FsyncUnlock(ctx) })
+			if lockGone(err) {
+				return nil
+			}
+			return err
 		})
 	}, nil
+}
+
+// lockGone says an fsyncUnlock failed because there is no lock left to release: the process
+// is gone (a locked primary that cannot step down aborts, spec §5.5; rsguard may fence it), or a
+// restarted one answers that it is not locked.
+func lockGone(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case mongo.Classify(err) == topology.FailureRefused:
+		return true
+	default:
+		return mongo.HasCode(err, 20) || strings.Contains(err.Error(), "not locked")
+	}
 }
 
 // LagSecondaries turns mongod's rsSyncApplyStop fail point on for hosts (their appliers stop,

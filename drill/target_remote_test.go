@@ -163,3 +163,16 @@ func TestRemoteOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestMembersOfTwoPrimaries(t *testing.T) {
+	st := mongo.Status{Members: []mongo.MemberStatus{
+		{Name: "a:1", Health: 1, StateStr: "PRIMARY", ElectionTime: t0},
+		{Name: "b:1", Health: 1, StateStr: "PRIMARY", ElectionTime: t0.Add(time.Second)},
+		{Name: "c:1", Health: 0, StateStr: "(not reachable/healthy)"},
+		{Name: "d:1", Health: 1, StateStr: "ARBITER"},
+	}}
+	ms := membersOf(st)
+	if primaryOf(ms) != "b:1" || ms[0].Role != RoleOther || ms[0].State != "PRIMARY (deposed)" || ms[2].State != "DOWN" || ms[3].Role != RoleArbiter {
+		t.Errorf("%+v", ms)
+	}
+}

@@ -8,22 +8,25 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/rsguard/rsguard/apiclient"
 	"github.com/rsguard/rsguard/drill"
 )
 
 type drillCmd struct {
-	Scenario  []string `sep:"," placeholder:"NAME,..." help:"Scenarios to run, in order (see --list)."`
-	All       bool     `help:"Run every scenario."`
-	List      bool     `help:"List the scenarios and exit."`
-	Runs      int      `default:"1" placeholder:"N" help:"Run each scenario N times."`
-	URI       string   `placeholder:"mongodb://HOST:PORT,.../?replicaSet=NAME" help:"Drill a set of your own, given by its connection string (credentials included if it needs them); without it, a local set (needs the lab package)."`
-	Sidecars  []string `sep:"," placeholder:"HOST:PORT,..." help:"With --uri: the set's sidecars' API addresses (their http.listen)."`
-	YesReally bool     `name:"yes-really" help:"With --uri: yes, kill, stall and lag the members of that set for real."`
-	TokenFile string   `name:"token-file" placeholder:"FILE" help:"The sidecars' admin token (switchover); else env RSGUARD_TOKEN."`
-	JSON      string   `name:"json" placeholder:"FILE" help:"Also write the report as JSON to FILE."`
-	HTML      string   `name:"html" placeholder:"FILE" help:"Also write a self-contained HTML report (a timeline per run) to FILE."`
-	Verbose   bool     `short:"v" help:"Log each run's end on stderr."`
+	Scenario  []string      `sep:"," placeholder:"NAME,..." help:"Scenarios to run, in order (see --list)."`
+	All       bool          `help:"Run every scenario."`
+	List      bool          `help:"List the scenarios and exit."`
+	Runs      int           `default:"1" placeholder:"N" help:"Run each scenario N times."`
+	URI       string        `placeholder:"mongodb://HOST:PORT,.../?replicaSet=NAME" help:"Drill a set of your own, given by its connection string (credentials included if it needs them); without it, a local set (needs the lab package)."`
+	Sidecars  []string      `sep:"," placeholder:"HOST:PORT,..." help:"With --uri: the set's sidecars' API addresses (their http.listen)."`
+	YesReally bool          `name:"yes-really" help:"With --uri: yes, kill, stall and lag the members of that set for real."`
+	TokenFile string        `name:"token-file" placeholder:"FILE" help:"The sidecars' admin token (switchover); else env RSGUARD_TOKEN."`
+	JSON      string        `name:"json" placeholder:"FILE" help:"Also write the report as JSON to FILE."`
+	HTML      string        `name:"html" placeholder:"FILE" help:"Also write a self-contained HTML report (a timeline per run) to FILE."`
+	Wait      time.Duration `default:"60s" help:"How long a run waits for the set: healthy before the fault, a new writable primary under it."`
+	Verbose   bool          `short:"v" help:"Log each run's end on stderr."`
 }
 
 func (c *drillCmd) Run(e *env) error {
@@ -47,10 +50,17 @@ func (c *drillCmd) Run(e *env) error {
 	if c.Verbose {
 		log = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
-	progress := drill.NewProgress(e.stderr, len(scs)*c.Runs)
+	opts := drill.Options{WaitTimeout: c.Wait}
+	var progress *drill.Progress
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		progress = drill.NewProgress(e.stderr, len(scs)*c.Runs)
+		opts.Observer = progress
+	}
 	started := time.Now()
-	results := drill.NewRunner(log, target, drill.Options{Observer: progress}).RunAll(e.ctx, scs, c.Runs)
-	_ = progress.Finish()
+	results := drill.NewRunner(log, target, opts).RunAll(e.ctx, scs, c.Runs)
+	if progress != nil {
+		_ = progress.Finish()
+	}
 	report := drill.NewReport(target.Name(), started, time.Now(), results)
 	if err := drill.WriteTable(e.stdout, report); err != nil {
 		return err
@@ -70,6 +80,8 @@ func (c *drillCmd) Run(e *env) error {
 // scenarios resolves --scenario / --all.
 func (c *drillCmd) scenarios() ([]drill.Scenario, error) {
 	switch {
+	case c.Wait <= 0:
+		return nil, fail(exitUsage, "supervisor drill: --wait %s: must be positive", c.Wait)
 	case c.Runs < 1:
 		return nil, fail(exitUsage, "supervisor drill: --runs %d: must be at least 1", c.Runs)
 	case c.All && len(c.Scenario) > 0:

@@ -19,6 +19,7 @@ func TestDrillUsageErrors(t *testing.T) {
 		{[]string{"drill", "--all", "--scenario", "kill-primary"}, "not both"},
 		{[]string{"drill", "--scenario", "kill-primray"}, `--scenario: scenario "kill-primray": unknown`},
 		{[]string{"drill", "--all", "--runs", "0"}, "--runs 0: must be at least 1"},
+		{[]string{"drill", "--all", "--wait", "0s"}, "--wait 0s: must be positive"},
 		{[]string{"drill", "--all"}, "the local target needs the lab package"},
 		{[]string{"drill", "--all", "--sidecars", "h:1"}, "--sidecars and --yes-really go with --uri"},
 		{append([]string{"drill", "--all"}, remote...), "add --yes-really to go ahead"},
@@ -57,12 +58,12 @@ func TestDrillRemoteUnreachable(t *testing.T) {
 	dir := t.TempDir()
 	jsonPath, htmlPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
 	code, out, errOut := runMain(t, "drill", "--scenario", "freeze-primary,kill-primary", "--yes-really",
-		"--uri", "mongodb://"+addr+"/?replicaSet=rs0", "--sidecars", addr, "--json", jsonPath, "--html", htmlPath)
+		"--uri", "mongodb://"+addr+"/?replicaSet=rs0", "--sidecars", addr, "--json", jsonPath, "--html", htmlPath, "--wait", "1s")
 	if code != exitFailed {
 		t.Errorf("exit %d, want 1; stderr %s", code, errOut)
 	}
 	for _, want := range []string{"freeze-primary #1 skipped: freeze-host: unsupported by this target: freezing a host stops its processes",
-		"kill-primary #1: reading the set: no member answered replSetGetStatus", "0 passed, 1 failed, 1 skipped"} {
+		"kill-primary #1: reading the set: waiting for a healthy set: context deadline exceeded (last error: no member answered replSetGetStatus", "0 passed, 1 failed, 1 skipped"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output has no %q:\n%s", want, out)
 		}
