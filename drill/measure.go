@@ -19,7 +19,7 @@ func Measure(rec Recording) Result {
 	}
 	mark(rec.Fault, MarkFault, "fault: %s", rec.Scenario)
 
-	if at, what, ok := detection(rec); ok {
+	if at, what, ok := detection(rec); ok && !rec.Expect.Planned {
 		r.DetectionMs, r.Detection = off(at), what
 		mark(at, MarkDetection, "%s", what)
 	}

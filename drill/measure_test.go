@@ -125,6 +125,14 @@ func TestMeasureKillPrimary(t *testing.T) {
 	}
 }
 
+func TestMeasurePlannedHasNoDetection(t *testing.T) {
+	rec := killRecording()
+	rec.Expect.Planned = true
+	if r := Measure(rec); r.DetectionMs != nil || r.Verdict != VerdictPass {
+		t.Errorf("planned: detection %v, verdict %s", r.DetectionMs, r.Verdict)
+	}
+}
+
 func TestMeasureDetectionFallsBackToAudit(t *testing.T) {
 	rec := killRecording()
 	rec.Events = nil

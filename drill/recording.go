@@ -19,6 +19,8 @@ type Expect struct {
 	Recovery bool
 	// MaxFailovers bounds the primary changes (flapping); 0 for no bound.
 	MaxFailovers int
+	// Planned: an operator action, not a failure: there is nothing to detect.
+	Planned bool
 }
 
 // StateSample is the set as observed at one moment of the run.

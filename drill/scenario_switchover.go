@@ -32,6 +32,6 @@ func switchover() Scenario {
 			return nil, fmt.Errorf("switchover: no sidecar answered: %w", errors.Join(errs...))
 		},
 		Until:  func(ctx context.Context, e *Env) error { return e.WaitWritablePrimary(ctx) },
-		Expect: Expect{Failover: true, Recovery: true},
+		Expect: Expect{Failover: true, Recovery: true, Planned: true},
 	}
 }
