@@ -76,7 +76,7 @@ func detection(rec Recording) (time.Time, string, bool) {
 	}
 	for _, raw := range rec.Audit {
 		l, ok := parseAudit(raw)
-		if !ok || l.Time.Before(rec.Fault) || l.Analysis.Primary != rec.Subject || l.Analysis.Kind == "" || l.Analysis.Kind == "healthy" {
+		if !ok || l.Time.Before(rec.Fault) || l.Analysis.Primary != rec.Subject || !inTrouble(l.Analysis.Kind) {
 			continue
 		}
 		if at.IsZero() || l.Time.Before(at) {
@@ -84,6 +84,20 @@ func detection(rec Recording) (time.Time, string, bool) {
 		}
 	}
 	return at, what, !at.IsZero()
+}
+
+// troubleKinds are the analysis kinds (election.Kind) that name the primary dead, unreachable
+// or sick: what detection means. Others (a split brain suspected while the deposed primary still
+// says PRIMARY, an election in progress) follow from the fault rather than detect it.
+var troubleKinds = []string{"primary_process_", "primary_host_", "primary_unreachable", "sick_primary"}
+
+func inTrouble(kind string) bool {
+	for _, k := range troubleKinds {
+		if strings.HasPrefix(kind, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // decision is rsguard's first act after the fault: a failover or an operator action's end,

@@ -53,7 +53,7 @@ func members(primary string, others map[string]Role) []Member {
 
 func killRecording() Recording {
 	audit, _ := json.Marshal(map[string]any{"time": at(900), "reason": "primary_process_dead", "result": "executed",
-		"analysis": map[string]any{"kind": "primary_dead", "primary": "a:1"}})
+		"analysis": map[string]any{"kind": "primary_process_dead", "primary": "a:1"}})
 	return Recording{
 		Scenario: "kill-primary", Target: "test", Expect: Expect{Failover: true, Recovery: true},
 		Start: at(-2000), Fault: t0, Undo: at(3000), End: at(5000),
@@ -137,11 +137,20 @@ func TestMeasureDetectionFallsBackToAudit(t *testing.T) {
 	rec := killRecording()
 	rec.Events = nil
 	r := Measure(rec)
-	if r.DetectionMs == nil || *r.DetectionMs != 900 || !strings.Contains(r.Detection, "primary_dead") {
+	if r.DetectionMs == nil || *r.DetectionMs != 900 || !strings.Contains(r.Detection, "primary_process_dead") {
 		t.Errorf("detection %v %q, want 900ms from the audit line", r.DetectionMs, r.Detection)
 	}
 	if r.Decision != "primary_process_dead" || *r.DecisionMs != 900 {
 		t.Errorf("decision %q at %v, want the audit line's", r.Decision, r.DecisionMs)
+	}
+}
+
+func TestMeasureSplitBrainIsNotDetection(t *testing.T) {
+	rec := killRecording()
+	rec.Events = nil
+	rec.Audit[0] = json.RawMessage(`{"time":"` + at(50).Format(time.RFC3339Nano) + `","reason":"refused_newer_primary_exists","result":"refused","analysis":{"kind":"split_brain_suspected","primary":"a:1"}}`)
+	if r := Measure(rec); r.DetectionMs != nil {
+		t.Errorf("detection %v (%s): a split brain suspected after the fault is not its detection", *r.DetectionMs, r.Detection)
 	}
 }
 

@@ -33,17 +33,23 @@ func writes(rec Recording, r *Result, off func(time.Time) *Ms, mark func(time.Ti
 	if every <= 0 {
 		every = DefaultEvery
 	}
-	a := StatsAround(rec.Ops, OpMajority, rec.Fault, every)
-	if a.FirstOK != nil {
-		r.WritablePrimaryMs = off(a.FirstOK.End)
-		mark(a.FirstOK.End, MarkWritable, "first w:\"majority\" insert acknowledged after the fault (_id %d)", a.FirstOK.ID)
-	}
 	d, from, to := GapSpan(rec.Ops, OpMajority, rec.Fault, rec.End)
 	r.WriteUnavailableMs = MsOf(d)
 	if d > 0 {
 		r.PausedFromMs, r.PausedToMs = off(from), off(to)
 		mark(from, MarkPausedStart, "w:\"majority\" inserts paused")
-		mark(to, MarkPausedEnd, "w:\"majority\" inserts resumed after %.2fs", d.Seconds())
+	}
+	// Writable: the acknowledgement that ended the longest pause after the fault, the first write
+	// whoever took over acknowledged; without a pause worth the name, the first one after the
+	// fault (writes never stopped).
+	a := StatsAround(rec.Ops, OpMajority, rec.Fault, every)
+	switch {
+	case d > 2*every && to.After(rec.Fault):
+		r.WritablePrimaryMs = off(to)
+		mark(to, MarkWritable, "w:\"majority\" inserts acknowledged again after %.2fs", d.Seconds())
+	case a.FirstOK != nil:
+		r.WritablePrimaryMs = off(a.FirstOK.End)
+		mark(a.FirstOK.End, MarkWritable, "first w:\"majority\" insert acknowledged after the fault (_id %d)", a.FirstOK.ID)
 	}
 }
 

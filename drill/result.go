@@ -65,7 +65,6 @@ const (
 	MarkRollback    MarkKind = "rollback"
 	MarkNote        MarkKind = "note"
 	MarkPausedStart MarkKind = "writes_paused_start"
-	MarkPausedEnd   MarkKind = "writes_paused_end"
 )
 
 // Mark is one point of a scenario's timeline.
@@ -97,8 +96,9 @@ type Result struct {
 	// Decision is the reason code of rsguard's first action after the fault.
 	Decision   string `json:"decision,omitempty"`
 	DecisionMs *Ms    `json:"decision_ms,omitempty"`
-	// NewPrimaryMs: the first observation of another primary; WritablePrimaryMs: the first
-	// w:"majority" insert acknowledged after the fault.
+	// NewPrimaryMs: the first observation of another primary; WritablePrimaryMs: the
+	// acknowledgement that ended the longest pause of w:"majority" inserts after the fault (the
+	// first one after the fault when they never paused).
 	NewPrimaryMs      *Ms `json:"new_primary_ms,omitempty"`
 	WritablePrimaryMs *Ms `json:"writable_primary_ms,omitempty"`
 	// WriteUnavailableMs is the longest gap between acknowledged w:"majority" inserts around
