@@ -29,6 +29,8 @@ type fakeSet struct {
 	events       []api.Event
 	arbiter      string
 	antiFlap     bool // the sidecar reports automatic failover blocked by anti_flap
+	reg, prevReg int64
+	staleReads   bool // ReadRegister answers the value before the last write
 	acks         int
 }
 
@@ -152,6 +154,28 @@ func (f *fakeSet) IDs(context.Context) (map[int64]bool, error) {
 		out[id] = true
 	}
 	return out, nil
+}
+
+func (f *fakeSet) WriteRegister(_ context.Context, _ string, v int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.primary == "" {
+		return errors.New("no primary")
+	}
+	f.prevReg, f.reg = f.reg, v
+	return nil
+}
+
+func (f *fakeSet) ReadRegister(context.Context, string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.primary == "" {
+		return 0, errors.New("no primary")
+	}
+	if f.staleReads {
+		return f.prevReg, nil
+	}
+	return f.reg, nil
 }
 
 func (f *fakeSet) open(context.Context, Seeds, string) (Store, func(context.Context) error, error) {

@@ -56,6 +56,7 @@ func Measure(rec Recording) Result {
 	}
 	slices.SortStableFunc(r.Timeline, func(a, b Mark) int { return int(a.AtMs - b.AtMs) })
 	r.Audit = slices.Clone(rec.Audit)
+	r.Linearizability = rec.Linearizability
 	r.Problems = append(slices.Clone(rec.Problems), expectations(rec, r)...)
 	r.Verdict = VerdictPass
 	if len(r.Problems) > 0 {

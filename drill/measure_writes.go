@@ -81,6 +81,9 @@ func expectations(rec Recording, r Result) []string {
 	if len(rec.Majority.Phantoms) > 0 {
 		p = append(p, fmt.Sprintf("%d documents no client inserted (_id %v)", len(rec.Majority.Phantoms), head(rec.Majority.Phantoms)))
 	}
+	if l := rec.Linearizability; l != nil && l.Err != "" {
+		p = append(p, "register history: "+l.Err)
+	}
 	e := rec.Expect
 	switch {
 	case e.Failover && r.NewPrimary == "":

@@ -53,6 +53,8 @@ type Recording struct {
 	Notes  []Note
 
 	Majority, W1 check.Accounting
+	// Linearizability is the register history's check; nil when no register client ran.
+	Linearizability *Linearizability
 	// ReadBackErr is set when the documents could not be read back: nothing is verified.
 	ReadBackErr string
 	// Problems are the runner's own (a wait that timed out, an undo that failed).
@@ -80,4 +82,14 @@ func parseAudit(raw json.RawMessage) (auditLine, bool) {
 		return l, false
 	}
 	return l, true
+}
+
+// Linearizability is the porcupine check of the register clients' history.
+type Linearizability struct {
+	Verdict string `json:"verdict"` // linearizable, not-linearizable or inconclusive
+	Ops     int    `json:"ops"`     // operations checked
+	Unknown int    `json:"unknown"` // of unknown outcome (errors, timeouts)
+	// Explanation says, for a violation, which operations cannot be placed.
+	Explanation string `json:"explanation,omitempty"`
+	Err         string `json:"-"` // non-empty when the run must fail
 }

@@ -17,7 +17,9 @@ import (
 )
 
 func testReport() Report {
-	pass := Measure(killRecording())
+	rec := killRecording()
+	rec.Linearizability = &Linearizability{Verdict: "linearizable", Ops: 40, Unknown: 2}
+	pass := Measure(rec)
 	fail := killRecording()
 	fail.Scenario, fail.Majority.Lost = "isolate-primary", []string{"7"}
 	skip := Result{Scenario: "lose-arbiter", Run: 1, Target: "test", Verdict: VerdictSkip, Skipped: "precondition not met: the set has no arbiter"}
@@ -105,6 +107,9 @@ func TestReportHTMLInBrowser(t *testing.T) {
 	title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#kill-primary-0 h2").textContent`))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := count("#kill-primary-0 table.metrics tr"); n != 10 {
+		t.Errorf("kill-primary has %d metric rows, want 10 (the register history's included)", n)
 	}
 	if charts != 2 || rows != 3 {
 		t.Errorf("%d timelines (want 2: the skipped run has none), %d summary rows (want 3)", charts, rows)

@@ -122,6 +122,8 @@ type Result struct {
 	RecoveredMs *Ms `json:"recovered_ms,omitempty"`
 	RecoveryMs  *Ms `json:"recovery_ms,omitempty"`
 
+	// Linearizability is the register clients' check (porcupine); nil when none ran.
+	Linearizability *Linearizability `json:"linearizability,omitempty"`
 	// Failovers counts primary changes seen during the run.
 	Failovers int `json:"failovers"`
 	// Audit is rsguard's audit trail of the run (one JSON object per line, every sidecar).

@@ -18,8 +18,8 @@ const (
 
 // Options configure a Runner.
 type Options struct {
-	// Workload: zero clients of every kind means 1 w:"majority" writer, 1 w:1 writer and 1
-	// reader.
+	// Workload: zero clients of every kind means 1 w:"majority" writer, 1 w:1 writer, 1
+	// reader and 1 register client.
 	Workload WorkloadOptions
 	// Warmup is how many w:"majority" inserts must be acknowledged before the fault.
 	Warmup int
@@ -50,8 +50,8 @@ func (nopObserver) Done(Result)              {}
 
 func (o Options) withDefaults() Options {
 	w := o.Workload
-	if w.Majority == 0 && w.W1 == 0 && w.Readers == 0 {
-		w.Majority, w.W1, w.Readers = 1, 1, 1
+	if w.Majority == 0 && w.W1 == 0 && w.Readers == 0 && w.Registers == 0 {
+		w.Majority, w.W1, w.Readers, w.Registers = 1, 1, 1, 1
 	}
 	o.Workload = w.withDefaults()
 	if o.Warmup <= 0 {
@@ -211,6 +211,7 @@ func (r *Runner) run(ctx context.Context, sc Scenario, rec *Recording) Result {
 	step("verify")
 	stop()
 	r.readBack(ctx, env, rec)
+	rec.Linearizability = checkRegister(env.load.History)
 	r.collect(ctx, rec)
 	rec.Notes = env.notes
 	rec.End = time.Now()

@@ -10,7 +10,7 @@ import (
 )
 
 func fastOptions(f *fakeSet, obs Observer) Options {
-	return Options{Workload: WorkloadOptions{Majority: 1, W1: 1, Readers: 1, Every: 5 * time.Millisecond, Timeout: time.Second},
+	return Options{Workload: WorkloadOptions{Majority: 1, W1: 1, Readers: 1, Registers: 2, Every: 5 * time.Millisecond, Timeout: time.Second},
 		Warmup: 3, WaitTimeout: 2 * time.Second, RecoverTimeout: 2 * time.Second, Poll: 5 * time.Millisecond,
 		Observer: obs, OpenStore: f.open}
 }
@@ -39,6 +39,9 @@ func TestRunnerKillPrimaryFlow(t *testing.T) {
 	}
 	if r.NewPrimary != "b:1" || r.FormerPrimary != "a:1" || r.DetectionMs == nil || r.Decision != "primary_process_dead" {
 		t.Errorf("new primary %q, former %q, detection %v, decision %q", r.NewPrimary, r.FormerPrimary, r.DetectionMs, r.Decision)
+	}
+	if l := r.Linearizability; l == nil || l.Verdict != "linearizable" || l.Ops < 4 {
+		t.Errorf("linearizability %+v", l)
 	}
 	if r.WritablePrimaryMs == nil || r.RecoveredMs == nil || r.Majority.Acked < 3 || r.AckedLost != 0 || len(r.Audit) == 0 {
 		t.Errorf("writable %v, recovered %v, majority %+v, lost %d, audit %d", r.WritablePrimaryMs, r.RecoveredMs, r.Majority, r.AckedLost, len(r.Audit))
@@ -140,5 +143,19 @@ func TestUnhealthyMembers(t *testing.T) {
 	}
 	if got := unhealthyMembers(members("", map[string]Role{"c:1": RoleOther})); got != "c:1 is DOWN, 0 primaries" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestRunnerCatchesStaleReads: a store whose reads miss the last acknowledged write fails the
+// run on the register check: the checker can fail.
+func TestRunnerCatchesStaleReads(t *testing.T) {
+	f := newFakeSet()
+	f.staleReads = true
+	sc := scenario(t, "kill-secondary")
+	sc.Hold = 0
+	r := NewRunner(slog.New(slog.DiscardHandler), f, fastOptions(f, nil)).Run(context.Background(), sc, 1)
+	if r.Verdict != VerdictFail || r.Linearizability == nil || r.Linearizability.Verdict != "not-linearizable" ||
+		!strings.Contains(strings.Join(r.Problems, ""), "register history: history is not linearizable") {
+		t.Errorf("verdict %s, linearizability %+v, problems %q", r.Verdict, r.Linearizability, r.Problems)
 	}
 }

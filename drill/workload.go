@@ -15,6 +15,7 @@ const (
 	OpMajority OpKind = "majority" // insert with w:"majority"
 	OpW1       OpKind = "w1"       // insert with w:1
 	OpRead     OpKind = "read"     // read by _id from the primary, majority read concern
+	OpRegister OpKind = "register" // register write (w:"majority") or linearizable read
 )
 
 // Op is one operation of a workload: when it was sent, when it ended and how.

@@ -16,6 +16,8 @@ type Store interface {
 	InsertW1(ctx context.Context, id int64) error
 	ReadID(ctx context.Context, id int64) (bool, error)
 	IDs(ctx context.Context) (map[int64]bool, error)
+	WriteRegister(ctx context.Context, key string, v int64) error
+	ReadRegister(ctx context.Context, key string) (int64, error)
 }
 
 // Workload defaults: an application writing every 100ms, each operation given 2s (the driver's
@@ -27,7 +29,9 @@ const (
 
 // WorkloadOptions say how many clients of each kind run, and how often they act.
 type WorkloadOptions struct {
-	Majority, W1, Readers int
+	// Registers are clients alternating w:"majority" writes and linearizable reads of one
+	// register, checked for linearizability afterwards.
+	Majority, W1, Readers, Registers int
 	Every, Timeout        time.Duration
 }
 
@@ -56,6 +60,7 @@ func idBase(k OpKind, client int) int64 {
 type Workload struct {
 	Rec               *Recorder
 	Majority, W1      *check.Inserts
+	History           *check.History // the register clients' operations
 	cancel            context.CancelFunc
 	wg                sync.WaitGroup
 	lastMajorityAcked atomic.Int64
@@ -65,7 +70,8 @@ type Workload struct {
 func StartWorkload(ctx context.Context, store Store, o WorkloadOptions) *Workload {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Workload{Rec: &Recorder{}, Majority: check.NewInserts(), W1: check.NewInserts(), cancel: cancel}
+	w := &Workload{Rec: &Recorder{}, Majority: check.NewInserts(), W1: check.NewInserts(),
+		History: check.NewHistory(check.HistoryOptions{}), cancel: cancel}
 	for c := range o.Majority {
 		w.start(ctx, o, func(ctx context.Context, seq int64) Op {
 			return w.insert(ctx, OpMajority, c, seq, w.Majority, store.InsertMajority)
@@ -78,6 +84,9 @@ func StartWorkload(ctx context.Context, store Store, o WorkloadOptions) *Workloa
 	}
 	for c := range o.Readers {
 		w.start(ctx, o, func(ctx context.Context, _ int64) Op { return w.read(ctx, c, store) })
+	}
+	for c := range o.Registers {
+		w.start(ctx, o, func(ctx context.Context, seq int64) Op { return w.registerOp(ctx, c, seq, store) })
 	}
 	return w
 }
