@@ -32,7 +32,7 @@ type WorkloadOptions struct {
 	// Registers are clients alternating w:"majority" writes and linearizable reads of one
 	// register, checked for linearizability afterwards.
 	Majority, W1, Readers, Registers int
-	Every, Timeout        time.Duration
+	Every, Timeout                   time.Duration
 }
 
 func (o WorkloadOptions) withDefaults() WorkloadOptions {
