@@ -35,7 +35,13 @@ func (e *Env) Note(format string, args ...any) {
 // Poll calls cond every poll interval until it returns true, an error, or ctx ends; what
 // names the wait in the error.
 func (e *Env) Poll(ctx context.Context, what string, cond func(ctx context.Context) (bool, error)) error {
-	t := time.NewTicker(e.poll)
+	return until(ctx, e.poll, what, cond)
+}
+
+// until calls cond every interval until it returns true or ctx ends; an error from cond is
+// kept for the message, not fatal (the set is in the middle of a fault).
+func until(ctx context.Context, every time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	var last error
 	for {

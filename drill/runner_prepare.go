@@ -21,8 +21,7 @@ func (r *Runner) prepare(ctx context.Context) ([]Member, error) {
 	var ms []Member
 	var unhealthy string
 	err := r.within(ctx, r.opts.WaitTimeout, func(ctx context.Context) error {
-		e := &Env{poll: r.opts.Poll}
-		return e.Poll(ctx, "a healthy set", func(ctx context.Context) (bool, error) {
+		return until(ctx, r.opts.Poll, "a healthy set", func(ctx context.Context) (bool, error) {
 			var err error
 			ms, err = r.target.Members(ctx)
 			if err != nil {
@@ -63,9 +62,8 @@ func unhealthyMembers(ms []Member) string {
 // acknowledge lifts an anti-flap block and waits until no sidecar reports one. A sidecar that
 // does not answer is left out: a scenario may have been what stopped it, and the run will say.
 func (r *Runner) acknowledge(ctx context.Context) error {
-	e := &Env{poll: r.opts.Poll}
 	asked := false
-	return e.Poll(ctx, "the anti-flap block to be lifted", func(ctx context.Context) (bool, error) {
+	return until(ctx, r.opts.Poll, "the anti-flap block to be lifted", func(ctx context.Context) (bool, error) {
 		var blocked *Sidecar
 		for _, s := range r.target.Sidecars() {
 			c, err := s.Client.Cluster(ctx)

@@ -47,7 +47,7 @@ func (r *Remote) KillMongod(ctx context.Context, host string) (Undo, error) {
 		return nil, fmt.Errorf("shutdown force on %s: %w", host, err)
 	}
 	return func(ctx context.Context) error {
-		err := poll(ctx, time.Second, func(ctx context.Context) error {
+		err := retry(ctx, time.Second, func(ctx context.Context) error {
 			return r.with(ctx, host, func(n *mongo.DriverNode) error { _, err := n.Hello(ctx); return err })
 		})
 		if err != nil {
@@ -63,7 +63,7 @@ func (r *Remote) StallDisk(ctx context.Context, host string) (Undo, error) {
 		return nil, fmt.Errorf("fsyncLock on %s: %w", host, err)
 	}
 	return func(ctx context.Context) error {
-		return poll(ctx, time.Second, func(ctx context.Context) error {
+		return retry(ctx, time.Second, func(ctx context.Context) error {
 			err := r.with(ctx, host, func(n *mongo.DriverNode) error { return n.FsyncUnlock(ctx) })
 			if lockGone(err) {
 				return nil
@@ -94,7 +94,7 @@ func (r *Remote) LagSecondaries(ctx context.Context, hosts []string) (Undo, erro
 	off := func(ctx context.Context) error {
 		var errs []error
 		for _, h := range done {
-			errs = append(errs, poll(ctx, time.Second, func(ctx context.Context) error {
+			errs = append(errs, retry(ctx, time.Second, func(ctx context.Context) error {
 				return r.with(ctx, h, func(n *mongo.DriverNode) error { return n.ConfigureFailPoint(ctx, "rsSyncApplyStop", "off") })
 			}))
 		}
@@ -114,8 +114,8 @@ func (r *Remote) LagSecondaries(ctx context.Context, hosts []string) (Undo, erro
 	return off, nil
 }
 
-// poll retries f every d until it succeeds or ctx ends, returning the last error.
-func poll(ctx context.Context, d time.Duration, f func(context.Context) error) error {
+// retry calls f every d until it succeeds or ctx ends, returning the last error.
+func retry(ctx context.Context, d time.Duration, f func(context.Context) error) error {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {

@@ -49,7 +49,7 @@ func waitPrimary(t *testing.T, r *Remote) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+	err := retry(ctx, 100*time.Millisecond, func(ctx context.Context) error {
 		ms, err := r.Members(ctx)
 		if err != nil {
 			return err
