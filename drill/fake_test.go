@@ -32,6 +32,8 @@ type fakeSet struct {
 	reg, prevReg int64
 	staleReads   bool // ReadRegister answers the value before the last write
 	acks         int
+	sidecarKills []string
+	sidecarUps   int
 }
 
 func newFakeSet() *fakeSet {
@@ -115,8 +117,16 @@ func (f *fakeSet) StallDisk(context.Context, string) (Undo, error) {
 func (f *fakeSet) LagSecondaries(context.Context, []string) (Undo, error) {
 	return f.unsupportedUndo(FaultLag)
 }
-func (f *fakeSet) KillSidecar(context.Context, string) (Undo, error) {
-	return f.unsupportedUndo(FaultKillSidecar)
+func (f *fakeSet) KillSidecar(_ context.Context, id string) (Undo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sidecarKills = append(f.sidecarKills, id)
+	return func(context.Context) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.sidecarUps++
+		return nil
+	}, nil
 }
 func (f *fakeSet) StaleSecondary(context.Context, string) (Undo, error) {
 	return f.unsupportedUndo(FaultStale)
@@ -206,14 +216,26 @@ func (a fakeAPI) Audit(context.Context, int) (api.Audit, error) {
 }
 
 func (a fakeAPI) Do(_ context.Context, action, _ string, req api.ActionRequest, _ apiclient.DoOptions) (api.ActionResult, error) {
-	a.f.mu.Lock()
-	defer a.f.mu.Unlock()
-	if action != api.ActionAcknowledge || req.Actor != "drill" {
-		return api.ActionResult{}, fmt.Errorf("fake: no action %s", action)
+	f := a.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case action == api.ActionAcknowledge && req.Actor == "drill":
+		f.acks++
+		f.antiFlap = false
+		return api.ActionResult{State: api.StateDone}, nil
+	case action == api.ActionSwitchover && req.Actor == "drill" && f.primary != "":
+		from := f.primary
+		for _, h := range f.hosts {
+			if h != from && !f.down[h] {
+				f.primary = h
+				break
+			}
+		}
+		f.events = append(f.events, api.Event{ID: "switchover", Kind: api.EventAction, Time: time.Now(), Reason: "switchover_done", From: from, To: f.primary})
+		return api.ActionResult{State: api.StateDone, Reason: "switchover_done", Executor: "s1", To: f.primary}, nil
 	}
-	a.f.acks++
-	a.f.antiFlap = false
-	return api.ActionResult{State: api.StateDone}, nil
+	return api.ActionResult{}, fmt.Errorf("fake: no action %s", action)
 }
 
 // steps records the observer's calls.
