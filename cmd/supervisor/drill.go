@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -45,6 +47,9 @@ func (c *drillCmd) Run(e *env) error {
 		return err
 	}
 	defer func() { _ = target.Close(e.ctx) }()
+	// Ctrl-C ends the run in progress, which undoes its fault before the drill exits.
+	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 
 	log := slog.New(slog.DiscardHandler)
 	if c.Verbose {
@@ -57,7 +62,7 @@ func (c *drillCmd) Run(e *env) error {
 		opts.Observer = progress
 	}
 	started := time.Now()
-	results := drill.NewRunner(log, target, opts).RunAll(e.ctx, scs, c.Runs)
+	results := drill.NewRunner(log, target, opts).RunAll(ctx, scs, c.Runs)
 	if progress != nil {
 		_ = progress.Finish()
 	}
@@ -68,7 +73,7 @@ func (c *drillCmd) Run(e *env) error {
 	if err := c.write(report); err != nil {
 		return fail(exitFailed, "supervisor drill: %v", err)
 	}
-	if e.ctx.Err() != nil {
+	if ctx.Err() != nil {
 		return fail(exitFailed, "supervisor drill: interrupted after %d of %d runs", len(results), len(scs)*c.Runs)
 	}
 	if !report.OK() {

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/rsguard/rsguard/mongo"
+	"github.com/rsguard/rsguard/mongoemu"
 )
 
 func TestDrillUsageErrors(t *testing.T) {
@@ -80,5 +86,82 @@ func TestDrillRemoteUnreachable(t *testing.T) {
 	}
 	if h, err := os.ReadFile(htmlPath); err != nil || !strings.Contains(string(h), "<h2>kill-primary #1") {
 		t.Errorf("HTML report: %v", err)
+	}
+}
+
+// TestDrillCtrlCUndoesTheFault: SIGINT while a stall-primary-disk run waits (no sidecar runs:
+// nothing fails over) ends the run as interrupted and releases the fsyncLock before exiting.
+func TestDrillCtrlCUndoesTheFault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an emulated mongod")
+	}
+	var hosts []string
+	for range 2 {
+		n, err := mongoemu.New(mongoemu.Options{BindIP: "127.0.0.1", DBPath: t.TempDir(), ReplSet: "rs0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithCancel(context.Background())
+		go func() { _ = n.Serve(sctx) }()
+		t.Cleanup(func() { cancel(); n.Stop(nil); <-n.Done() })
+		hosts = append(hosts, n.Addr())
+	}
+	ctx, cancelInit := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelInit()
+	if err := mongo.Initiate(ctx, hosts[0], "rs0", hosts); err != nil {
+		t.Fatal(err)
+	}
+	client, err := mongo.DialSet(mongo.SetOptions{Set: "rs0", Hosts: hosts, Collection: "ctrlc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Close(context.Background()) }()
+	insert := func(id int64, d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return client.InsertW1(ctx, id)
+	}
+	for id := int64(1); insert(id, time.Second) != nil; id++ {
+		if ctx.Err() != nil {
+			t.Fatal("the set never took a write")
+		}
+	}
+
+	type ended struct {
+		code     int
+		out, err string
+	}
+	done := make(chan ended, 1)
+	go func() {
+		code, out, errOut := runMainCtx(context.Background(), "drill", "--scenario", "stall-primary-disk", "--yes-really",
+			"--uri", "mongodb://"+strings.Join(hosts, ",")+"/?replicaSet=rs0", "--sidecars", "127.0.0.1:1", "--wait", "2m")
+		done <- ended{code, out, errOut}
+	}()
+	// Locked: a write hangs.
+	deadline := time.Now().Add(time.Minute)
+	for id := int64(100); insert(id, 300*time.Millisecond) == nil; id++ {
+		select {
+		case e := <-done:
+			t.Fatalf("the drill ended before the stall: exit %d\n%s\n%s", e.code, e.out, e.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the drill never stalled the disk")
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var e ended
+	select {
+	case e = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the drill did not end after SIGINT")
+	}
+	if e.code != exitFailed || !strings.Contains(e.err, "interrupted after 1 of 1 runs") || !strings.Contains(e.out, "stall-primary-disk #1: interrupted") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", e.code, e.out, e.err)
+	}
+	if err := insert(1000, 5*time.Second); err != nil {
+		t.Errorf("a write after the interrupted drill: %v (the fsyncLock was not released)", err)
 	}
 }
