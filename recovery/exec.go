@@ -69,6 +69,9 @@ type ExecController struct {
 	stop    chan struct{} // closed by Stop: ends a backoff wait at once
 	proc    Process
 	exitsAt []time.Time
+
+	released    chan struct{} // closed by Release: no more restarts
+	releaseOnce sync.Once
 }
 
 // NewExecController checks the options; nothing runs before Start.
@@ -77,7 +80,7 @@ func NewExecController(logger *slog.Logger, opts ExecOptions) (*ExecController, 
 		return nil, errors.New("recovery: exec controller: no mongod path")
 	}
 	return &ExecController{logger: logger, opts: opts.withDefaults(), exits: make(chan Exit, 16),
-		proc: Process{Known: true}}, nil
+		proc: Process{Known: true}, released: make(chan struct{})}, nil
 }
 
 // Exits implements Controller. The channel is buffered; events are dropped (and logged) rather
@@ -94,8 +97,13 @@ func (c *ExecController) Process() Process {
 }
 
 // Start starts mongod unless it runs already, and keeps restarting it after crashes until Stop
-// or until ctx is done.
+// or Release. ctx bounds the start only: callers start mongod from a step with a deadline (a
+// resync's start step, a resume), and a restart loop tied to that deadline died with it, leaving
+// the controller "wanting" a mongod it never restarted again.
 func (c *ExecController) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("recovery: start %s: %w", c.opts.Path, err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.want {
@@ -106,8 +114,15 @@ func (c *ExecController) Start(ctx context.Context) error {
 	}
 	c.want = true
 	c.done, c.stop = make(chan struct{}), make(chan struct{})
-	go c.supervise(ctx, c.cmd, c.done, c.stop)
+	go c.supervise(c.cmd, c.done, c.stop)
 	return nil
+}
+
+// Release ends the restart loop without touching the running mongod: the sidecar calls it when
+// it shuts down, so that no goroutine of a stopped sidecar starts mongod again. Start after
+// Release restarts nothing either.
+func (c *ExecController) Release() {
+	c.releaseOnce.Do(func() { close(c.released) })
 }
 
 func (c *ExecController) spawnLocked() error {
@@ -130,7 +145,7 @@ func (c *ExecController) spawnLocked() error {
 }
 
 // supervise waits for each child, reports its exit, and restarts it with backoff while wanted.
-func (c *ExecController) supervise(ctx context.Context, cmd *exec.Cmd, done, stop chan struct{}) {
+func (c *ExecController) supervise(cmd *exec.Cmd, done, stop chan struct{}) {
 	defer close(done)
 	for {
 		err := cmd.Wait()
@@ -155,7 +170,7 @@ func (c *ExecController) supervise(ctx context.Context, cmd *exec.Cmd, done, sto
 		}
 		c.logger.Warn("mongod exited; restarting", "err", err, "after", backoff)
 		select {
-		case <-ctx.Done():
+		case <-c.released:
 			return
 		case <-stop:
 			return

@@ -55,6 +55,7 @@ func startExec(t *testing.T) (*ExecController, string, context.Context) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	t.Cleanup(c.Release)
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +150,53 @@ func TestLastLogError(t *testing.T) {
 	}
 	if lastLogError(filepath.Join(t.TempDir(), "none.log")) != "" || lastLogError("") != "" {
 		t.Errorf("a missing log must give nothing")
+	}
+}
+
+// A start from a step with a deadline (a resync's start step) keeps the restart loop alive after
+// that deadline: a crash later is restarted as after any start. Before, the loop died with the
+// step's context and the member stayed down (found by a drill: 4 minutes down after a resync).
+func TestExecControllerRestartsAfterTheStartContextEnds(t *testing.T) {
+	path, pidFile := fakeMongod(t)
+	c, err := NewExecController(slog.New(slog.DiscardHandler), ExecOptions{Path: path, MinBackoff: 10 * time.Millisecond, StopTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	defer func() { _ = c.Stop(context.Background()) }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the step is over
+	pid := pidOf(t, pidFile, 0)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitExit(t, c); e.Wanted {
+		t.Fatalf("crash reported as wanted: %+v", e)
+	}
+	pidOf(t, pidFile, pid) // a new process wrote its pid
+}
+
+// Release ends the restarts (a stopped sidecar's goroutine never starts mongod again) and leaves
+// the running process alone.
+func TestExecControllerReleaseEndsRestarts(t *testing.T) {
+	c, pidFile, _ := startExec(t)
+	pid := pidOf(t, pidFile, 0)
+	c.Release()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, c)
+	if c.Process().Running {
+		t.Fatal("running right after the crash")
+	}
+	deadline := time.Now().Add(300 * time.Millisecond) // 30 backoffs of 10 ms
+	for time.Now().Before(deadline) {
+		if c.Process().Running {
+			t.Fatal("restarted after Release")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

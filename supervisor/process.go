@@ -94,6 +94,11 @@ func (s *Supervisor) runProcess(ctx context.Context) {
 	s.procMetrics.running.Set(b2f(ctrl.Process().Running || s.adopted()))
 	tick := time.NewTicker(s.probeInterval())
 	defer tick.Stop()
+	// A stopping sidecar ends its controller's restart loop (recovery.ExecController.Release):
+	// the loop outlives the contexts of the steps that start mongod, not the sidecar.
+	if r, ok := ctrl.(interface{ Release() }); ok {
+		defer r.Release()
+	}
 	for {
 		select {
 		case <-ctx.Done():
