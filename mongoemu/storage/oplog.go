@@ -65,6 +65,7 @@ func (t *Tx) AppendOplog(entries ...bson.Raw) error {
 			return fmt.Errorf("append oplog: %w", err)
 		}
 		last = k
+		t.lastTS = ts
 		st.n++
 		st.bytes += int64(len(e))
 	}
