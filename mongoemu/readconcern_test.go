@@ -199,7 +199,9 @@ func TestReadConcernAfterClusterTime(t *testing.T) {
 		{Key: "writeConcern", Value: bson.D{{Key: "w", Value: 1}}}}).Decode(&res); err != nil || res.OperationTime.IsZero() {
 		t.Fatalf("w:1 insert: %v (operationTime %v)", err, res.OperationTime)
 	}
-	after := func(l string) bson.D { return bson.D{{Key: "level", Value: l}, {Key: "afterClusterTime", Value: res.OperationTime}} }
+	after := func(l string) bson.D {
+		return bson.D{{Key: "level", Value: l}, {Key: "afterClusterTime", Value: res.OperationTime}}
+	}
 	if got, err := ts.rcFind(p, bson.D{}, after("local"), 0); err != nil || len(got) != 2 {
 		t.Fatalf("local read after the insert's time: %v %v", got, err)
 	}
