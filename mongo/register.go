@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -50,9 +51,46 @@ type RegisterOptions struct {
 }
 
 // RegisterClient runs register operations against a replica set.
+//
+// Majority reads alone are not linearizable across a failover: a new primary serves them from
+// its commit point, which lags the old primary's until the new primary commits an entry of its
+// own term, so a read right after the election can miss a write acknowledged before it. The
+// client therefore reads "majority" with afterClusterTime at least the operationTime of every
+// operation it has completed (what a causally consistent session does, across all its callers),
+// and the read waits for a snapshot holding them (ReplicationCoordinatorImpl::
+// _waitUntilClusterTimeForRead). Linearizable reads need no such token.
 type RegisterClient struct {
 	client *mongodrv.Client
 	coll   *mongodrv.Collection
+
+	mu sync.Mutex
+	hw bson.Timestamp // the latest operationTime of a completed operation
+}
+
+// run runs fn in an explicit session and, when it succeeds, remembers the operationTime.
+func (c *RegisterClient) run(ctx context.Context, fn func(ctx context.Context) error) error {
+	sess, err := c.client.StartSession(options.Session().SetCausalConsistency(false))
+	if err != nil {
+		return err
+	}
+	defer sess.EndSession(context.WithoutCancel(ctx))
+	if err := fn(mongodrv.NewSessionContext(ctx, sess)); err != nil {
+		return err
+	}
+	if ot := sess.OperationTime(); ot != nil {
+		c.mu.Lock()
+		if ot.After(c.hw) {
+			c.hw = *ot
+		}
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *RegisterClient) highWater() bson.Timestamp {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hw
 }
 
 // DialRegisters prepares a register client. Like Dial it does not wait for the set.
@@ -113,9 +151,12 @@ func (c *RegisterClient) Read(ctx context.Context, key string, level ReadLevel) 
 	default:
 		return 0, fmt.Errorf("register read %s: readConcern level %q: want majority, linearizable or local", key, level)
 	}
+	rc := bson.D{{Key: "level", Value: string(level)}}
+	if hw := c.highWater(); level == ReadMajority && !hw.IsZero() {
+		rc = append(rc, bson.E{Key: "afterClusterTime", Value: hw})
+	}
 	cmd := bson.D{{Key: "find", Value: c.coll.Name()}, {Key: "filter", Value: bson.D{{Key: "_id", Value: key}}},
-		{Key: "limit", Value: int64(1)}, {Key: "singleBatch", Value: true},
-		{Key: "readConcern", Value: bson.D{{Key: "level", Value: string(level)}}}}
+		{Key: "limit", Value: int64(1)}, {Key: "singleBatch", Value: true}, {Key: "readConcern", Value: rc}}
 	if dl, ok := ctx.Deadline(); ok {
 		cmd = append(cmd, bson.E{Key: "maxTimeMS", Value: max(int64(time.Until(dl)/time.Millisecond), 1)})
 	}
@@ -124,7 +165,7 @@ func (c *RegisterClient) Read(ctx context.Context, key string, level ReadLevel) 
 			FirstBatch []bson.Raw `bson:"firstBatch"`
 		} `bson:"cursor"`
 	}
-	if err := c.coll.Database().RunCommand(ctx, cmd).Decode(&out); err != nil {
+	if err := c.run(ctx, func(ctx context.Context) error { return c.coll.Database().RunCommand(ctx, cmd).Decode(&out) }); err != nil {
 		return 0, fmt.Errorf("register read %s (%s): %w", key, level, fromDriver(err))
 	}
 	if len(out.Cursor.FirstBatch) == 0 {
@@ -139,8 +180,11 @@ func (c *RegisterClient) Read(ctx context.Context, key string, level ReadLevel) 
 
 // Write sets key to value (an upsert).
 func (c *RegisterClient) Write(ctx context.Context, key string, value int64) error {
-	_, err := c.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: value}}}}, options.UpdateOne().SetUpsert(true))
+	err := c.run(ctx, func(ctx context.Context) error {
+		_, err := c.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: value}}}}, options.UpdateOne().SetUpsert(true))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("register write %s=%d: %w", key, value, fromDriver(err))
 	}
@@ -155,8 +199,10 @@ func (c *RegisterClient) CAS(ctx context.Context, key string, old, new int64) (b
 	if old == 0 {
 		o.SetUpsert(true)
 	}
-	err := c.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: key}, {Key: "v", Value: old}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: new}}}}, o).Err()
+	err := c.run(ctx, func(ctx context.Context) error {
+		return c.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: key}, {Key: "v", Value: old}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "v", Value: new}}}}, o).Err()
+	})
 	switch {
 	case err == nil:
 		return true, nil

@@ -240,7 +240,10 @@ func TestReadConcernBadInput(t *testing.T) {
 		err := db.RunCommand(ctx, c.cmd).Err()
 		wantRCCode(t, c.name, err, c.code)
 	}
-	// snapshot outside a transaction reads the committed snapshot (5.0+).
+	// snapshot outside a transaction reads the committed snapshot (5.0+), once there is one.
+	if _, err := db.Collection("c", options.Collection().SetWriteConcern(writeconcern.Majority())).InsertOne(ctx, bson.D{{Key: "_id", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ts.rcFind(p, bson.D{}, level("snapshot"), 5000); err != nil {
 		t.Fatalf("find with readConcern snapshot: %v", err)
 	}
