@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
@@ -261,4 +262,43 @@ func NotApplied(err error) bool {
 		return true
 	}
 	return isRefused(err) && !timedOut(err)
+}
+
+// Insert inserts {_id: id} into the inserts collection (<Collection>_inserts) with the client's
+// write concern, for acknowledged-write accounting beside the registers.
+func (c *RegisterClient) Insert(ctx context.Context, id string) error {
+	err := c.run(ctx, func(ctx context.Context) error {
+		_, err := c.inserts().InsertOne(ctx, bson.D{{Key: "_id", Value: id}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert %s: %w", id, fromDriver(err))
+	}
+	return nil
+}
+
+// InsertedIDs reads every _id of the inserts collection from the primary with readConcern
+// "majority": what the set guarantees to keep.
+func (c *RegisterClient) InsertedIDs(ctx context.Context) (map[string]bool, error) {
+	coll := c.coll.Database().Collection(c.coll.Name()+"_inserts",
+		options.Collection().SetReadConcern(readconcern.Majority()).SetReadPreference(readpref.Primary()))
+	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("read back inserts: %w", fromDriver(err))
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	out := map[string]bool{}
+	for cur.Next(ctx) {
+		if id, ok := cur.Current.Lookup("_id").StringValueOK(); ok {
+			out[id] = true
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("read back inserts: %w", fromDriver(err))
+	}
+	return out, nil
+}
+
+func (c *RegisterClient) inserts() *mongodrv.Collection {
+	return c.coll.Database().Collection(c.coll.Name() + "_inserts")
 }
