@@ -317,9 +317,19 @@ func TestDrillCheckersCatchBrokenPolicies(t *testing.T) {
 		}
 		return nil
 	})
+	lagged := time.Now()
 	if err := d.c.LagSecondaries(ctx, true, secs...); err != nil {
 		t.Fatal(err)
 	}
+	// The applier stops at its next batch (oplog_applier_impl.cpp logs 21229 there).
+	harness.WaitFor(t, 20*time.Second, "the secondaries' appliers to block (log 21229)", func(context.Context) error {
+		for _, s := range secs {
+			if _, ok := lastLogTime(s, 21229, lagged.Add(-time.Second)); !ok {
+				return fmt.Errorf("%s: applier not blocked yet", s)
+			}
+		}
+		return nil
+	})
 	d.c.Timeline.Mark("secondaries stopped applying; w:1 write k=2, then local reads from a secondary")
 	do(0, check.Write("k", 2))
 	do(1, check.Read("k"))

@@ -63,6 +63,7 @@ type RegisterOptions struct {
 type RegisterClient struct {
 	client *mongodrv.Client
 	coll   *mongodrv.Collection
+	rp     *readpref.ReadPref // RunCommand ignores the client's; reads pass it
 
 	mu sync.Mutex
 	hw bson.Timestamp // the latest operationTime of a completed operation
@@ -140,7 +141,7 @@ func connectRegisters(uri string, opts RegisterOptions, rp *readpref.ReadPref, w
 	if err != nil {
 		return nil, fmt.Errorf("mongo: dial registers %s: %w", opts.Set, err)
 	}
-	return &RegisterClient{client: client, coll: client.Database(opts.Database).Collection(opts.Collection)}, nil
+	return &RegisterClient{client: client, coll: client.Database(opts.Database).Collection(opts.Collection), rp: rp}, nil
 }
 
 // Read returns key's value (0 when the document is missing) with readConcern level. The
@@ -166,7 +167,9 @@ func (c *RegisterClient) Read(ctx context.Context, key string, level ReadLevel) 
 			FirstBatch []bson.Raw `bson:"firstBatch"`
 		} `bson:"cursor"`
 	}
-	if err := c.run(ctx, func(ctx context.Context) error { return c.coll.Database().RunCommand(ctx, cmd).Decode(&out) }); err != nil {
+	if err := c.run(ctx, func(ctx context.Context) error {
+		return c.coll.Database().RunCommand(ctx, cmd, options.RunCmd().SetReadPreference(c.rp)).Decode(&out)
+	}); err != nil {
 		return 0, fmt.Errorf("register read %s (%s): %w", key, level, fromDriver(err))
 	}
 	if len(out.Cursor.FirstBatch) == 0 {
