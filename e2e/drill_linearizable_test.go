@@ -227,8 +227,10 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 		t.Fatalf("no new primary: %v", err)
 	}
 	d.c.Timeline.Mark("+%s new primary %s", secs(at.Sub(t0)), np)
+	// Keep going for a while on the new primary: the window right after the election (its commit
+	// point still the old primary's) is where stale majority reads would show.
 	harness.WaitFor(t, drillFailoverTimeout, "operations answered by the new primary", func(context.Context) error {
-		if n := w.okSince.Load(); n < 50 {
+		if n := w.okSince.Load(); n < 200 || time.Since(at) < 3*time.Second {
 			return fmt.Errorf("%d operations answered since the kill", n)
 		}
 		return nil
