@@ -86,7 +86,7 @@ func (t *Tx) Get(ns string, id bson.RawValue) (bson.Raw, bool, error) {
 	}
 	v := b.Get(k)
 	if t.at != nil {
-		if before, ok := t.s.versions.overlay(ns, t.at.TS)[string(k)]; ok {
+		if before, ok := t.s.versions.valueAt(ns, k, t.at.TS); ok {
 			v = before
 		}
 	}

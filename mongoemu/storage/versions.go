@@ -184,6 +184,18 @@ func (v *Versions) overlay(ns string, at bson.Timestamp) overlay {
 	return out
 }
 
+// valueAt is one document's entry of overlay(ns, at): its value then, and whether it differs.
+func (v *Versions) valueAt(ns string, key []byte, at bson.Timestamp) ([]byte, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	vs := v.docs[ns][string(key)]
+	i := sort.Search(len(vs), func(i int) bool { return tsLess(at, vs[i].ts) })
+	if i == len(vs) {
+		return nil, false
+	}
+	return vs[i].before, true
+}
+
 // sortedKeys is the overlay's keys in storage (_id) order.
 func (o overlay) sortedKeys() [][]byte {
 	keys := make([][]byte, 0, len(o))
