@@ -170,13 +170,37 @@ func TestReadConcernLinearizable(t *testing.T) {
 	if d := time.Since(start); d < 500*time.Millisecond {
 		t.Fatalf("the linearizable read returned after %v, before its maxTimeMS", d)
 	}
-	// A majority read still answers there (from the snapshot), a local one too.
+	// A majority read still answers there (from the snapshot).
 	if _, err := ts.rcFind(p, bson.D{}, level("majority"), 0); err != nil {
 		t.Fatalf("majority read: %v", err)
 	}
+	// Without maxTimeMS it waits until the primary steps down, and then fails.
+	done := make(chan error, 1)
+	go func() {
+		_, err := ts.rcFind(p, bson.D{{Key: "_id", Value: 1}}, level("linearizable"), 0)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a linearizable read returned (%v) while its no-op cannot be majority committed", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := ts.admin(p, bson.D{{Key: "replSetStepDown", Value: 60}, {Key: "secondaryCatchUpPeriodSecs", Value: 0}, {Key: "force", Value: true}}, nil); err != nil {
+		t.Fatalf("replSetStepDown: %v", err)
+	}
+	select {
+	case err := <-done:
+		var ce mongo.CommandError
+		if !errors.As(err, &ce) || (ce.Code != 189 && ce.Code != 11602) {
+			t.Fatalf("linearizable read of a primary that stepped down: want PrimarySteppedDown or InterruptedDueToReplStateChange, got %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the linearizable read did not end when its primary stepped down")
+	}
 	ts.stopSecondaries(p, "off")
-	if _, err := ts.rcFind(p, bson.D{{Key: "_id", Value: 1}}, level("linearizable"), 5000); err != nil {
-		t.Fatalf("linearizable read once the secondaries apply again: %v", err)
+	np := ts.waitPrimary(30 * time.Second)
+	if _, err := ts.rcFind(np, bson.D{{Key: "_id", Value: 1}}, level("linearizable"), 5000); err != nil {
+		t.Fatalf("linearizable read on the new primary: %v", err)
 	}
 }
 
