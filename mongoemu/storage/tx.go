@@ -16,8 +16,8 @@ type Tx struct {
 	// at, when set, makes Get, Scan and Count read that snapshot (versions.go).
 	at *Snapshot
 	// changes and lastTS feed the Store's Versions when the transaction's function succeeds.
-	changes []change
-	lastTS  bson.Timestamp
+	changes         []change
+	firstTS, lastTS bson.Timestamp
 }
 
 // Writable reports whether the transaction may write (Update/Batch rather than View).
@@ -104,6 +104,6 @@ func (t *Tx) flushVersions() {
 	if len(t.changes) == 0 || t.lastTS.IsZero() || t.s.versions == nil {
 		return
 	}
-	t.s.versions.record(t.lastTS, t.changes)
+	t.s.versions.record(t.firstTS, t.lastTS, t.changes)
 	t.changes = nil
 }

@@ -33,8 +33,15 @@ type Versions struct {
 	floor     bson.Timestamp
 	pins      map[bson.Timestamp]int
 	docs      map[string]map[string][]version // ns -> document key -> writes, ts ascending
+	spans     []span                          // transactions of several oplog entries, not yet committed
 	changed   chan struct{}                   // closed and replaced when a snapshot changes
 }
+
+// span is one transaction's oplog timestamps (a batch applied by a secondary, an insertMany).
+// Its writes are all stamped with last, so no snapshot may fall inside it: SetCommitted rounds a
+// timestamp in [first, last) down to just before first (mongod commits a batch's documents at
+// their own timestamps; here the snapshot is older, never newer).
+type span struct{ first, last bson.Timestamp }
 
 type version struct {
 	ts     bson.Timestamp
@@ -59,6 +66,11 @@ func tsLess(a, b bson.Timestamp) bool { return a.T < b.T || (a.T == b.T && a.I <
 func (v *Versions) SetCommitted(ts bson.Timestamp) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	for _, sp := range v.spans {
+		if !tsLess(ts, sp.first) && tsLess(ts, sp.last) {
+			ts = before(sp.first)
+		}
+	}
 	if !tsLess(v.committed, ts) {
 		return
 	}
@@ -74,6 +86,7 @@ func (v *Versions) Reset(floor bson.Timestamp) {
 	defer v.mu.Unlock()
 	v.floor = floor
 	v.docs = map[string]map[string][]version{}
+	v.spans = nil
 	close(v.changed)
 	v.changed = make(chan struct{})
 }
@@ -130,6 +143,13 @@ func (v *Versions) pruneLocked() {
 			bound = ts
 		}
 	}
+	kept := v.spans[:0]
+	for _, sp := range v.spans {
+		if tsLess(v.committed, sp.last) {
+			kept = append(kept, sp)
+		}
+	}
+	v.spans = kept
 	for ns, byKey := range v.docs {
 		for k, vs := range byKey {
 			i := sort.Search(len(vs), func(i int) bool { return tsLess(bound, vs[i].ts) })
@@ -147,9 +167,12 @@ func (v *Versions) pruneLocked() {
 
 // record remembers the values changes overwrote, written at ts. A document written twice in one
 // transaction keeps its first (pre-transaction) value.
-func (v *Versions) record(ts bson.Timestamp, changes []change) {
+func (v *Versions) record(first, ts bson.Timestamp, changes []change) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if tsLess(first, ts) {
+		v.spans = append(v.spans, span{first: first, last: ts})
+	}
 	for _, c := range changes {
 		byKey := v.docs[c.ns]
 		if byKey == nil {
@@ -162,6 +185,17 @@ func (v *Versions) record(ts bson.Timestamp, changes []change) {
 		}
 		byKey[string(c.key)] = append(vs, version{ts: ts, before: c.before})
 	}
+}
+
+// before is the timestamp just before ts.
+func before(ts bson.Timestamp) bson.Timestamp {
+	if ts.I > 0 {
+		return bson.Timestamp{T: ts.T, I: ts.I - 1}
+	}
+	if ts.T == 0 {
+		return ts
+	}
+	return bson.Timestamp{T: ts.T - 1, I: ^uint32(0)}
 }
 
 // overlay is what differs at snapshot at in ns: document key -> value then (nil: absent).

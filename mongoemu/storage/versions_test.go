@@ -136,3 +136,40 @@ func equalMaps(a, b map[int32]int32) bool {
 	}
 	return true
 }
+
+// TestVersionsNoSnapshotInsideATransaction: a transaction of several oplog entries stamps its
+// writes with its last entry, so a commit point inside it publishes the snapshot just before it.
+func TestVersionsNoSnapshotInsideATransaction(t *testing.T) {
+	s := openTest(t, Options{})
+	v := NewVersions()
+	s.SetVersions(v)
+	const ns = "db.c"
+	ts := func(i uint32) bson.Timestamp { return bson.Timestamp{T: 100, I: i} }
+	mustUpdate(t, s, func(tx *Tx) error { return tx.CreateCollection(ns, CollOptions{}) })
+	mustUpdate(t, s, func(tx *Tx) error {
+		if err := tx.Insert(ns, mustRaw(t, bson.D{{Key: "_id", Value: int32(1)}, {Key: "v", Value: int32(1)}})); err != nil {
+			return err
+		}
+		return tx.AppendOplog(oplogEntry(t, ts(1), 0))
+	})
+	v.SetCommitted(ts(1))
+	mustUpdate(t, s, func(tx *Tx) error {
+		for i := int32(2); i <= 4; i++ {
+			if err := tx.Insert(ns, mustRaw(t, bson.D{{Key: "_id", Value: i}, {Key: "v", Value: i}})); err != nil {
+				return err
+			}
+		}
+		return tx.AppendOplog(oplogEntry(t, ts(2), 0), oplogEntry(t, ts(3), 0), oplogEntry(t, ts(4), 0))
+	})
+	v.SetCommitted(ts(3))
+	if at, _, _ := v.Available(); at != ts(1) {
+		t.Fatalf("commit point inside a transaction [2, 4]: snapshot at %v, want %v", at, ts(1))
+	}
+	if scan, _ := readAt(t, s, v, ns); len(scan) != 1 {
+		t.Fatalf("snapshot inside a transaction sees %v, want only _id 1", scan)
+	}
+	v.SetCommitted(ts(4))
+	if scan, _ := readAt(t, s, v, ns); len(scan) != 4 {
+		t.Fatalf("snapshot after the transaction sees %v, want 4 documents", scan)
+	}
+}
