@@ -131,6 +131,19 @@ func TestReadConcernMajorityHidesUncommittedWrites(t *testing.T) {
 			t.Fatalf("majority read of the uncommitted insert on node %d: %v %v", node, got, err)
 		}
 	}
+	// Its operationTime is the snapshot's, older than a local read's (computeOperationTime).
+	opTime := func(l string) bson.Timestamp {
+		var r struct {
+			OperationTime bson.Timestamp `bson:"operationTime"`
+		}
+		if err := db.RunCommand(ctx, bson.D{{Key: "find", Value: "c"}, {Key: "readConcern", Value: level(l)}}).Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		return r.OperationTime
+	}
+	if m, l := opTime("majority"), opTime("local"); !m.Before(l) {
+		t.Fatalf("majority read operationTime %v not before the local read's %v while writes are uncommitted", m, l)
+	}
 	var cnt struct {
 		N int64 `bson:"n"`
 	}
