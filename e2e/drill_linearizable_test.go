@@ -78,6 +78,13 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	if err := acc.Err(); err != nil {
 		t.Errorf("INSERT ACCOUNTING VIOLATION: %v", err)
 	}
+	rep := newDrillReport("Linearizability drill: register/CAS workload through a SIGKILL of the primary (rsguard sidecars)", "new primary")
+	rep.s("new primary").add(at.Sub(t0))
+	rep.note("history: %d operations by 4 clients on %d keys (%d ok, %d failed, %d unknown outcome); porcupine: %s in %s",
+		res.Counts.Ops, res.Keys, res.Counts.OK, res.Counts.Failed, res.Counts.Unknown, res.Verdict, res.Elapsed.Round(time.Millisecond))
+	rep.note("reads: readConcern linearizable, and majority with afterClusterTime of every completed operation; writes and CAS: w:\"majority\"")
+	rep.note("inserts (w:\"majority\"): %d attempted, %d acknowledged, %d present after the failover, %d lost", acc.Attempted, acc.Acked, acc.Present, len(acc.Lost))
+	rep.publish(t)
 
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
