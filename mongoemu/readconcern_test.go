@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
 
@@ -130,6 +131,20 @@ func TestReadConcernMajorityHidesUncommittedWrites(t *testing.T) {
 		if got, err := ts.rcFind(node, bson.D{{Key: "_id", Value: 4}}, level("majority"), 0); err != nil || len(got) != 0 {
 			t.Fatalf("majority read of the uncommitted insert on node %d: %v %v", node, got, err)
 		}
+	}
+	// A cursor's getMores read the committed snapshot too.
+	cur, err := db.Collection("c", options.Collection().SetReadConcern(readconcern.Majority())).
+		Find(ctx, bson.D{}, options.Find().SetBatchSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched := map[int32]int32{}
+	for cur.Next(ctx) {
+		v, _ := cur.Current.Lookup("v").Int32OK()
+		batched[cur.Current.Lookup("_id").Int32()] = v
+	}
+	if err := cur.Err(); err != nil || !sameDocs(batched, committed) {
+		t.Fatalf("majority find in batches of 1: %v %v, want the committed %v", batched, err, committed)
 	}
 	// Its operationTime is the snapshot's, older than a local read's (computeOperationTime).
 	opTime := func(l string) bson.Timestamp {
