@@ -123,7 +123,7 @@ func (n *Node) dispatch(ctx context.Context, r *request) (bson.Raw, action) {
 		return n.errorReply(r, err), action{}
 	}
 	fields = r.applyWCErrorOverride(fields)
-	reply := n.okReplyRead(fields, r.readTS)
+	reply := n.okReplyAt(fields, r.opTS)
 	if cmd.stream != nil && r.exhaust {
 		return reply, n.streamAction(r, cmd, fields)
 	}

@@ -111,7 +111,7 @@ func (rc *replCoord) awaitReadConcern(ctx context.Context, r *request) error {
 		if err != nil {
 			return err
 		}
-		r.snap, r.readTS = snap, snap.TS
+		r.snap, r.opTS = snap, snap.TS
 	case rcSnapshot:
 		// Outside a transaction a snapshot read reads the current committed snapshot
 		// (getCurrentCommittedSnapshotOpTime), SnapshotUnavailable when there is none.
@@ -119,7 +119,7 @@ func (rc *replCoord) awaitReadConcern(ctx context.Context, r *request) error {
 		if !ok {
 			return mongoerr.New(mongoerr.SnapshotUnavailable, "No committed OpTime for snapshot read")
 		}
-		r.snap, r.readTS = snap, snap.TS
+		r.snap, r.opTS = snap, snap.TS
 	}
 	return nil
 }

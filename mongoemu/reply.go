@@ -11,20 +11,20 @@ import (
 func codeNameFor(code int32) string { return mongoerr.Code(code).Name() }
 
 // okReply appends ok: 1.0 (a double, as mongod sends) and the cluster-time fields.
-func (n *Node) okReply(fields bson.D) bson.Raw { return n.okReplyRead(fields, bson.Timestamp{}) }
+func (n *Node) okReply(fields bson.D) bson.Raw { return n.okReplyAt(fields, bson.Timestamp{}) }
 
-// okReplyRead is okReply for a read from a committed snapshot at readTS: its operationTime is
-// the snapshot's, not the newest optime (service_entry_point_common.cpp computeOperationTime:
-// a majority read reports the last committed optime).
-func (n *Node) okReplyRead(fields bson.D, readTS bson.Timestamp) bson.Raw {
+// okReplyAt is okReply with operationTime opTS when set, as computeOperationTime
+// (service_entry_point_common.cpp) picks it: a write reports its own optime (the client's
+// lastOp), a majority or snapshot read the snapshot it read; anything else the newest optime.
+func (n *Node) okReplyAt(fields bson.D, opTS bson.Timestamp) bson.Raw {
 	d := make(bson.D, 0, len(fields)+3)
 	d = append(d, fields...)
 	d = append(d, bson.E{Key: "ok", Value: 1.0})
 	d = n.appendClusterTime(d)
-	if !readTS.IsZero() {
+	if !opTS.IsZero() {
 		for i := range d {
 			if d[i].Key == "operationTime" {
-				d[i].Value = readTS
+				d[i].Value = opTS
 			}
 		}
 	}

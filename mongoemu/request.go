@@ -25,7 +25,7 @@ type request struct {
 	// read reads (readconcern_wait.go), nil for the newest local data.
 	readConcern readConcern
 	snap        *storage.Snapshot
-	readTS      bson.Timestamp // snap's timestamp, the reply's operationTime
+	opTS        bson.Timestamp // the reply's operationTime when not the newest optime (reply.go)
 }
 
 // arg returns a top-level field of the command.
