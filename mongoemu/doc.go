@@ -97,6 +97,9 @@
 //     commit point. After a restart, rollback or initial sync no majority snapshot exists until
 //     the commit point passes the node's data (stricter than mongod's recovered stable
 //     timestamp); collection creates and drops are not versioned.
+//   - operationTime: a write's own optime, a majority or snapshot read's snapshot, else the
+//     newest optime (service_entry_point_common.cpp computeOperationTime) → reply.go →
+//     TestReadConcernMajorityHidesUncommittedWrites
 //
 // Authentication, authorization and TLS: see auth_doc.go.
 //
