@@ -37,6 +37,7 @@ const (
 	CodeInterruptedDueToReplStateChange        = 11602
 	CodeNotPrimaryNoSecondaryOk                = 13435
 	CodeNotPrimaryOrSecondary                  = 13436
+	CodeLegacyNotPrimary                       = 10058
 )
 
 // CommandError is a mongod reply with ok:0, a writeConcernError or a write error: the server

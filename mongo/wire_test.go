@@ -28,7 +28,7 @@ var handshake = bson.D{
 	{Key: "helloOk", Value: true}, {Key: "ismaster", Value: true},
 	{Key: "maxBsonObjectSize", Value: int32(16777216)}, {Key: "maxMessageSizeBytes", Value: int32(48000000)},
 	{Key: "maxWriteBatchSize", Value: int32(100000)}, {Key: "minWireVersion", Value: int32(0)},
-	{Key: "maxWireVersion", Value: int32(21)}, {Key: "ok", Value: 1.0},
+	{Key: "maxWireVersion", Value: int32(21)}, {Key: "logicalSessionTimeoutMinutes", Value: int32(30)}, {Key: "ok", Value: 1.0},
 }
 
 func newWireServer(t *testing.T, handle func(cmd string, body bson.Raw) (bson.D, bool)) *wireServer {

@@ -172,9 +172,12 @@ func (n *Node) cmdFind(ctx context.Context, r *request) (bson.D, error) {
 			return nil, n.tailableRefusal(s.t)
 		}
 		keep := int(s.firstBatch())
-		err = n.runRead(func(tx *storage.Tx) error {
-			var err error
-			c, err = openCollCursor(n, tx, &s, keep)
+		err = n.runReadAt(r.snap, func(tx *storage.Tx) error {
+			cc, err := openCollCursor(n, tx, &s, keep)
+			if cc != nil {
+				cc.committed = r.snap != nil
+			}
+			c = cc
 			return err
 		})
 		if err != nil {
@@ -254,6 +257,9 @@ type collCursor struct {
 	proj  *query.Projection
 	ready []bson.Raw
 	ids   []bson.RawValue
+	// committed: opened by a majority (or snapshot) read, so each getMore reads the committed
+	// snapshot current then, as mongod's kMajorityCommitted read source does after a yield.
+	committed bool
 }
 
 func openCollCursor(n *Node, tx *storage.Tx, s *findSpec, keep int) (*collCursor, error) {
@@ -310,7 +316,7 @@ func (c *collCursor) project(doc bson.Raw) bson.Raw {
 
 func (c *collCursor) exhausted() bool { return len(c.ready) == 0 && len(c.ids) == 0 }
 
-func (c *collCursor) next(_ context.Context, batchSize int, _ time.Duration) ([]bson.Raw, bool, error) {
+func (c *collCursor) next(ctx context.Context, batchSize int, _ time.Duration) ([]bson.Raw, bool, error) {
 	out := []bson.Raw{}
 	size := 0
 	fits := func(d bson.Raw) bool {
@@ -323,7 +329,15 @@ func (c *collCursor) next(_ context.Context, batchSize int, _ time.Duration) ([]
 	if len(c.ready) > 0 || len(c.ids) == 0 || (batchSize > 0 && len(out) >= batchSize) {
 		return out, c.exhausted(), nil
 	}
-	err := c.n.runRead(func(tx *storage.Tx) error {
+	var snap *storage.Snapshot
+	if c.committed && c.n.repl != nil {
+		var err error
+		if snap, err = c.n.repl.pinCommitted(ctx); err != nil {
+			return nil, false, err
+		}
+		defer snap.Release()
+	}
+	err := c.n.runReadAt(snap, func(tx *storage.Tx) error {
 		for len(c.ids) > 0 && (batchSize == 0 || len(out) < batchSize) {
 			doc, ok, err := tx.Get(c.ns, c.ids[0])
 			if isNamespaceNotFound(err) {

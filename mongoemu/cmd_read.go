@@ -47,7 +47,7 @@ func (n *Node) cmdCount(_ context.Context, r *request) (bson.D, error) {
 		limit = -limit
 	}
 	var cnt int64
-	err = n.runRead(func(tx *storage.Tx) error {
+	err = n.runReadAt(r.snap, func(tx *storage.Tx) error {
 		if len(q) <= 5 {
 			c, err := tx.Count(t.ns)
 			if isNamespaceNotFound(err) {
@@ -96,7 +96,7 @@ func (n *Node) cmdDistinct(_ context.Context, r *request) (bson.D, error) {
 	}
 	seen := map[string]bool{}
 	var vals []bson.RawValue
-	err = n.runRead(func(tx *storage.Tx) error {
+	err = n.runReadAt(r.snap, func(tx *storage.Tx) error {
 		return scanMatches(tx, t.ns, m, func(doc bson.Raw) (bool, error) {
 			for _, v := range query.Lookup(doc, key) {
 				if v.Type == bson.TypeArray {
@@ -162,7 +162,7 @@ func (n *Node) cmdAggregate(ctx context.Context, r *request) (bson.D, error) {
 		return nil, err
 	}
 	var docs []bson.Raw
-	err = n.runRead(func(tx *storage.Tx) error {
+	err = n.runReadAt(r.snap, func(tx *storage.Tx) error {
 		return scanMatches(tx, t.ns, first, func(doc bson.Raw) (bool, error) {
 			docs = append(docs, doc)
 			return true, ctx.Err()

@@ -240,6 +240,8 @@ func (n *Node) precheckWriteConcern(r *request) error {
 func (n *Node) finishWrite(ctx context.Context, r *request, res writeResult, fields bson.D) (bson.D, error) {
 	if res.retried != nil {
 		fields = res.retried // a retry of a write that already ran answers its original outcome
+	} else if !res.opTime.isNull() {
+		r.opTS = res.opTime.ts // operationTime: the write's own optime (computeOperationTime)
 	}
 	if wce, labels, ok := n.fail.matchFailCommandWCE(r); ok {
 		fields = append(fields, bson.E{Key: "writeConcernError", Value: wce})

@@ -100,7 +100,15 @@ func (n *Node) dispatch(ctx context.Context, r *request) (bson.Raw, action) {
 			return n.errorReply(r, err), action{}
 		}
 	}
-	fields, err := cmd.fn(ctx, r)
+	err = n.beginReadConcern(ctx, r)
+	defer r.snap.Release()
+	var fields bson.D
+	if err == nil {
+		fields, err = cmd.fn(ctx, r)
+	}
+	if err == nil {
+		err = n.endReadConcern(ctx, r)
+	}
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil && !errors.Is(cause, context.Canceled) {
 			err = cause // killed by a state transition: InterruptedDueToReplStateChange
@@ -115,7 +123,7 @@ func (n *Node) dispatch(ctx context.Context, r *request) (bson.Raw, action) {
 		return n.errorReply(r, err), action{}
 	}
 	fields = r.applyWCErrorOverride(fields)
-	reply := n.okReply(fields)
+	reply := n.okReplyAt(fields, r.opTS)
 	if cmd.stream != nil && r.exhaust {
 		return reply, n.streamAction(r, cmd, fields)
 	}

@@ -71,8 +71,39 @@
 //     remainingQuiesceTimeMillis (db.cpp, replication_info.cpp) → shutdown.go, hello.go →
 //     TestQuiesceKeepsListenerOpen
 //
+// readConcern (mongod 7.0 source → emulator file → test):
+//   - parsing: codes and messages of ReadConcernArgs::parse (FailedToParse for a bad level or a
+//     non-object, TypeMismatch, InvalidOptions for unknown fields and bad combinations), and the
+//     per-command support check (find/aggregate/distinct: every level; count: not snapshot;
+//     getMore: its cursor's; every other command, writes included: local only, InvalidOptions)
+//     (repl/read_concern_args.cpp, service_entry_point_common.cpp, count_cmd.cpp) →
+//     readconcern.go → TestReadConcernBadInput
+//   - majority: reads the majority-committed snapshot, min(commit point, lastApplied), waiting
+//     until one exists; storage keeps in memory the values documents had before writes past the
+//     commit point, so find, count, distinct and aggregate see that snapshot; a getMore reads the
+//     snapshot current then (read_concern_mongod.cpp kMajorityCommitted,
+//     replication_coordinator_impl.cpp _updateCommittedSnapshot) → readconcern_wait.go,
+//     storage/versions.go → TestReadConcernMajorityHidesUncommittedWrites,
+//     TestVersionsReadTheCommittedSnapshot
+//   - linearizable: primary only (NotWritablePrimary 10107 otherwise, FailedToParse with
+//     afterOpTime); after the read a {msg: "linearizable read"} no-op must be majority committed,
+//     with no timeout but maxTimeMS; a stepdown ends it (waitForLinearizableReadConcernImpl) →
+//     readconcern_wait.go → TestReadConcernLinearizable
+//   - afterClusterTime / afterOpTime: InvalidOptions beyond the cluster time (the request's
+//     $clusterTime gossip counts); majority waits for the committed snapshot, local for
+//     lastApplied (_waitUntilClusterTimeForRead, _waitUntilOpTime) → TestReadConcernAfterClusterTime
+//   - snapshot outside a transaction: reads the current committed snapshot, SnapshotUnavailable
+//     without one; atClusterTime is refused (SnapshotUnavailable): no history is kept below the
+//     commit point. After a restart, rollback or initial sync no majority snapshot exists until
+//     the commit point passes the node's data (stricter than mongod's recovered stable
+//     timestamp); collection creates and drops are not versioned.
+//   - operationTime: a write's own optime, a majority or snapshot read's snapshot, else the
+//     newest optime (service_entry_point_common.cpp computeOperationTime) → reply.go →
+//     TestReadConcernMajorityHidesUncommittedWrites
+//
 // Authentication, authorization and TLS: see auth_doc.go.
 //
 // Not emulated (yet): the coordinator is not a pure core on a fake clock (TopologyCoordinator
-// vs ReplicationCoordinatorImpl); user-defined roles; the parallel batch writer lock; readConcern.
+// vs ReplicationCoordinatorImpl); user-defined roles; the parallel batch writer lock; readConcern
+// atClusterTime; the atClusterTime field of snapshot read replies.
 package mongoemu

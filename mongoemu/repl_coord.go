@@ -93,6 +93,8 @@ type replCoord struct {
 	hbTargets        map[string]*hbTarget
 	hbEpoch          uint64        // bumped by a heartbeat restart: replies to older requests are dropped
 	stateChanged     chan struct{} // closed and replaced on any repl state change (fetcher, waiters)
+	// versions is the history majority reads need (readconcern_wait.go, storage/versions.go).
+	versions *storage.Versions
 
 	// oplogMu serialises the writers of our oplog with each other (timestamp order, retryable
 	// write checks); state transitions exclude writers through the RSTL (n.locks), not this.
@@ -134,6 +136,11 @@ func newReplCoord(n *Node) (*replCoord, error) {
 	if err := rc.loadDurableState(); err != nil {
 		return nil, err
 	}
+	// The data may hold writes a majority never had and no history says which: no majority
+	// snapshot until the commit point reaches our oplog top (storage/versions.go).
+	rc.versions = storage.NewVersions()
+	rc.versions.Reset(rc.lastApplied.ts)
+	n.store.SetVersions(rc.versions)
 	return rc, nil
 }
 
@@ -316,6 +323,7 @@ func (rc *replCoord) bumpLocked() {
 
 // signalLocked wakes internal waiters (write concern, fetcher) without a topology bump.
 func (rc *replCoord) signalLocked() {
+	rc.publishSnapshotLocked()
 	close(rc.stateChanged)
 	rc.stateChanged = make(chan struct{})
 	rc.checkWaitersLocked()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -110,6 +111,9 @@ func (rc *replCoord) initialSyncAttempt(source string, p *initialSyncProgress) e
 		return err
 	}
 	defer c.Close()
+	// Cloned documents carry no history: no majority snapshot until the commit point passes
+	// the end of the initial sync (set below once it is known).
+	rc.versions.Reset(bson.Timestamp{T: math.MaxUint32, I: math.MaxUint32})
 	if err := rc.dropUserData(); err != nil {
 		return err
 	}
@@ -133,6 +137,7 @@ func (rc *replCoord) initialSyncAttempt(source string, p *initialSyncProgress) e
 	if err := rc.applyOplogRange(ctx, c, begin, stop, p); err != nil {
 		return err
 	}
+	rc.versions.Reset(stop.ts)
 	return rc.n.store.DeleteMeta(metaInitialSync)
 }
 

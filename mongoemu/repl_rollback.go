@@ -107,6 +107,9 @@ func (rc *replCoord) rollbackFrom(source string) error {
 	if err != nil {
 		return err
 	}
+	// The refetched documents are the source's newest, not its committed ones: no majority
+	// snapshot until the commit point passes minValid (_dropAllSnapshots on rollback).
+	rc.versions.Reset(minValid.ts)
 	err = rc.n.store.Update(func(tx *storage.Tx) error {
 		for key, a := range affected {
 			doc := refetched[key]

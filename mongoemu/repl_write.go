@@ -146,6 +146,7 @@ func (rc *replCoord) updateCommitPointLocked() {
 	}
 	if rc.commitPoint.less(cand) {
 		rc.commitPoint, rc.commitWall = cand, time.Now()
+		rc.publishSnapshotLocked()
 		if rc.candidate != nil && rc.candidate.wMajorityAvailable.IsZero() {
 			rc.candidate.wMajorityAvailable = time.Now()
 		}

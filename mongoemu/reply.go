@@ -11,11 +11,23 @@ import (
 func codeNameFor(code int32) string { return mongoerr.Code(code).Name() }
 
 // okReply appends ok: 1.0 (a double, as mongod sends) and the cluster-time fields.
-func (n *Node) okReply(fields bson.D) bson.Raw {
+func (n *Node) okReply(fields bson.D) bson.Raw { return n.okReplyAt(fields, bson.Timestamp{}) }
+
+// okReplyAt is okReply with operationTime opTS when set, as computeOperationTime
+// (service_entry_point_common.cpp) picks it: a write reports its own optime (the client's
+// lastOp), a majority or snapshot read the snapshot it read; anything else the newest optime.
+func (n *Node) okReplyAt(fields bson.D, opTS bson.Timestamp) bson.Raw {
 	d := make(bson.D, 0, len(fields)+3)
 	d = append(d, fields...)
 	d = append(d, bson.E{Key: "ok", Value: 1.0})
 	d = n.appendClusterTime(d)
+	if !opTS.IsZero() {
+		for i := range d {
+			if d[i].Key == "operationTime" {
+				d[i].Value = opTS
+			}
+		}
+	}
 	b, err := bson.Marshal(d)
 	if err != nil {
 		return n.errorReply(nil, mongoerr.New(mongoerr.InternalError, "could not encode reply: %v", err))

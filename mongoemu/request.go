@@ -1,6 +1,8 @@
 package mongoemu
 
 import (
+	"github.com/rsguard/rsguard/mongoemu/storage"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/rsguard/rsguard/mongoemu/mongoerr"
@@ -19,6 +21,11 @@ type request struct {
 	streamCounter *int64
 	// wcErrorOverride is a failCommand writeConcernError to attach to a successful reply.
 	wcErrorOverride bson.Raw
+	// readConcern is the parsed readConcern; snap the committed snapshot a majority or snapshot
+	// read reads (readconcern_wait.go), nil for the newest local data.
+	readConcern readConcern
+	snap        *storage.Snapshot
+	opTS        bson.Timestamp // the reply's operationTime when not the newest optime (reply.go)
 }
 
 // arg returns a top-level field of the command.

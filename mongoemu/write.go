@@ -93,3 +93,9 @@ func (n *Node) runWrite(ctx context.Context, r *request, fn func(tx *storage.Tx,
 func (n *Node) runRead(fn func(tx *storage.Tx) error) error {
 	return n.store.View(fn)
 }
+
+// runReadAt executes fn in a read transaction at snap, the committed snapshot a majority or
+// snapshot read pinned (readconcern_wait.go); nil reads the newest local data.
+func (n *Node) runReadAt(snap *storage.Snapshot, fn func(tx *storage.Tx) error) error {
+	return n.store.ViewAt(snap, fn)
+}

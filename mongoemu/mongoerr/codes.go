@@ -81,6 +81,8 @@ const (
 	CursorInUse                            Code = 292
 	InvalidPipelineOperator                Code = 168
 	LockBusy                               Code = 46
+	LinearizableReadConcernError           Code = 147
+	SnapshotUnavailable                    Code = 246
 )
 
 var names = map[Code]string{
@@ -120,6 +122,7 @@ var names = map[Code]string{
 	IndexKeySpecsConflict: "IndexKeySpecsConflict", QueryPlanKilled: "QueryPlanKilled",
 	TransactionTooOld: "TransactionTooOld", CursorInUse: "CursorInUse",
 	InvalidPipelineOperator: "InvalidPipelineOperator", LockTimeout: "LockTimeout",
+	LinearizableReadConcernError: "LinearizableReadConcernError", SnapshotUnavailable: "SnapshotUnavailable",
 }
 
 // Name is the codeName sent beside the code; unknown codes get "Location<N>" like mongod.

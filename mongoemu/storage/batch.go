@@ -37,7 +37,14 @@ func (s *Store) Batch(fn func(tx *Tx) error) error {
 		return err
 	}
 	c := &batchCall{
-		fn:   func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, s: s}) },
+		fn: func(btx *bolt.Tx) error {
+			t := &Tx{tx: btx, s: s}
+			if err := fn(t); err != nil {
+				return err
+			}
+			t.flushVersions()
+			return nil
+		},
 		done: make(chan batchResult, 1),
 	}
 	g := &s.group

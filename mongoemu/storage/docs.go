@@ -67,6 +67,7 @@ func (t *Tx) Insert(ns string, doc bson.Raw) error {
 	if b.Get(k) != nil {
 		return duplicateKey(ns, id)
 	}
+	t.remember(ns, k, nil)
 	if err := b.Put(k, clone(doc)); err != nil {
 		return fmt.Errorf("insert into %s: %w", ns, err)
 	}
@@ -84,6 +85,11 @@ func (t *Tx) Get(ns string, id bson.RawValue) (bson.Raw, bool, error) {
 		return nil, false, err
 	}
 	v := b.Get(k)
+	if t.at != nil {
+		if before, ok := t.s.versions.valueAt(ns, k, t.at.TS); ok {
+			v = before
+		}
+	}
 	if v == nil {
 		return nil, false, nil
 	}
@@ -115,6 +121,7 @@ func (t *Tx) Replace(ns string, id bson.RawValue, doc bson.Raw) error {
 		return fmt.Errorf("replace in %s: %w", ns, ErrNotFound)
 	}
 	delta := int64(len(doc) - len(old))
+	t.remember(ns, k, old)
 	if err := b.Put(k, clone(doc)); err != nil {
 		return fmt.Errorf("replace in %s: %w", ns, err)
 	}
@@ -136,6 +143,7 @@ func (t *Tx) Delete(ns string, id bson.RawValue) (bool, error) {
 		return false, nil
 	}
 	size := int64(len(old))
+	t.remember(ns, k, old)
 	if err := b.Delete(k); err != nil {
 		return false, fmt.Errorf("delete from %s: %w", ns, err)
 	}
@@ -155,9 +163,47 @@ func (t *Tx) Scan(ns string, fn func(doc bson.Raw) (more bool, err error)) error
 			return err
 		}
 	}
+	if t.at != nil && ns != OplogNS {
+		return t.scanAt(b, ns, fn)
+	}
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		more, err := fn(bson.Raw(clone(v)))
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanAt is Scan at the Tx's snapshot: the stored documents merged, in _id order, with the
+// values the overlay says they had then (present, changed or absent).
+func (t *Tx) scanAt(b *bolt.Bucket, ns string, fn func(doc bson.Raw) (bool, error)) error {
+	ov := t.s.versions.overlay(ns, t.at.TS)
+	keys := ov.sortedKeys()
+	emit := func(v []byte) (bool, error) {
+		if v == nil {
+			return true, nil
+		}
+		return fn(bson.Raw(clone(v)))
+	}
+	c := b.Cursor()
+	k, v := c.First()
+	for k != nil || len(keys) > 0 {
+		var more bool
+		var err error
+		switch {
+		case len(keys) > 0 && (k == nil || bytes.Compare(keys[0], k) < 0):
+			more, err = emit(ov[string(keys[0])]) // absent now, present then
+			keys = keys[1:]
+		case len(keys) > 0 && bytes.Equal(keys[0], k):
+			more, err = emit(ov[string(keys[0])])
+			keys = keys[1:]
+			k, v = c.Next()
+		default:
+			more, err = emit(v)
+			k, v = c.Next()
+		}
 		if err != nil || !more {
 			return err
 		}
@@ -170,6 +216,11 @@ func (t *Tx) Count(ns string) (int64, error) {
 	if ns != OplogNS {
 		if _, err := t.coll(ns); err != nil {
 			return 0, err
+		}
+		if t.at != nil {
+			var n int64
+			err := t.Scan(ns, func(bson.Raw) (bool, error) { n++; return true, nil })
+			return n, err
 		}
 	}
 	return t.collCounters(ns).n, nil

@@ -65,6 +65,10 @@ func (t *Tx) AppendOplog(entries ...bson.Raw) error {
 			return fmt.Errorf("append oplog: %w", err)
 		}
 		last = k
+		if t.firstTS.IsZero() {
+			t.firstTS = ts
+		}
+		t.lastTS = ts
 		st.n++
 		st.bytes += int64(len(e))
 	}

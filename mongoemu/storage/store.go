@@ -54,12 +54,13 @@ type Store struct {
 	oplogCap int64
 	noSync   bool
 
-	stall  *stall
-	group  groupCommit
-	dirty  atomic.Bool // commits not yet fdatasync'd
-	closed atomic.Bool
-	done   chan struct{}
-	syncWG sync.WaitGroup
+	stall    *stall
+	group    groupCommit
+	versions *Versions   // nil: no snapshot reads (standalone)
+	dirty    atomic.Bool // commits not yet fdatasync'd
+	closed   atomic.Bool
+	done     chan struct{}
+	syncWG   sync.WaitGroup
 	// lifeMu orders Sync (read side) against the file being closed (write side).
 	lifeMu    sync.RWMutex
 	closeOnce sync.Once
@@ -199,12 +200,30 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		return err
 	}
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		if err := fn(&Tx{tx: btx, s: s}); err != nil {
+		t := &Tx{tx: btx, s: s}
+		if err := fn(t); err != nil {
 			return err
 		}
+		t.flushVersions()
 		return s.stall.sleep(s.done)
 	})
 	return s.afterWrite(err)
+}
+
+// SetVersions makes every later write keep the history majority reads need (versions.go).
+// Call it before the first write.
+func (s *Store) SetVersions(v *Versions) { s.versions = v }
+
+// ViewAt is View reading snapshot snap: Get, Scan and Count see the documents as they were at
+// snap.TS. A nil snap is View.
+func (s *Store) ViewAt(snap *Snapshot, fn func(tx *Tx) error) error {
+	if snap == nil {
+		return s.View(fn)
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.mapClosed(s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, s: s, at: snap}) }))
 }
 
 // View runs fn in a read-only transaction; it is never held back by the write stall.

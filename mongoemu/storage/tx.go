@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Tx is one storage transaction, valid only inside the Update, Batch or View callback that
@@ -12,6 +13,11 @@ import (
 type Tx struct {
 	tx *bolt.Tx
 	s  *Store
+	// at, when set, makes Get, Scan and Count read that snapshot (versions.go).
+	at *Snapshot
+	// changes and lastTS feed the Store's Versions when the transaction's function succeeds.
+	changes         []change
+	firstTS, lastTS bson.Timestamp
 }
 
 // Writable reports whether the transaction may write (Update/Batch rather than View).
@@ -80,4 +86,24 @@ func clone(b []byte) []byte {
 	out := make([]byte, len(b))
 	copy(out, b)
 	return out
+}
+
+// remember notes the value a document write is about to overwrite (nil: none), for Versions.
+func (t *Tx) remember(ns string, key, before []byte) {
+	if t.s.versions == nil || ns == OplogNS {
+		return
+	}
+	t.changes = append(t.changes, change{ns: ns, key: clone(key), before: clone(before)})
+}
+
+// flushVersions hands the transaction's overwritten values to Versions, stamped with its last
+// oplog entry's ts, before the commit makes the new values visible. Writes with no oplog entry
+// (local database, standalone) are not versioned. Should the commit then fail, the values
+// recorded equal the stored ones and do no harm.
+func (t *Tx) flushVersions() {
+	if len(t.changes) == 0 || t.lastTS.IsZero() || t.s.versions == nil {
+		return
+	}
+	t.s.versions.record(t.firstTS, t.lastTS, t.changes)
+	t.changes = nil
 }
