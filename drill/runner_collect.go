@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,17 +13,52 @@ import (
 
 	"github.com/rsguard/rsguard/api"
 	"github.com/rsguard/rsguard/apiclient"
+	"github.com/rsguard/rsguard/drill/check"
 	"github.com/rsguard/rsguard/mongo"
 )
 
 // DialStore is the default StoreOpener: a replica-set client (the official driver, through
-// package mongo) on database rsguard_drill.
+// package mongo) on database rsguard_drill for the inserts and reads, and a register client
+// (mongo.RegisterClient: no driver retries, so every error answers one attempt) for the register
+// workload.
 func DialStore(_ context.Context, seeds Seeds, coll string) (Store, func(context.Context) error, error) {
 	c, err := mongo.DialSet(mongo.SetOptions{Set: seeds.Set, Hosts: seeds.Hosts, URI: seeds.URI, Database: "rsguard_drill", Collection: coll, AppName: "rsguard-drill"})
 	if err != nil {
 		return nil, nil, err
 	}
-	return c, c.Close, nil
+	reg, err := mongo.DialRegisters(mongo.RegisterOptions{Set: seeds.Set, Hosts: seeds.Hosts, URI: seeds.URI, Database: "rsguard_drill", Collection: coll + "_register", AppName: "rsguard-drill"})
+	if err != nil {
+		_ = c.Close(context.Background())
+		return nil, nil, err
+	}
+	st := setStore{SetClient: c, reg: reg}
+	return st, func(ctx context.Context) error { return errors.Join(reg.Close(ctx), c.Close(ctx)) }, nil
+}
+
+// setStore is the Store over both clients.
+type setStore struct {
+	*mongo.SetClient
+	reg *mongo.RegisterClient
+}
+
+// WriteRegister sets key to v with w:"majority"; every write carries a unique v, so a stale
+// read cannot pass by coincidence.
+func (s setStore) WriteRegister(ctx context.Context, key string, v int64) error {
+	return s.reg.Write(ctx, key, v)
+}
+
+// ReadRegister reads key with readConcern "linearizable": the read a deposed primary cannot serve.
+func (s setStore) ReadRegister(ctx context.Context, key string) (int64, error) {
+	return s.reg.Read(ctx, key, mongo.ReadLinearizable)
+}
+
+// RegisterOutcome is drill/check's Classifier for register errors: failed only when the
+// operation certainly did not apply (mongo.NotApplied), of unknown outcome otherwise.
+func RegisterOutcome(err error) check.Outcome {
+	if mongo.NotApplied(err) {
+		return check.OutcomeFailed
+	}
+	return check.OutcomeUnknown
 }
 
 // readBack reads every id with a majority read and accounts the inserts of each kind.

@@ -12,8 +12,8 @@ import (
 const registerKey = "r"
 
 // registerOp is one operation of register client c: writes (a unique value, w:"majority") and
-// linearizable reads alternate. Every operation goes into the History; an error leaves the
-// outcome unknown (the nil classifier): a retried write may have committed.
+// linearizable reads alternate. Every operation goes into the History; an error is a failed
+// operation only when it certainly did not apply (RegisterOutcome), else of unknown outcome.
 func (w *Workload) registerOp(ctx context.Context, c int, seq int64, store Store) Op {
 	o := Op{Kind: OpRegister, Client: c, ID: seq, Start: time.Now()}
 	var err error
@@ -22,14 +22,14 @@ func (w *Workload) registerOp(ctx context.Context, c int, seq int64, store Store
 		id, berr := w.History.Begin(c, check.Write(registerKey, v))
 		err = store.WriteRegister(ctx, registerKey, v)
 		if berr == nil {
-			_ = w.History.End(id, check.Output{}, err, nil)
+			_ = w.History.End(id, check.Output{}, err, RegisterOutcome)
 		}
 	} else {
 		id, berr := w.History.Begin(c, check.Read(registerKey))
 		var v int64
 		v, err = store.ReadRegister(ctx, registerKey)
 		if berr == nil {
-			_ = w.History.End(id, check.Output{Value: v}, err, nil)
+			_ = w.History.End(id, check.Output{Value: v}, err, RegisterOutcome)
 		}
 	}
 	o.End = time.Now()

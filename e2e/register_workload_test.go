@@ -14,19 +14,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/drill/check"
 	"github.com/rsguard/rsguard/e2e/harness"
 	"github.com/rsguard/rsguard/mongo"
 )
 
-// registerClassify is drill/check's Classifier for RegisterClient errors: failed only when
-// mongo.NotApplied is sure, unknown otherwise.
-func registerClassify(err error) check.Outcome {
-	if mongo.NotApplied(err) {
-		return check.OutcomeFailed
-	}
-	return check.OutcomeUnknown
-}
+// registerClassify is drill.RegisterOutcome: failed only when mongo.NotApplied is sure.
+var registerClassify = drill.RegisterOutcome
 
 // registerOpTimeout bounds one operation (a linearizable read's maxTimeMS included), so that
 // a dead primary shows as operations of unknown outcome, not one call across the outage.

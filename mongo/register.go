@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type RegisterOptions struct {
 	// Set is the replica set name; Hosts are seed members ("host:port").
 	Set   string
 	Hosts []string
+	// URI, when set, is the connection string (credentials and TLS options included) used
+	// instead of one built from Set and Hosts.
+	URI string
 	// Database and Collection hold the registers; default "rsguard_drill.registers".
 	Database   string
 	Collection string
@@ -97,8 +101,8 @@ func (c *RegisterClient) highWater() bson.Timestamp {
 
 // DialRegisters prepares a register client. Like Dial it does not wait for the set.
 func DialRegisters(opts RegisterOptions) (*RegisterClient, error) {
-	if opts.Set == "" || len(opts.Hosts) == 0 {
-		return nil, errors.New("mongo: dial registers: a set name and at least one host are required")
+	if opts.URI == "" && (opts.Set == "" || len(opts.Hosts) == 0) {
+		return nil, errors.New("mongo: dial registers: a URI, or a set name and at least one host, are required")
 	}
 	if opts.Database == "" {
 		opts.Database = "rsguard_drill"
@@ -124,7 +128,11 @@ func DialRegisters(opts RegisterOptions) (*RegisterClient, error) {
 	if opts.W1 {
 		wc = writeconcern.W1()
 	}
-	return connectRegisters("mongodb://"+strings.Join(opts.Hosts, ",")+"/?replicaSet="+opts.Set, opts, rp, wc)
+	uri := opts.URI
+	if uri == "" {
+		uri = "mongodb://" + strings.Join(opts.Hosts, ",") + "/?replicaSet=" + opts.Set
+	}
+	return connectRegisters(uri, opts, rp, wc)
 }
 
 func connectRegisters(uri string, opts RegisterOptions, rp *readpref.ReadPref, wc *writeconcern.WriteConcern) (*RegisterClient, error) {
@@ -139,7 +147,7 @@ func connectRegisters(uri string, opts RegisterOptions, rp *readpref.ReadPref, w
 		SetWriteConcern(wc)
 	client, err := mongodrv.Connect(co)
 	if err != nil {
-		return nil, fmt.Errorf("mongo: dial registers %s: %w", opts.Set, err)
+		return nil, fmt.Errorf("mongo: dial registers %s: %w", cmp.Or(opts.Set, redactURI(uri)), err)
 	}
 	return &RegisterClient{client: client, coll: client.Database(opts.Database).Collection(opts.Collection), rp: rp}, nil
 }

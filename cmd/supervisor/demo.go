@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/lab"
 	"github.com/rsguard/rsguard/mongo"
 )
@@ -32,19 +33,20 @@ const failoverDeadline = 30 * time.Second
 
 // demo is one run: the processes it started and what it measured.
 type demo struct {
-	out     io.Writer
-	dir     string
-	exe     string
-	started time.Time
-	lease   *lab.Lease
-	hosts   []*mongodHost
-	arbiter *lab.Host // the arbiter sidecar's address
-	set     *lab.SidecarSet
-	cars    []*sidecar
-	http    *http.Client
-	client  *mongo.SetClient
-	load    *workload
-	coord   string // the coordinator before the fault
+	out         io.Writer
+	dir         string
+	exe         string
+	started     time.Time
+	lease       *lab.Lease
+	hosts       []*mongodHost
+	arbiter     *lab.Host // the arbiter sidecar's address
+	set         *lab.SidecarSet
+	cars        []*sidecar
+	http        *http.Client
+	client      drill.Store
+	closeClient func(context.Context) error
+	load        *workload
+	coord       string // the coordinator before the fault
 }
 
 // Run sets up the replica set and the sidecars, kills the primary and narrates the failover. It
@@ -134,7 +136,7 @@ func (d *demo) run(ctx context.Context, once bool) error {
 	if err := d.waitSidecarsReady(ctx); err != nil {
 		return err
 	}
-	d.client, err = mongo.DialSet(mongo.SetOptions{Set: demoSet, Hosts: hostNames(d.hosts)})
+	d.client, d.closeClient, err = drill.DialStore(ctx, drill.Seeds{Set: demoSet, Hosts: hostNames(d.hosts)}, "writes")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -325,8 +327,8 @@ func (d *demo) shutdown() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if d.client != nil {
-		_ = d.client.Close(ctx)
+	if d.closeClient != nil {
+		_ = d.closeClient(ctx)
 	}
 	if d.set != nil {
 		_ = d.set.Close()

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rsguard/rsguard/drill"
-	"github.com/rsguard/rsguard/mongo"
 )
 
 // The demo's workload is drill's (one w:"majority" writer): this file only adapts its records
@@ -37,7 +36,7 @@ func writeOf(o *drill.Op) *write {
 // remembers every attempt: the acknowledged ids are what must survive the failover.
 type workload struct{ w *drill.Workload }
 
-func startWorkload(ctx context.Context, client *mongo.SetClient) *workload {
+func startWorkload(ctx context.Context, client drill.Store) *workload {
 	return &workload{w: drill.StartWorkload(ctx, client, drill.WorkloadOptions{Majority: 1, Every: writeEvery})}
 }
 
