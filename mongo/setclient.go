@@ -1,6 +1,7 @@
 package mongo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,9 @@ type SetOptions struct {
 	ServerSelectionTimeout time.Duration
 	// AppName is reported to the server; default "rsguard-workload".
 	AppName string
+	// URI, when set, is the connection string (credentials and TLS options included) used
+	// instead of one built from Set and Hosts; the options above still apply.
+	URI string
 }
 
 // SetClient is an application's view of a replica set: server selection across the members,
@@ -64,7 +68,7 @@ type SetClient struct {
 
 // DialSet prepares a replica-set client. Like Dial it does not wait for the set.
 func DialSet(opts SetOptions) (*SetClient, error) {
-	if opts.Set == "" || len(opts.Hosts) == 0 {
+	if opts.URI == "" && (opts.Set == "" || len(opts.Hosts) == 0) {
 		return nil, errors.New("mongo: dial set: a set name and at least one host are required")
 	}
 	if opts.Database == "" {
@@ -79,7 +83,10 @@ func DialSet(opts SetOptions) (*SetClient, error) {
 	if opts.AppName == "" {
 		opts.AppName = "rsguard-workload"
 	}
-	uri := "mongodb://" + strings.Join(opts.Hosts, ",") + "/?replicaSet=" + opts.Set
+	uri := opts.URI
+	if uri == "" {
+		uri = "mongodb://" + strings.Join(opts.Hosts, ",") + "/?replicaSet=" + opts.Set
+	}
 	co := options.Client().ApplyURI(uri).
 		SetAppName(opts.AppName).
 		SetConnectTimeout(time.Second).
@@ -91,7 +98,7 @@ func DialSet(opts SetOptions) (*SetClient, error) {
 		SetWriteConcern(writeconcern.Majority())
 	client, err := mongodrv.Connect(co)
 	if err != nil {
-		return nil, fmt.Errorf("mongo: dial set %s: %w", opts.Set, err)
+		return nil, fmt.Errorf("mongo: dial set %s: %w", cmp.Or(opts.Set, redactURI(opts.URI)), err)
 	}
 	return &SetClient{client: client, coll: client.Database(opts.Database).Collection(opts.Collection)}, nil
 }

@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/rsguard/rsguard/api"
 	"github.com/rsguard/rsguard/apiclient"
+	"github.com/rsguard/rsguard/drill"
 )
 
 // The demo's second half: what an operator does with the API (the CLI's verbs, the dashboard's
@@ -93,7 +93,7 @@ func (d *demo) operate(ctx context.Context, res *failoverResult) string {
 	if err != nil {
 		return "switchover: " + err.Error()
 	}
-	gap := longestGap(d.load.snapshot(), before, after)
+	gap := drill.LongestGap(d.load.snapshot(), drill.OpMajority, before, after)
 	d.say("switchover %s (%s) by sidecar %s in %dms; the w:\"majority\" workload paused %dms at most", sw.State, sw.Reason, sw.Executor, sw.DurationMs, gap.Milliseconds())
 
 	// 2. Resync the member that was primary before the switchover, from scratch.
@@ -161,23 +161,4 @@ func (d *demo) narrateResync(ctx context.Context, cl *apiclient.Client, done <-c
 			last = line
 		}
 	}
-}
-
-// longestGap is the longest time between two consecutive acknowledged writes that overlaps
-// [from, to].
-func longestGap(ws []write, from, to time.Time) time.Duration {
-	var ends []time.Time
-	for _, w := range ws {
-		if w.err == nil {
-			ends = append(ends, w.end)
-		}
-	}
-	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
-	var longest time.Duration
-	for i := 1; i < len(ends); i++ {
-		if ends[i].After(from) && !ends[i-1].After(to) {
-			longest = max(longest, ends[i].Sub(ends[i-1]))
-		}
-	}
-	return longest
 }

@@ -2,126 +2,63 @@ package main
 
 import (
 	"context"
-	"slices"
-	"sync"
+	"errors"
 	"time"
 
+	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/mongo"
 )
 
-// Workload timings: an application writing every 100ms, each write given 2s (retries included)
-// before it counts as failed.
-const (
-	writeEvery   = 100 * time.Millisecond
-	writeTimeout = 2 * time.Second
-)
+// The demo's workload is drill's (one w:"majority" writer): this file only adapts its records
+// to the demo's narration.
 
-// write is one insert attempt of the workload.
+// writeEvery is how often the demo's application writes (drill.DefaultEvery).
+const writeEvery = drill.DefaultEvery
+
+// write is one insert attempt of the workload, as the narration prints it.
 type write struct {
 	id         int64
 	start, end time.Time
 	err        error
 }
 
-// workload inserts {_id: n} with w:"majority" through a replica-set client, one at a time, and
-// remembers every attempt: the acknowledged ids are what must survive the failover.
-type workload struct {
-	client *mongo.SetClient
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu     sync.Mutex
-	writes []write
-}
-
-func startWorkload(ctx context.Context, client *mongo.SetClient) *workload {
-	ctx, cancel := context.WithCancel(ctx)
-	w := &workload{client: client, cancel: cancel, done: make(chan struct{})}
-	go w.loop(ctx)
+func writeOf(o *drill.Op) *write {
+	if o == nil {
+		return nil
+	}
+	w := &write{id: o.ID, start: o.Start, end: o.End}
+	if !o.OK() {
+		w.err = errors.New(o.Err)
+	}
 	return w
 }
 
-func (w *workload) loop(ctx context.Context) {
-	defer close(w.done)
-	t := time.NewTicker(writeEvery)
-	defer t.Stop()
-	for id := int64(1); ; id++ {
-		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		start := time.Now()
-		err := w.client.InsertMajority(wctx, id)
-		cancel()
-		if ctx.Err() != nil {
-			return // stopped mid-write: neither acknowledged nor a failure worth reporting
-		}
-		w.mu.Lock()
-		w.writes = append(w.writes, write{id: id, start: start, end: time.Now(), err: err})
-		w.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// workload inserts {_id: n} with w:"majority" through a replica-set client, one at a time, and
+// remembers every attempt: the acknowledged ids are what must survive the failover.
+type workload struct{ w *drill.Workload }
+
+func startWorkload(ctx context.Context, client *mongo.SetClient) *workload {
+	return &workload{w: drill.StartWorkload(ctx, client, drill.WorkloadOptions{Majority: 1, Every: writeEvery})}
 }
 
 // stop ends the workload and waits for the write in flight.
-func (w *workload) stop() {
-	w.cancel()
-	<-w.done
-}
+func (w *workload) stop() { w.w.Stop() }
 
-func (w *workload) snapshot() []write {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.writes)
-}
+func (w *workload) snapshot() []drill.Op { return w.w.Rec.Ops() }
 
-// writeStats summarises the workload around a fault at t0.
+// writeStats summarises the workload around a fault at t0 (drill.StatsAround).
 type writeStats struct {
-	ok, failed int
-	// hit is the first attempt that ended after t0 and failed or waited: the first write the
-	// fault got in the way of. firstFail is the first failed attempt after t0; firstOK the first
-	// write the new primary acknowledged (it may have started before t0 and been retried by the
-	// driver).
+	ok, failed              int
 	hit, firstFail, firstOK *write
 	acked                   []int64
+	around                  drill.Around
 }
 
-func statsAround(ws []write, t0 time.Time) writeStats {
-	var s writeStats
-	for i := range ws {
-		w := &ws[i]
-		// A write in flight at t0 that came back quickly was acknowledged by the old primary just
-		// before it died; one that waited, or started after t0, was taken by the new primary.
-		waited := w.end.After(t0) && (!w.start.Before(t0) || w.end.Sub(w.start) > 2*writeEvery)
-		if s.firstOK == nil && s.hit == nil && w.end.After(t0) && (w.err != nil || waited) {
-			s.hit = w
-		}
-		if w.err != nil {
-			s.failed++
-			if s.firstFail == nil && s.firstOK == nil && w.end.After(t0) {
-				s.firstFail = w
-			}
-			continue
-		}
-		s.ok++
-		s.acked = append(s.acked, w.id)
-		if s.firstOK == nil && waited {
-			s.firstOK = w
-		}
-	}
-	return s
+func statsAround(ops []drill.Op, t0 time.Time) writeStats {
+	a := drill.StatsAround(ops, drill.OpMajority, t0, writeEvery)
+	return writeStats{ok: a.OK, failed: a.Failed, hit: writeOf(a.Hit), firstFail: writeOf(a.FirstFail),
+		firstOK: writeOf(a.FirstOK), acked: a.Acked, around: a}
 }
 
-// outage is how long writes failed or hung: from the start of the first attempt the fault got
-// in the way of (not before t0) to the acknowledgement of the first successful one after it.
-func (s writeStats) outage(t0 time.Time) time.Duration {
-	if s.hit == nil || s.firstOK == nil {
-		return 0
-	}
-	start := s.hit.start
-	if start.Before(t0) {
-		start = t0
-	}
-	return s.firstOK.end.Sub(start)
-}
+// outage is how long writes failed or hung (drill.Around.Outage).
+func (s writeStats) outage(t0 time.Time) time.Duration { return s.around.Outage(t0) }

@@ -15,6 +15,8 @@
 //	supervisor request ID                   one operator request
 //	supervisor rollback list|show|export    the rollback archive: writes rollbacks undid, to review
 //	supervisor demo [--once]                a local replica set, sidecars, a crash and its failover
+//	supervisor drill --scenario a,b | --all  failure scenarios under a workload: table, --json, --html;
+//	                                        --uri URI --sidecars A,B --yes-really for a set of your own
 //	supervisor help [COMMAND], --version
 //
 // The API verbs share --addr (default the default http.listen, 127.0.0.1:9216; env
@@ -36,6 +38,8 @@
 //	request                        403, 404 (request: 1 also for a refused or failed action)
 //	validate-config, demo,         0 success, 1 a failed check, 2 usage or a configuration that
 //	rollback, run                  does not load
+//	drill                          0 every run passed (skips allowed, not all), 1 a run failed or
+//	                               errored, or interrupted, 2 usage
 //	resync watch                   0 done, 1 failed or none started within --wait, 2 unreachable
 package main
 
@@ -80,6 +84,7 @@ type cli struct {
 
 	Rollback rollbackCmd `cmd:"" help:"Review the rollback archive: the writes rollbacks undid (list, show, export)."`
 	Demo     demoCmd     `cmd:"" help:"Start a local 3-member replica set with rsguard sidecars, kill the primary and narrate the failover."`
+	Drill    drillCmd    `cmd:"" help:"Rehearse failures (kill, freeze, isolate, stall, lag, switchover...) under a workload and report detection, decision, write outage, losses and recovery."`
 	Help     helpCmd     `cmd:"" help:"Show this help (or a command's)."`
 }
 
