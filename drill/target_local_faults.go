@@ -140,8 +140,12 @@ func (l *Local) Isolate(ctx context.Context, host string) (Undo, error) {
 		return nil, err
 	}
 	fw, err := lab.NewFirewall(ctx, l.opts.FirewallWait)
-	if errors.Is(err, lab.ErrFirewallUnavailable) {
+	switch {
+	case errors.Is(err, lab.ErrFirewallUnavailable):
 		return nil, Unsupported(string(FaultIsolate), err.Error())
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		// Another drill or test partitions this machine: not something this run can judge.
+		return nil, Unsupported(string(FaultIsolate), fmt.Sprintf("the lab firewall stayed busy for %s (%v): run it again when no other drill or test partitions this machine", l.opts.FirewallWait, err))
 	}
 	if err != nil {
 		return nil, err
