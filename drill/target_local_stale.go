@@ -57,7 +57,41 @@ func (l *Local) StaleSecondary(ctx context.Context, host string) (Undo, error) {
 	if err := thaw(ctx); err != nil {
 		return thaw, err
 	}
-	return thaw, l.waitStale(ctx, h)
+	if err := l.waitStale(ctx, h); err != nil {
+		return thaw, err
+	}
+	return thaw, l.waitSeenOut(ctx, h)
+}
+
+// seenOutFor is how long the set's view must show the stale member out of SECONDARY before
+// StaleSecondary returns: several of the drill's observations, so that a wait for it to be
+// SECONDARY again cannot be met by a view from before it noticed (the primary learns its state
+// from heartbeats, every 2 s by default).
+const seenOutFor = time.Second
+
+// waitSeenOut waits until Members, the view the scenario's waits read, has shown h out of
+// SECONDARY for seenOutFor; or back already, when its resync was quicker than that.
+func (l *Local) waitSeenOut(ctx context.Context, h *lab.Host) error {
+	var out time.Time
+	return until(ctx, 100*time.Millisecond, "the set to see "+h.String()+" out of SECONDARY", func(ctx context.Context) (bool, error) {
+		ms, err := l.Members(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range ms {
+			if m.Host != h.HostPort() {
+				continue
+			}
+			switch {
+			case m.Role != RoleSecondary && out.IsZero():
+				out = time.Now()
+			case m.Role == RoleSecondary && !out.IsZero():
+				return true, nil // resynced already
+			}
+			return !out.IsZero() && time.Since(out) >= seenOutFor, fmt.Errorf("%s is %s", h, m.State)
+		}
+		return false, fmt.Errorf("%s is not in the set's view", h)
+	})
 }
 
 // fill writes bytes of filler documents through a replica-set client of its own.
