@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,14 +83,22 @@ func TestDrillLocalKillPrimary(t *testing.T) {
 	}
 	// The audit trail holds the failover rsguard executed (a SIGKILL leaves it to rsguard).
 	executed := false
+	var trail []string
 	for _, l := range r.Audit {
-		var a struct{ Result string }
-		if json.Unmarshal(l, &a) == nil && strings.HasPrefix(a.Result, "executed") {
-			executed = true
+		var a struct {
+			Time            time.Time
+			Sidecar, Reason string
+			Result          string
+			Analysis        struct{ Kind string }
+			Decision        struct{ Action string }
+		}
+		if json.Unmarshal(l, &a) == nil {
+			executed = executed || strings.HasPrefix(a.Result, "executed")
+			trail = append(trail, fmt.Sprintf("%s %s %s %s %s: %s", a.Time.Format("15:04:05.000"), a.Sidecar, a.Analysis.Kind, a.Decision.Action, a.Reason, a.Result))
 		}
 	}
 	if len(r.Audit) == 0 || !executed || r.Decision == "" {
-		t.Errorf("audit trail: %d lines, an executed action %v, decision %q", len(r.Audit), executed, r.Decision)
+		t.Errorf("audit trail: %d lines, an executed action %v, decision %q:\n%s", len(r.Audit), executed, r.Decision, strings.Join(trail, "\n"))
 	}
 	h, err := os.ReadFile(htmlPath)
 	if err != nil || !bytes.Contains(h, []byte("kill-primary")) {
