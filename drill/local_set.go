@@ -11,7 +11,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/rsguard/rsguard/election"
 	"github.com/rsguard/rsguard/lab"
 )
 
@@ -106,15 +105,17 @@ func NewLocalSet(ctx context.Context, log *slog.Logger, o LocalSetOptions) (s *L
 	if err := s.Sidecars.WaitReady(ctx, time.Until(deadline(ctx))); err != nil {
 		return s, fmt.Errorf("drill: local set: %w", err)
 	}
-	if err := s.waitSettled(ctx); err != nil {
-		return s, err
-	}
 	tok, err := s.Sidecars.Token(s.Sidecars.Cars[0])
 	if err != nil {
 		return s, err
 	}
-	s.Target, err = NewLocal(log, s.Cluster, s.Sidecars, LocalTargetOptions{Token: tok, OplogSizeMB: o.OplogSizeMB})
-	return s, err
+	if s.Target, err = NewLocal(log, s.Cluster, s.Sidecars, LocalTargetOptions{Token: tok, OplogSizeMB: o.OplogSizeMB}); err != nil {
+		return s, err
+	}
+	if err := s.Target.WaitSettled(ctx); err != nil {
+		return s, fmt.Errorf("drill: local set: %w", err)
+	}
+	return s, nil
 }
 
 func deadline(ctx context.Context) time.Time {
@@ -175,29 +176,6 @@ func (s *LocalSet) initiate(ctx context.Context) error {
 	}
 	if _, err := s.Cluster.WaitHealthy(ctx, time.Until(deadline(ctx))); err != nil {
 		return fmt.Errorf("drill: local set: %w", err)
-	}
-	return nil
-}
-
-// waitSettled waits until every sidecar sees a healthy set with a coordinator and a quorum, out
-// of the quiet period after a term change (when the sidecars leave the set to MongoDB).
-func (s *LocalSet) waitSettled(ctx context.Context) error {
-	err := lab.Poll(ctx, time.Until(deadline(ctx)), func(ctx context.Context) error {
-		for _, c := range s.Sidecars.Cars {
-			r, err := s.Sidecars.Status(ctx, c)
-			switch {
-			case err != nil:
-				return err
-			case r.Analysis.Kind != election.Healthy || r.Coordinator == "" || !r.Quorum.Has:
-				return fmt.Errorf("%s: analysis %s, coordinator %q, quorum %v", c.ID, r.Analysis.Kind, r.Coordinator, r.Quorum.Has)
-			case r.Policy.ElectionQuietUntil.After(r.Time):
-				return fmt.Errorf("%s: quiet after the election until %s", c.ID, r.Policy.ElectionQuietUntil.Format(time.TimeOnly))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("drill: local set: waiting for settled sidecars: %w", err)
 	}
 	return nil
 }
