@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -42,6 +44,10 @@ func (c *drillCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	// Ctrl-C ends the runs: the fault in progress is undone and a local set torn down.
+	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	e = &env{ctx: ctx, stdout: e.stdout, stderr: e.stderr}
 	log := slog.New(slog.DiscardHandler)
 	if c.Verbose {
 		log = slog.New(slog.NewTextHandler(e.stderr, nil))
