@@ -37,7 +37,15 @@ func (r *Runner) prepare(ctx context.Context) ([]Member, error) {
 		}
 		return nil, fmt.Errorf("reading the set: %w", err)
 	}
-	return ms, r.within(ctx, r.opts.WaitTimeout, r.acknowledge)
+	if err := r.within(ctx, r.opts.WaitTimeout, r.acknowledge); err != nil {
+		return ms, err
+	}
+	if s, ok := r.target.(Settler); ok { // target_settle.go
+		if err := r.within(ctx, r.opts.WaitTimeout, s.WaitSettled); err != nil {
+			return nil, fmt.Errorf("the sidecars did not settle before the run: %w", err)
+		}
+	}
+	return ms, nil
 }
 
 // unhealthyMembers says what is wrong with ms, "" when nothing is.

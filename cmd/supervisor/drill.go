@@ -21,7 +21,7 @@ type drillCmd struct {
 	All       bool          `help:"Run every scenario."`
 	List      bool          `help:"List the scenarios and exit."`
 	Runs      int           `default:"1" placeholder:"N" help:"Run each scenario N times."`
-	URI       string        `placeholder:"mongodb://HOST:PORT,.../?replicaSet=NAME" help:"Drill a set of your own, given by its connection string (credentials included if it needs them); without it, a local set (needs the lab package)."`
+	URI       string        `placeholder:"mongodb://HOST:PORT,.../?replicaSet=NAME" help:"Drill a set of your own, given by its connection string (credentials included if it needs them); without it, a local set the drill starts and removes."`
 	Sidecars  []string      `sep:"," placeholder:"HOST:PORT,..." help:"With --uri: the set's sidecars' API addresses (their http.listen)."`
 	YesReally bool          `name:"yes-really" help:"With --uri: yes, kill, stall and lag the members of that set for real."`
 	TokenFile string        `name:"token-file" placeholder:"FILE" help:"The sidecars' admin token (switchover); else env RSGUARD_TOKEN."`
@@ -29,6 +29,8 @@ type drillCmd struct {
 	HTML      string        `name:"html" placeholder:"FILE" help:"Also write a self-contained HTML report (a timeline per run) to FILE."`
 	Wait      time.Duration `default:"60s" help:"How long a run waits for the set: healthy before the fault, a new writable primary under it."`
 	Verbose   bool          `short:"v" help:"Log each run's end on stderr."`
+
+	drillLocalFlags `embed:""`
 }
 
 func (c *drillCmd) Run(e *env) error {
@@ -42,19 +44,27 @@ func (c *drillCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	target, err := c.target()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = target.Close(e.ctx) }()
-	// Ctrl-C ends the run in progress, which undoes its fault before the drill exits.
+	// Ctrl-C ends the runs: the fault in progress is undone and a local set torn down.
 	ctx, stop := signal.NotifyContext(e.ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-
+	e = &env{ctx: ctx, stdout: e.stdout, stderr: e.stderr}
 	log := slog.New(slog.DiscardHandler)
 	if c.Verbose {
 		log = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
+	target, err := c.target()
+	if err != nil {
+		return err
+	}
+	if target == nil { // no --uri: a local set, torn down at the end
+		set, teardown, err := c.localSet(e, log)
+		if err != nil {
+			return err
+		}
+		defer teardown()
+		target = set.Target
+	}
+	defer func() { _ = target.Close(e.ctx) }()
 	opts := drill.Options{WaitTimeout: c.Wait}
 	var progress *drill.Progress
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -103,13 +113,16 @@ func (c *drillCmd) scenarios() ([]drill.Scenario, error) {
 	return scs, nil
 }
 
-// target is the remote set of --uri, or the local set (not there yet).
+// target is the remote set of --uri, or nil for the local set.
 func (c *drillCmd) target() (drill.Target, error) {
 	if c.URI == "" {
 		if len(c.Sidecars) > 0 || c.YesReally {
 			return nil, fail(exitUsage, "supervisor drill: --sidecars and --yes-really go with --uri")
 		}
-		return nil, fail(exitUsage, "supervisor drill: the local target needs the lab package, which is not built yet: drill a set of your own with --uri, --sidecars and --yes-really")
+		return nil, nil
+	}
+	if g := c.given(); g != "" {
+		return nil, fail(exitUsage, "supervisor drill: %s go with the local set, not with --uri", g)
 	}
 	if !c.YesReally {
 		return nil, fail(exitUsage, "supervisor drill: --uri names a set the drill did not start: its members will really be killed, stalled and lagged; add --yes-really to go ahead")
