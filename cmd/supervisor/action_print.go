@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/rsguard/rsguard/supervisor/statustext"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,7 @@ func writeResult(w io.Writer, r api.ActionResult) {
 	case "":
 		state = api.StateDone // a 200 without a state: the contract's "done"
 	}
-	fmt.Fprintf(w, "%s %s%s", dash(r.Action), state, optional(" (", r.Reason, ")"))
+	fmt.Fprintf(w, "%s %s%s", statustext.Dash(r.Action), state, statustext.Optional(" (", r.Reason, ")"))
 	if r.DryRun || r.State == api.StatePlanned {
 		fmt.Fprint(w, ": dry run, nothing done")
 	}
@@ -30,7 +31,7 @@ func writeResult(w io.Writer, r api.ActionResult) {
 	}
 	var facts []string
 	if r.From != "" || r.To != "" {
-		facts = append(facts, fmt.Sprintf("%s -> %s", dash(r.From), dash(r.To)))
+		facts = append(facts, fmt.Sprintf("%s -> %s", statustext.Dash(r.From), statustext.Dash(r.To)))
 	}
 	if r.ID != "" {
 		facts = append(facts, "request "+r.ID)
@@ -60,7 +61,7 @@ func writeResult(w io.Writer, r api.ActionResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  #\tSTEP\tHOST\tDETAIL\tRESULT")
 	for i, s := range r.Steps {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", i+1, s.Do, dash(s.Host), dash(s.Detail), stepResult(s.Result))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", i+1, s.Do, statustext.Dash(s.Host), statustext.Dash(s.Detail), stepResult(s.Result))
 	}
 	_ = tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rsguard/rsguard/supervisor/statustext"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -79,8 +80,8 @@ func eventRow(ev api.Event) string {
 	if r := ev.Request; r != nil && summary == "" {
 		summary = fmt.Sprintf("%s %s", r.Action, r.State)
 	}
-	return strings.Join([]string{ev.Time.Local().Format("2006-01-02 15:04:05"), ev.Kind, dash(summary), dash(ev.Reason),
-		dash(ev.Actor), ev.ID}, "\t")
+	return strings.Join([]string{ev.Time.Local().Format("2006-01-02 15:04:05"), ev.Kind, statustext.Dash(summary), statustext.Dash(ev.Reason),
+		statustext.Dash(ev.Actor), ev.ID}, "\t")
 }
 
 type eventsCmd struct {
@@ -137,10 +138,10 @@ func (c *auditCmd) Run(e *env) error {
 // writeAudit prints one audit record per line, as compact JSON after the sidecar's name.
 func writeAudit(w io.Writer, a api.Audit) error {
 	if len(a.Records) == 0 {
-		fmt.Fprintf(w, "sidecar %s: no audit records\n", dash(a.Sidecar))
+		fmt.Fprintf(w, "sidecar %s: no audit records\n", statustext.Dash(a.Sidecar))
 		return nil
 	}
-	fmt.Fprintf(w, "sidecar %s: %d audit records, oldest first\n", dash(a.Sidecar), len(a.Records))
+	fmt.Fprintf(w, "sidecar %s: %d audit records, oldest first\n", statustext.Dash(a.Sidecar), len(a.Records))
 	for _, r := range a.Records {
 		b, err := json.Marshal(r)
 		if err != nil {

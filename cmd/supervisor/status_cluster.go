@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/rsguard/rsguard/supervisor/statustext"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -13,11 +14,11 @@ import (
 // who sees them, the sidecars, the problems, and what is going on (resync, last failover,
 // recent requests).
 func writeCluster(w io.Writer, c api.Cluster, addr string) {
-	fmt.Fprintf(w, "set %s: %s (as seen by sidecar %s at %s, %s)\n", dash(c.Set), strings.ToUpper(dash(c.Health)),
-		dash(c.Sidecar), addr, clock(c.Time))
+	fmt.Fprintf(w, "set %s: %s (as seen by sidecar %s at %s, %s)\n", statustext.Dash(c.Set), strings.ToUpper(statustext.Dash(c.Health)),
+		statustext.Dash(c.Sidecar), addr, statustext.Clock(c.Time))
 	primary := "NONE"
 	if c.Primary != "" {
-		primary = c.Primary + termSuffix(c.Term)
+		primary = c.Primary + statustext.TermSuffix(c.Term)
 	}
 	fmt.Fprintf(w, "primary:            %s\n", primary)
 	coord := c.Coordinator
@@ -35,23 +36,23 @@ func writeCluster(w io.Writer, c api.Cluster, addr string) {
 	fmt.Fprintf(w, "automatic failover: %s\n", automaticText(c.AutomaticFailover))
 	pause := "no"
 	if p := c.Paused; p != nil {
-		pause = fmt.Sprintf("PAUSED by %s at %s%s (no automatic action until resumed)", dash(p.By), clock(p.At), optional(": ", p.Why))
+		pause = fmt.Sprintf("PAUSED by %s at %s%s (no automatic action until resumed)", statustext.Dash(p.By), statustext.Clock(p.At), statustext.Optional(": ", p.Why))
 	}
 	fmt.Fprintf(w, "paused:             %s\n", pause)
 	a := c.Analysis
-	fmt.Fprintf(w, "analysis:           %s%s\n", dash(a.Kind), optional(" (primary ", a.Primary, ")"))
+	fmt.Fprintf(w, "analysis:           %s%s\n", statustext.Dash(a.Kind), statustext.Optional(" (primary ", a.Primary, ")"))
 	for _, ev := range a.Evidence {
 		fmt.Fprintf(w, "  evidence:         %s\n", ev)
 	}
 	if f := c.LastFailover; f != nil {
-		fmt.Fprintf(w, "last failover:      %s%s%s%s\n", clock(f.At), optional(" to ", f.To), optional(" by ", f.By), optional(", reason ", f.Reason))
+		fmt.Fprintf(w, "last failover:      %s%s%s%s\n", statustext.Clock(f.At), statustext.Optional(" to ", f.To), statustext.Optional(" by ", f.By), statustext.Optional(", reason ", f.Reason))
 	}
 	if r := c.Resync; r != nil {
 		pct := "progress unknown"
 		if r.Percent >= 0 {
 			pct = fmt.Sprintf("%.0f%%", r.Percent)
 		}
-		fmt.Fprintf(w, "resync:             %s %s, %s%s%s\n", r.Member, dash(r.Phase), pct, optional(", reason ", r.Reason), optional(", by ", r.By))
+		fmt.Fprintf(w, "resync:             %s %s, %s%s%s\n", r.Member, statustext.Dash(r.Phase), pct, statustext.Optional(", reason ", r.Reason), statustext.Optional(", by ", r.By))
 	}
 	if len(c.Problems) > 0 {
 		fmt.Fprintln(w, "problems:")
@@ -86,7 +87,7 @@ func writeClusterMembers(w io.Writer, ms []api.Member) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSIDECAR\tSTATE\tHEALTHY\tLAG\tPRIORITY\tVOTES\tSEEN BY\tNOT SEEN BY")
 	for _, m := range ms {
-		state := dash(m.State)
+		state := statustext.Dash(m.State)
 		if m.Hidden {
 			state += " (hidden)"
 		}
@@ -97,7 +98,7 @@ func writeClusterMembers(w io.Writer, ms []api.Member) {
 		if !m.Arbiter && m.State != "ARBITER" {
 			lag = fmt.Sprintf("%gs", m.LagSecs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%g\t%d\t%s\t%s\n", dash(m.Host), dash(m.Sidecar), state, yesNo(m.Healthy), lag,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%g\t%d\t%s\t%s\n", statustext.Dash(m.Host), statustext.Dash(m.Sidecar), state, yesNo(m.Healthy), lag,
 			m.Priority, m.Votes, list(m.SeenBy), list(m.UnseenBy))
 	}
 	_ = tw.Flush()
@@ -111,7 +112,7 @@ func writeClusterSidecars(w io.Writer, ss []api.Sidecar) {
 		if s.AgeSecs >= 0 {
 			age = fmt.Sprintf("%.1fs", s.AgeSecs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Mode), yesNo(s.Alive), yesNo(s.Ready), age, dash(s.Mongod))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, statustext.Dash(s.Mode), yesNo(s.Alive), yesNo(s.Ready), age, statustext.Dash(s.Mongod))
 	}
 	_ = tw.Flush()
 }
@@ -121,7 +122,7 @@ func writeRequests(w io.Writer, rs []api.ActionResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REQUEST\tACTION\tSTATE\tREASON\tACTOR\tTO\tCREATED")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Action, r.State, dash(r.Reason), dash(r.Actor), dash(r.To), clock(r.Created))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Action, r.State, statustext.Dash(r.Reason), statustext.Dash(r.Actor), statustext.Dash(r.To), statustext.Clock(r.Created))
 	}
 	_ = tw.Flush()
 }

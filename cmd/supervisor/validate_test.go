@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/rsguard/rsguard/lab"
 )
 
 // nodeBConfig is goodConfig as node-b's file, with edits applied (old -> new pairs).
@@ -68,43 +63,5 @@ func TestValidateConfigFilesDisagree(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(errs) {
 			t.Errorf("stderr does not match %s:\n%s", re, errs)
 		}
-	}
-}
-
-// The demo's generated files agree with each other, or its sidecars would never be ready.
-func TestDemoConfigsAgree(t *testing.T) {
-	dir := t.TempDir()
-	// Hosts need leased addresses: a host's cgroup is emptied when it is prepared.
-	lease, err := lab.LeaseBlock(context.Background(), lab.LeaseOptions{Count: 4, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lease.Close()
-	var hosts []*mongodHost
-	var arbiter *lab.Host
-	for i, addr := range lease.Addrs {
-		h, err := lab.NewHost(nil, lab.HostOptions{N: lease.First + i, Port: 27017, Dir: filepath.Join(dir, addr),
-			ReplSet: demoSet, Mongod: "/usr/bin/mongod", External: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
-		if i == 3 {
-			arbiter = h
-		} else {
-			hosts = append(hosts, &mongodHost{Host: h})
-		}
-	}
-	_, cars, err := newDemoSidecars("/usr/bin/supervisor", dir, hosts, arbiter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, s := range cars {
-		files = append(files, s.config)
-	}
-	code, out, errs := runMain(t, append([]string{"validate-config"}, files...)...)
-	if code != exitOK || !strings.Contains(out, "4 files agree") {
-		t.Errorf("exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -1,8 +1,9 @@
-package main
+package demo
 
 import (
 	"context"
 	"fmt"
+	"github.com/rsguard/rsguard/supervisor/statustext"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -260,9 +261,9 @@ func (d *demo) compactStatus(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		writeMembers(d.out, r)
+		statustext.WriteMembers(d.out, r)
 		fmt.Fprintf(d.out, "analysis %s, decision %s (%s), coordinator %s, quorum %d/%d\n", r.Analysis.Kind,
-			r.Decision.Action, r.Decision.Reason, dash(r.Coordinator), len(r.Quorum.Visible), r.Quorum.Configured)
+			r.Decision.Action, r.Decision.Reason, statustext.Dash(r.Coordinator), len(r.Quorum.Visible), r.Quorum.Configured)
 		return
 	}
 	fmt.Fprintln(d.out, "no sidecar answers")

@@ -1,8 +1,9 @@
-package main
+package demo
 
 import (
 	"context"
 	"fmt"
+	"github.com/rsguard/rsguard/supervisor/statustext"
 	"strings"
 	"syscall"
 	"time"
@@ -77,7 +78,7 @@ func (d *demo) waitQuiet(ctx context.Context) error {
 	if s := d.car(coord); s != nil {
 		if r, err := s.status(ctx, d.http); err == nil {
 			fmt.Fprintln(d.out)
-			writeMembers(d.out, r)
+			statustext.WriteMembers(d.out, r)
 			fmt.Fprintln(d.out)
 		}
 	}
@@ -231,7 +232,7 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 	}
 	if k := r.Analysis.Kind; k != n.kinds[id] {
 		n.kinds[id] = k
-		n.at(u.at, "%-8s %s: %s", id+":", k, explainKind(k))
+		n.at(u.at, "%-8s %s: %s", id+":", k, statustext.ExplainKind(k))
 		if k.Actionable() && res.detectedAt == 0 {
 			res.detectedAt, res.detected, res.detectedBy = u.at.Sub(res.killAt), k, id
 			for _, ev := range r.Analysis.Evidence {
@@ -245,9 +246,9 @@ func (n *narrator) sidecarUpdate(u statusUpdate) {
 		if dec.Action.IsNone() && dec.Reason == election.RefusedNotExecutor {
 			n.at(u.at, "%-8s decides %s, carried out by %s", id+":", dec.Proposed, dec.Proposed.Executor)
 		} else if dec.Action.IsNone() {
-			n.at(u.at, "%-8s decides nothing, %s: %s", id+":", dec.Reason, explainReason(dec.Reason))
+			n.at(u.at, "%-8s decides nothing, %s: %s", id+":", dec.Reason, statustext.ExplainReason(dec.Reason))
 		} else {
-			n.at(u.at, "%-8s decides %s, reason %s: %s", id+":", dec.Action, dec.Reason, explainReason(dec.Reason))
+			n.at(u.at, "%-8s decides %s, reason %s: %s", id+":", dec.Action, dec.Reason, statustext.ExplainReason(dec.Reason))
 			if res.action == "" {
 				res.actedAt, res.action, res.actionBy, res.reason = u.at.Sub(res.killAt), dec.Action.String(), id, dec.Reason
 			}
