@@ -34,6 +34,10 @@ type fakeSet struct {
 	acks         int
 	sidecarKills []string
 	sidecarUps   int
+	// onHistory, when set, is asked at each unfiltered history query (the n-th, from 1) for
+	// events the sidecar records from then on: an event that arrives late.
+	onHistory    func(n int) []api.Event
+	historyCalls int
 }
 
 func newFakeSet() *fakeSet {
@@ -205,9 +209,13 @@ func (a fakeAPI) Cluster(context.Context) (api.Cluster, error) {
 	return c, nil
 }
 
-func (a fakeAPI) History(context.Context, apiclient.HistoryQuery) (api.History, error) {
+func (a fakeAPI) History(_ context.Context, q apiclient.HistoryQuery) (api.History, error) {
 	a.f.mu.Lock()
 	defer a.f.mu.Unlock()
+	if a.f.onHistory != nil && q.Kind == "" {
+		a.f.historyCalls++
+		a.f.events = append(a.f.events, a.f.onHistory(a.f.historyCalls)...)
+	}
 	return api.History{Events: append([]api.Event{}, a.f.events...)}, nil
 }
 

@@ -46,7 +46,7 @@ func Measure(rec Recording) Result {
 		mark(at, MarkRecovered, "%s back in the set", rec.Subject)
 	}
 	for _, ev := range rec.Events {
-		if ev.Kind == api.EventRollbackArchived && !ev.Time.Before(rec.Start) {
+		if isRunArchive(&rec, ev) {
 			r.RollbackFiles++
 			mark(ev.Time, MarkRollback, "%s", ev.Summary)
 		}

@@ -70,7 +70,7 @@ func killRecording() Recording {
 			{Kind: api.EventIncident, Time: at(-5000), Member: "a:1", Summary: "an old incident"},
 			{Kind: api.EventIncident, Time: at(700), Member: "a:1", Summary: "primary a:1 found dead"},
 			{Kind: api.EventFailover, Time: at(1000), Reason: "primary_process_dead", To: "b:1"},
-			{Kind: api.EventRollbackArchived, Time: at(4500), Summary: "rollback files of a:1 archived"},
+			{Kind: api.EventRollbackArchived, Time: at(4500), Member: "a:1", Summary: "rollback files of a:1 archived"},
 		},
 		Audit:    []json.RawMessage{audit},
 		Majority: check.Accounting{Acked: 30},

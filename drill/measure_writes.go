@@ -96,6 +96,9 @@ func expectations(rec Recording, r Result) []string {
 	if e.MaxFailovers > 0 && r.Failovers > e.MaxFailovers {
 		p = append(p, fmt.Sprintf("the primary changed %d times, more than %d: flapping", r.Failovers, e.MaxFailovers))
 	}
+	if e.RollbackFiles && r.RollbackFiles == 0 && rolledBack(&rec) {
+		p = append(p, fmt.Sprintf("%s rolled back but no archive of its rollback files was recorded", rec.FormerPrimary))
+	}
 	if e.Recovery && r.RecoveredMs == nil && rec.Subject != "" {
 		p = append(p, fmt.Sprintf("%s did not come back as a member in good standing", rec.Subject))
 	}

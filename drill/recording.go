@@ -19,6 +19,8 @@ type Expect struct {
 	Recovery bool
 	// MaxFailovers bounds the primary changes (flapping); 0 for no bound.
 	MaxFailovers int
+	// RollbackFiles: a former primary that rolled back must have its files archived.
+	RollbackFiles bool
 	// Planned: an operator action, not a failure: there is nothing to detect.
 	Planned bool
 }

@@ -28,6 +28,8 @@ type Options struct {
 	WaitTimeout, RecoverTimeout time.Duration
 	// Poll is how often the set is observed.
 	Poll time.Duration
+	// RollbackWait bounds the wait for a rolled-back former primary's archive event.
+	RollbackWait time.Duration
 	// Observer hears the steps (a progress bar); nil for none.
 	Observer Observer
 	// OpenStore opens the workloads' client on a fresh collection; nil: DialStore.
@@ -56,6 +58,9 @@ func (o Options) withDefaults() Options {
 	o.Workload = w.withDefaults()
 	if o.Warmup <= 0 {
 		o.Warmup = DefaultWarmup
+	}
+	if o.RollbackWait <= 0 {
+		o.RollbackWait = DefaultRollbackWait
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = DefaultWaitTimeout
@@ -212,8 +217,9 @@ func (r *Runner) run(ctx context.Context, sc Scenario, rec *Recording) Result {
 	stop()
 	r.readBack(ctx, env, rec)
 	rec.Linearizability = checkRegister(env.load.History)
-	r.collect(ctx, rec)
 	rec.Notes = env.notes
+	r.collect(ctx, rec)
+	r.awaitRollbackArchive(ctx, rec) // Ctrl-C ends the wait too
 	rec.End = time.Now()
 	res := Measure(*rec)
 	if ctx.Err() != nil {

@@ -94,39 +94,27 @@ func (r *Runner) readBack(ctx context.Context, env *Env, rec *Recording) {
 func (r *Runner) collect(ctx context.Context, rec *Recording) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
+	if errs := r.collectEvents(ctx, rec); len(errs) > 0 && len(errs) == len(r.target.Sidecars()) {
+		rec.Problems = append(rec.Problems, "no sidecar told its history, nothing rsguard did is known: "+strings.Join(errs, "; "))
+	}
 	seen := map[string]bool{}
 	var lines [][]byte
-	var errs []string
 	for _, s := range r.target.Sidecars() {
-		h, err := s.Client.History(ctx, apiclient.HistoryQuery{Since: rec.Start.Add(-time.Minute)})
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("%s: %v", s.Addr, err))
-		}
-		for _, ev := range h.Events {
-			if !seen["ev:"+ev.ID] {
-				seen["ev:"+ev.ID] = true
-				rec.Events = append(rec.Events, ev)
-			}
-		}
 		a, err := s.Client.Audit(ctx, 0)
 		if err != nil {
 			continue // an audit log off, or a sidecar a scenario left down: the others tell
 		}
 		for _, rec0 := range a.Records {
 			b, err := json.Marshal(rec0)
-			if err != nil || seen["au:"+string(b)] {
+			if err != nil || seen[string(b)] {
 				continue
 			}
-			seen["au:"+string(b)] = true
+			seen[string(b)] = true
 			if l, ok := parseAudit(b); ok && !l.Time.Before(rec.Start) {
 				lines = append(lines, b)
 			}
 		}
 	}
-	if n := len(r.target.Sidecars()); n > 0 && len(errs) == n {
-		rec.Problems = append(rec.Problems, "no sidecar told its history, nothing rsguard did is known: "+strings.Join(errs, "; "))
-	}
-	slices.SortStableFunc(rec.Events, func(a, b api.Event) int { return a.Time.Compare(b.Time) })
 	slices.SortStableFunc(lines, func(a, b []byte) int {
 		la, _ := parseAudit(a)
 		lb, _ := parseAudit(b)
@@ -138,4 +126,29 @@ func (r *Runner) collect(ctx context.Context, rec *Recording) {
 	for _, l := range lines {
 		rec.Audit = append(rec.Audit, json.RawMessage(l))
 	}
+}
+
+// collectEvents adds to rec.Events the sidecars' history events of the run's window (from
+// its start: an earlier run's events stay out), each once by its id, sorted by time; it
+// returns the errors of the sidecars that did not answer.
+func (r *Runner) collectEvents(ctx context.Context, rec *Recording) []string {
+	seen := map[string]bool{}
+	for _, ev := range rec.Events {
+		seen[ev.ID] = true
+	}
+	var errs []string
+	for _, s := range r.target.Sidecars() {
+		h, err := s.Client.History(ctx, apiclient.HistoryQuery{Since: rec.Start})
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", s.Addr, err))
+		}
+		for _, ev := range h.Events {
+			if !seen[ev.ID] && !ev.Time.Before(rec.Start) {
+				seen[ev.ID] = true
+				rec.Events = append(rec.Events, ev)
+			}
+		}
+	}
+	slices.SortStableFunc(rec.Events, func(a, b api.Event) int { return a.Time.Compare(b.Time) })
+	return errs
 }

@@ -19,6 +19,6 @@ func rollbackFormerPrimary() Scenario {
 			return e.Target.Isolate(ctx, e.Primary)
 		},
 		Until:  untilWritableThen(3 * time.Second),
-		Expect: Expect{Failover: true, Recovery: true},
+		Expect: Expect{Failover: true, Recovery: true, RollbackFiles: true},
 	}
 }

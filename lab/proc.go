@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -263,27 +262,13 @@ func TailLines(path string, n int) []string {
 
 // WaitStopped polls /proc until every thread of the process is stopped (stopped true) or none
 // is (false): kill(2) returns before the target's threads have actually stopped, and a frozen
-// host must not answer one more request.
+// host must not answer one more request. The check is WaitPIDsStopped's.
 func (p *Proc) WaitStopped(ctx context.Context, stopped bool) error {
-	pid := p.Pid()
-	return Poll(ctx, 5*time.Second, func(context.Context) error {
-		if !p.Running() {
-			return Abort(fmt.Errorf("%s: %w", p.Name, ErrNotRunning))
-		}
-		tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-		if err != nil || len(tasks) == 0 {
-			return fmt.Errorf("%s: no threads in /proc: %v", p.Name, err)
-		}
-		for _, task := range tasks {
-			b, err := os.ReadFile(task)
-			if err != nil {
-				return err
-			}
-			_, rest, _ := strings.Cut(string(b), ") ")
-			if isStopped := strings.HasPrefix(rest, "T") || strings.HasPrefix(rest, "t"); isStopped != stopped {
-				return fmt.Errorf("%s: thread %s in state %.1s", p.Name, task, rest)
-			}
-		}
-		return nil
-	})
+	if !p.Running() {
+		return fmt.Errorf("%s: %w", p.Name, ErrNotRunning)
+	}
+	if err := WaitPIDsStopped(ctx, stopped, p.Pid()); err != nil {
+		return fmt.Errorf("%s: %w", p.Name, err)
+	}
+	return nil
 }
