@@ -39,9 +39,9 @@ func TestDrillResyncRefusedWithoutPrimary(t *testing.T) {
 	})
 	v := d.c.Others(p)[0]
 	car := cars.ByHost(v)
-	vpid := mongodPids(v.DBPath)
-	if len(vpid) != 1 {
-		t.Fatalf("mongod pids of %s: %v", v, vpid)
+	vpid, err := v.MongodPIDs()
+	if err != nil || len(vpid) != 1 {
+		t.Fatalf("mongod pids of %s: %v (%v)", v, vpid, err)
 	}
 	if err := syscall.Kill(vpid[0], syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -67,7 +67,11 @@ func TestDrillResyncRefusedWithoutPrimary(t *testing.T) {
 		if h.Arbiter {
 			continue
 		}
-		for _, pid := range mongodPids(h.DBPath) {
+		pids, err := h.MongodPIDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pid := range pids {
 			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}
@@ -79,8 +83,8 @@ func TestDrillResyncRefusedWithoutPrimary(t *testing.T) {
 	if starts := resyncStarts(t, cars, car); starts != 0 {
 		t.Errorf("%d resyncs started on %s", starts, car.ID)
 	}
-	if now := mongodPids(v.DBPath); len(now) != 1 || now[0] != vpid[0] {
-		t.Errorf("%s's mongod was stopped or restarted: pids %v, was %d", v, now, vpid[0])
+	if now, err := v.MongodPIDs(); err != nil || len(now) != 1 || now[0] != vpid[0] {
+		t.Errorf("%s's mongod was stopped or restarted: pids %v (%v), was %d", v, now, err, vpid[0])
 	}
 	if aside, _ := os.ReadDir(v.Dir); strings.Contains(fmt.Sprint(aside), ".resync-") {
 		t.Errorf("%s's dbpath was moved aside: %v", v, aside)

@@ -71,9 +71,9 @@ func resyncDrill(t *testing.T, killMidway, formerPrimary bool, rep *drillReport)
 		v = p // rsguard fails over while it is stopped; it comes back as a former primary
 	}
 	car := cars.ByHost(v)
-	pids := mongodPids(v.DBPath)
-	if len(pids) != 1 {
-		t.Fatalf("mongod pids of %s: %v", v, pids)
+	pids, err := v.MongodPIDs()
+	if err != nil || len(pids) != 1 {
+		t.Fatalf("mongod pids of %s: %v (%v)", v, pids, err)
 	}
 	w := startWorkload(t, d, "resync")
 	waitAcks(t, w, 5)

@@ -119,7 +119,14 @@ func corruptDrill(t *testing.T, d *drillSet, p *harness.Host, cars *sidecarSet) 
 func frozenSecondary(t *testing.T, d *drillSet, p *harness.Host) (*harness.Host, []int) {
 	t.Helper()
 	for _, h := range d.c.Others(p) {
-		if pids := mongodPids(h.DBPath); !h.Arbiter && len(pids) == 1 {
+		if h.Arbiter {
+			continue
+		}
+		pids, err := h.MongodPIDs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pids) == 1 {
 			if err := syscall.Kill(pids[0], syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,28 +33,6 @@ func execProcessSection(t testing.TB, bin string) func(h *harness.Host) string {
 	}
 }
 
-// mongodPids lists the processes whose command line names dbpath: the mongod a sidecar runs for
-// that host (the harness's own process is stopped before).
-func mongodPids(dbpath string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmd), "\x00")
-		if i := slices.Index(args, "--dbpath"); i >= 0 && i+1 < len(args) && args[i+1] == dbpath {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // TestDrillExecControllerRestartsKilledPrimary: every data sidecar runs its mongod as its child
 // (process.controller exec). SIGKILL of the primary's mongod: its sidecar knows from the child's
 // exit, rsguard fails over, and the controller restarts the killed mongod, which rejoins as
@@ -72,9 +48,9 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	w := startWorkload(t, d, "exec")
 	waitAcks(t, w, 5)
 
-	pids := mongodPids(p.DBPath)
-	if len(pids) != 1 {
-		t.Fatalf("want one mongod for %s run by its sidecar, found pids %v", p, pids)
+	pids, err := p.MongodPIDs()
+	if err != nil || len(pids) != 1 {
+		t.Fatalf("want one mongod for %s run by its sidecar, found pids %v (%v)", p, pids, err)
 	}
 	t0 := time.Now()
 	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
@@ -89,7 +65,11 @@ func TestDrillExecControllerRestartsKilledPrimary(t *testing.T) {
 	d.c.Timeline.Mark("new primary %s", np)
 	var back time.Duration
 	harness.WaitFor(t, drillRejoinTimeout, p.String()+" restarted by its sidecar and SECONDARY", func(ctx context.Context) error {
-		if now := mongodPids(p.DBPath); len(now) != 1 || now[0] == pids[0] {
+		now, err := p.MongodPIDs()
+		if err != nil {
+			return err
+		}
+		if len(now) != 1 || now[0] == pids[0] {
 			return fmt.Errorf("mongod pids for %s: %v", p, now)
 		}
 		st, err := d.c.State(ctx, p)
@@ -153,7 +133,8 @@ func execSidecars(t *testing.T, d *drillSet, mongodBin, supBin string, extra fun
 			t.Fatalf("hand over %s: %v", h, err)
 		}
 		t.Cleanup(func() {
-			for _, pid := range mongodPids(h.DBPath) {
+			pids, _ := h.MongodPIDs()
+			for _, pid := range pids {
 				_ = syscall.Kill(pid, syscall.SIGCONT)
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
