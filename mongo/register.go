@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -101,20 +100,9 @@ func (c *RegisterClient) highWater() bson.Timestamp {
 
 // DialRegisters prepares a register client. Like Dial it does not wait for the set.
 func DialRegisters(opts RegisterOptions) (*RegisterClient, error) {
-	if opts.URI == "" && (opts.Set == "" || len(opts.Hosts) == 0) {
+	uri := setURI(opts.URI, opts.Set, opts.Hosts)
+	if uri == "" {
 		return nil, errors.New("mongo: dial registers: a URI, or a set name and at least one host, are required")
-	}
-	if opts.Database == "" {
-		opts.Database = "rsguard_drill"
-	}
-	if opts.Collection == "" {
-		opts.Collection = "registers"
-	}
-	if opts.ServerSelectionTimeout <= 0 {
-		opts.ServerSelectionTimeout = time.Second
-	}
-	if opts.AppName == "" {
-		opts.AppName = "rsguard-register"
 	}
 	rp := readpref.Primary()
 	switch opts.ReadPreference {
@@ -128,19 +116,11 @@ func DialRegisters(opts RegisterOptions) (*RegisterClient, error) {
 	if opts.W1 {
 		wc = writeconcern.W1()
 	}
-	uri := opts.URI
-	if uri == "" {
-		uri = "mongodb://" + strings.Join(opts.Hosts, ",") + "/?replicaSet=" + opts.Set
-	}
 	return connectRegisters(uri, opts, rp, wc)
 }
 
 func connectRegisters(uri string, opts RegisterOptions, rp *readpref.ReadPref, wc *writeconcern.WriteConcern) (*RegisterClient, error) {
-	co := options.Client().ApplyURI(uri).
-		SetAppName(opts.AppName).
-		SetConnectTimeout(time.Second).
-		SetServerSelectionTimeout(opts.ServerSelectionTimeout).
-		SetHeartbeatInterval(500 * time.Millisecond).
+	co := setClientOptions(uri, cmp.Or(opts.AppName, "rsguard-register"), opts.ServerSelectionTimeout).
 		SetRetryWrites(false).
 		SetRetryReads(false).
 		SetReadPreference(rp).
@@ -149,7 +129,8 @@ func connectRegisters(uri string, opts RegisterOptions, rp *readpref.ReadPref, w
 	if err != nil {
 		return nil, fmt.Errorf("mongo: dial registers %s: %w", cmp.Or(opts.Set, redactURI(uri)), err)
 	}
-	return &RegisterClient{client: client, coll: client.Database(opts.Database).Collection(opts.Collection), rp: rp}, nil
+	db, coll := cmp.Or(opts.Database, "rsguard_drill"), cmp.Or(opts.Collection, "registers")
+	return &RegisterClient{client: client, coll: client.Database(db).Collection(coll), rp: rp}, nil
 }
 
 // Read returns key's value (0 when the document is missing) with readConcern level. The

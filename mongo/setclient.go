@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -68,30 +67,11 @@ type SetClient struct {
 
 // DialSet prepares a replica-set client. Like Dial it does not wait for the set.
 func DialSet(opts SetOptions) (*SetClient, error) {
-	if opts.URI == "" && (opts.Set == "" || len(opts.Hosts) == 0) {
+	uri := setURI(opts.URI, opts.Set, opts.Hosts)
+	if uri == "" {
 		return nil, errors.New("mongo: dial set: a set name and at least one host are required")
 	}
-	if opts.Database == "" {
-		opts.Database = "rsguard_demo"
-	}
-	if opts.Collection == "" {
-		opts.Collection = "writes"
-	}
-	if opts.ServerSelectionTimeout <= 0 {
-		opts.ServerSelectionTimeout = time.Second
-	}
-	if opts.AppName == "" {
-		opts.AppName = "rsguard-workload"
-	}
-	uri := opts.URI
-	if uri == "" {
-		uri = "mongodb://" + strings.Join(opts.Hosts, ",") + "/?replicaSet=" + opts.Set
-	}
-	co := options.Client().ApplyURI(uri).
-		SetAppName(opts.AppName).
-		SetConnectTimeout(time.Second).
-		SetServerSelectionTimeout(opts.ServerSelectionTimeout).
-		SetHeartbeatInterval(500 * time.Millisecond).
+	co := setClientOptions(uri, cmp.Or(opts.AppName, "rsguard-workload"), opts.ServerSelectionTimeout).
 		SetRetryWrites(true).
 		SetReadPreference(readpref.Primary()).
 		SetReadConcern(readconcern.Majority()).
@@ -100,7 +80,8 @@ func DialSet(opts SetOptions) (*SetClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongo: dial set %s: %w", cmp.Or(opts.Set, redactURI(opts.URI)), err)
 	}
-	return &SetClient{client: client, coll: client.Database(opts.Database).Collection(opts.Collection)}, nil
+	db, coll := cmp.Or(opts.Database, "rsguard_demo"), cmp.Or(opts.Collection, "writes")
+	return &SetClient{client: client, coll: client.Database(db).Collection(coll)}, nil
 }
 
 // InsertMajority inserts {_id: id, at: now} with w:"majority" within ctx. A nil error means the
