@@ -25,6 +25,20 @@ func (l *Local) Can(f Fault) error {
 	return nil
 }
 
+// mongodOf is the member named name and its running mongod processes, what a process fault
+// acts on; an unknown member or one without a mongod is an error naming it.
+func (l *Local) mongodOf(name string) (*lab.Host, []int, error) {
+	h, err := l.host(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pids, err := mongodPIDs(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, pids, nil
+}
+
 // mongodPIDs are the running mongod processes of h; none is an error naming the host.
 func mongodPIDs(h *lab.Host) ([]int, error) {
 	pids, err := h.MongodPIDs()
@@ -83,11 +97,7 @@ func (l *Local) waitAnswering(ctx context.Context, h *lab.Host) error {
 // stopped: the host keeps its sockets open and answers nothing. The undo thaws the mongod first,
 // so that its sidecar does not wake up to a hung mongod.
 func (l *Local) FreezeHost(ctx context.Context, host string) (Undo, error) {
-	h, err := l.host(host)
-	if err != nil {
-		return nil, err
-	}
-	pids, err := mongodPIDs(h)
+	h, pids, err := l.mongodOf(host)
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +171,7 @@ func (l *Local) Isolate(ctx context.Context, host string) (Undo, error) {
 // on a real mongod) while hello and reads go on. The undo releases it, or is done when the
 // stalled mongod is gone (rsguard fenced it and its sidecar started a new one).
 func (l *Local) StallDisk(ctx context.Context, host string) (Undo, error) {
-	h, err := l.host(host)
-	if err != nil {
-		return nil, err
-	}
-	pids, err := mongodPIDs(h)
+	h, pids, err := l.mongodOf(host)
 	if err != nil {
 		return nil, err
 	}
@@ -214,11 +220,7 @@ func (l *Local) LagSecondaries(ctx context.Context, hosts []string) (Undo, error
 		return errors.Join(errs...)
 	}
 	for _, name := range hosts {
-		h, err := l.host(name)
-		if err != nil {
-			return nil, errors.Join(err, undo(context.WithoutCancel(ctx)))
-		}
-		pids, err := mongodPIDs(h)
+		h, pids, err := l.mongodOf(name)
 		if err == nil {
 			err = h.StopApplying(ctx, true)
 		}

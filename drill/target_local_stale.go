@@ -28,11 +28,7 @@ const (
 // started a resync, so that what the scenario waits for next is the recovery. The undo only
 // thaws a mongod a failed run left stopped.
 func (l *Local) StaleSecondary(ctx context.Context, host string) (Undo, error) {
-	h, err := l.host(host)
-	if err != nil {
-		return nil, err
-	}
-	pids, err := mongodPIDs(h)
+	h, pids, err := l.mongodOf(host)
 	if err != nil {
 		return nil, err
 	}
