@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/rsguard/rsguard/lab"
 )
 
@@ -163,15 +161,7 @@ func (s *LocalSet) initiate(ctx context.Context) error {
 	if err := s.Cluster.Initiate(ctx); err != nil {
 		return fmt.Errorf("drill: local set: %w", err)
 	}
-	first := s.Cluster.Hosts()[0]
-	err := lab.Poll(ctx, time.Until(deadline(ctx)), func(ctx context.Context) error {
-		if _, err := s.Cluster.Primary(ctx); err == nil {
-			return nil
-		}
-		_, err := first.Command(ctx, bson.D{{Key: "replSetStepUp", Value: 1}})
-		return fmt.Errorf("no primary yet (replSetStepUp on %s: %v)", first, err)
-	})
-	if err != nil {
+	if _, err := s.Cluster.ElectFirst(ctx, s.Cluster.Hosts()[0], time.Until(deadline(ctx))); err != nil {
 		return fmt.Errorf("drill: local set: %w", err)
 	}
 	if _, err := s.Cluster.WaitHealthy(ctx, time.Until(deadline(ctx))); err != nil {

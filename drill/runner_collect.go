@@ -21,12 +21,37 @@ import (
 // package mongo) on database rsguard_drill for the inserts and reads, and a register client
 // (mongo.RegisterClient: no driver retries, so every error answers one attempt) for the register
 // workload.
-func DialStore(_ context.Context, seeds Seeds, coll string) (Store, func(context.Context) error, error) {
-	c, err := mongo.DialSet(mongo.SetOptions{Set: seeds.Set, Hosts: seeds.Hosts, URI: seeds.URI, Database: "rsguard_drill", Collection: coll, AppName: "rsguard-drill"})
+func DialStore(ctx context.Context, seeds Seeds, coll string) (Store, func(context.Context) error, error) {
+	return DialStoreWith(ctx, StoreOptions{Seeds: seeds, Collection: coll})
+}
+
+// StoreOptions say where a Store writes and how long its clients wait for a primary.
+type StoreOptions struct {
+	Seeds Seeds
+	// Database defaults to rsguard_drill; the register collection is Collection + "_register".
+	Database, Collection string
+	// ServerSelectionTimeout defaults to mongo.SetOptions' (1 s).
+	ServerSelectionTimeout time.Duration
+	// AppName defaults to rsguard-drill.
+	AppName string
+}
+
+// DialStoreWith is DialStore with its options.
+func DialStoreWith(_ context.Context, o StoreOptions) (Store, func(context.Context) error, error) {
+	if o.Database == "" {
+		o.Database = "rsguard_drill"
+	}
+	if o.AppName == "" {
+		o.AppName = "rsguard-drill"
+	}
+	s := o.Seeds
+	c, err := mongo.DialSet(mongo.SetOptions{Set: s.Set, Hosts: s.Hosts, URI: s.URI, Database: o.Database, Collection: o.Collection,
+		ServerSelectionTimeout: o.ServerSelectionTimeout, AppName: o.AppName})
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := mongo.DialRegisters(mongo.RegisterOptions{Set: seeds.Set, Hosts: seeds.Hosts, URI: seeds.URI, Database: "rsguard_drill", Collection: coll + "_register", AppName: "rsguard-drill"})
+	reg, err := mongo.DialRegisters(mongo.RegisterOptions{Set: s.Set, Hosts: s.Hosts, URI: s.URI, Database: o.Database, Collection: o.Collection + "_register",
+		ServerSelectionTimeout: o.ServerSelectionTimeout, AppName: o.AppName})
 	if err != nil {
 		_ = c.Close(context.Background())
 		return nil, nil, err

@@ -90,7 +90,7 @@ func newChaosAcks(t testing.TB, w *workload) *chaosAcks {
 func (a *chaosAcks) check(ctx context.Context, p *harness.Host) (acked int, vs []chaosViolation) {
 	coll := a.clients[p]
 	if coll == nil {
-		coll = p.Client(a.t).Database("drill").Collection(a.w.coll.Name(),
+		coll = p.Client(a.t).Database("drill").Collection(a.w.coll,
 			options.Collection().SetReadConcern(readconcern.Majority()))
 		a.clients[p] = coll
 	}

@@ -132,8 +132,8 @@ func (d *drillSet) freezeRun(t *testing.T, cars *sidecarSet, mode string, run in
 	if err != nil {
 		t.Fatalf("%s run %d: no acknowledged write on the new primary %s: %v", mode, run+1, np, err)
 	}
-	res := killResult{primary: at.Sub(t0), direct: direct.Sub(t0), write: op.end.Sub(t0)}
-	d.c.Timeline.Mark("%s run %d: +%s first acknowledged write (_id %d)", mode, run+1, secs(res.write), op.id)
+	res := killResult{primary: at.Sub(t0), direct: direct.Sub(t0), write: op.End.Sub(t0)}
+	d.c.Timeline.Mark("%s run %d: +%s first acknowledged write (_id %d)", mode, run+1, secs(res.write), op.ID)
 	if cars != nil {
 		res.how = describeActions(cars.Executed(t, t0), t0)
 		if res.how == "" {

@@ -5,16 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/rsguard/rsguard/e2e/harness"
+	"github.com/rsguard/rsguard/lab"
 	"github.com/rsguard/rsguard/supervisor"
 )
 
@@ -66,29 +64,18 @@ func newDrillSetWith(t *testing.T, data, arbiters, bare int, edit func(*harness.
 			t.Fatalf("bare host %s: %v", h, err)
 		}
 	}
-	var members bson.A
+	members := make([]*lab.Host, len(d.members))
 	for i, h := range d.members {
-		m := bson.D{{Key: "_id", Value: int32(i)}, {Key: "host", Value: h.HostPort()}}
-		if h.Arbiter {
-			m = append(m, bson.E{Key: "arbiterOnly", Value: true})
-		}
-		members = append(members, m)
+		members[i] = h.Host
 	}
-	cfg := bson.D{{Key: "_id", Value: d.members[0].ReplSet}, {Key: "members", Value: members}}
 	ctx, cancel := context.WithTimeout(context.Background(), drillStartTimeout)
 	defer cancel()
-	if _, err := d.members[0].Command(ctx, bson.D{{Key: "replSetInitiate", Value: cfg}}); err != nil {
-		t.Fatalf("replSetInitiate: %v", err)
+	if err := c.InitiateMembers(ctx, members); err != nil {
+		t.Fatal(err)
 	}
-	c.Timeline.Mark("replSetInitiate on %s (default election settings)", d.members[0])
-	harness.WaitFor(t, drillStartTimeout, "a primary after replSetStepUp", func(ctx context.Context) error {
-		if p, err := c.Primary(ctx); err == nil {
-			c.Timeline.Mark("first primary %s", p)
-			return nil
-		}
-		_, err := d.members[0].Command(ctx, bson.D{{Key: "replSetStepUp", Value: 1}})
-		return fmt.Errorf("no primary yet (stepUp: %v)", err)
-	})
+	if _, err := c.ElectFirst(ctx, members[0], drillStartTimeout); err != nil {
+		t.Fatal(err)
+	}
 	d.WaitHealthy(t, drillStartTimeout)
 	return d
 }
@@ -196,173 +183,6 @@ func stillPrimary(ctx context.Context, h *harness.Host) bool {
 	defer cancel()
 	hl, err := h.Hello(ctx)
 	return err == nil && hl["isWritablePrimary"] == true
-}
-
-// writeOp is one insert of the workload.
-type writeOp struct {
-	id         int64
-	start, end time.Time
-	err        error
-}
-
-// workload inserts {_id: seq} with w:"majority" through a replica-set client every 50-100 ms and
-// records every attempt; only acknowledged ids must survive ("No acknowledged w:majority write
-// is lost").
-type workload struct {
-	coll   *mongo.Collection
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu  sync.Mutex
-	ops []writeOp
-}
-
-// drillWriteTimeout bounds one insert, so a stalled or dead primary shows as failing writes
-// rather than one insert hanging across the whole outage.
-const drillWriteTimeout = 3 * time.Second
-
-func startWorkload(t testing.TB, d *drillSet, collName string) *workload {
-	t.Helper()
-	return startWorkloadEvery(t, d, collName, func() time.Duration { return 50*time.Millisecond + rand.N(50*time.Millisecond) })
-}
-
-// startWorkloadEvery is startWorkload with the pause between inserts given by every.
-func startWorkloadEvery(t testing.TB, d *drillSet, collName string, every func() time.Duration) *workload {
-	t.Helper()
-	cl := d.c.MajorityClient(t)
-	w := &workload{coll: cl.Database("drill").Collection(collName), done: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	go func() {
-		defer close(w.done)
-		for id := int64(1); ctx.Err() == nil; id++ {
-			op := writeOp{id: id, start: time.Now()}
-			ictx, icancel := context.WithTimeout(ctx, drillWriteTimeout)
-			_, op.err = w.coll.InsertOne(ictx, bson.D{{Key: "_id", Value: id}, {Key: "at", Value: op.start}})
-			icancel()
-			op.end = time.Now()
-			if ctx.Err() != nil && op.err != nil {
-				return // interrupted by Stop: neither acknowledged nor a failure
-			}
-			w.mu.Lock()
-			w.ops = append(w.ops, op)
-			w.mu.Unlock()
-			pause := time.NewTimer(every())
-			select {
-			case <-ctx.Done():
-			case <-pause.C:
-			}
-			pause.Stop()
-		}
-	}()
-	t.Cleanup(w.Stop)
-	return w
-}
-
-// Stop ends the workload and waits for its last insert.
-func (w *workload) Stop() {
-	w.cancel()
-	<-w.done
-}
-
-func (w *workload) snapshot() []writeOp {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]writeOp(nil), w.ops...)
-}
-
-// acked lists the acknowledged ids.
-func (w *workload) acked() []int64 {
-	var out []int64
-	for _, op := range w.snapshot() {
-		if op.err == nil {
-			out = append(out, op.id)
-		}
-	}
-	return out
-}
-
-// firstAckAfter is the first write acknowledged after the fault at t0 (the end of its insert),
-// ignoring a reply to an insert that was acknowledged by the old primary before t0 and still in
-// flight (issued before t0 and ended within 100 ms of it).
-func (w *workload) firstAckAfter(t0 time.Time) (writeOp, bool) {
-	for _, op := range w.snapshot() {
-		if op.err == nil && op.end.After(t0) && (op.start.After(t0) || op.end.Sub(t0) > 100*time.Millisecond) {
-			return op, true
-		}
-	}
-	return writeOp{}, false
-}
-
-// failuresAfter counts failed inserts that started after t0 and the first error.
-func (w *workload) failuresAfter(t0 time.Time) (int, error) {
-	n := 0
-	var first error
-	for _, op := range w.snapshot() {
-		if op.err != nil && !op.start.Before(t0) {
-			if n == 0 {
-				first = op.err
-			}
-			n++
-		}
-	}
-	return n, first
-}
-
-// waitAckAfter polls until a write is acknowledged after t0.
-func (w *workload) waitAckAfter(ctx context.Context, t0 time.Time, timeout time.Duration) (writeOp, error) {
-	var op writeOp
-	err := harness.Poll(ctx, timeout, func(context.Context) error {
-		var ok bool
-		if op, ok = w.firstAckAfter(t0); ok {
-			return nil
-		}
-		if n, first := w.failuresAfter(t0); n > 0 {
-			return fmt.Errorf("%d writes failed since, first: %v", n, first)
-		}
-		return errors.New("no write acknowledged since")
-	})
-	return op, err
-}
-
-// verify stops the workload and reads every acknowledged id back from the primary p (direct
-// connection): every acknowledged w:"majority" write must be there.
-func (w *workload) verify(t testing.TB, p *harness.Host) (acked int) {
-	t.Helper()
-	w.Stop()
-	want := w.acked()
-	if len(want) == 0 {
-		t.Fatalf("the workload had no acknowledged write at all")
-	}
-	coll := p.Client(t).Database("drill").Collection(w.coll.Name())
-	have := map[int64]bool{}
-	harness.WaitFor(t, 30*time.Second, "reading the acknowledged ids back from "+p.String(), func(ctx context.Context) error {
-		clear(have)
-		cur, err := coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return err
-		}
-		var docs []struct {
-			ID int64 `bson:"_id"`
-		}
-		if err := cur.All(ctx, &docs); err != nil {
-			return err
-		}
-		for _, d := range docs {
-			have[d.ID] = true
-		}
-		return nil
-	})
-	var lost []int64
-	for _, id := range want {
-		if !have[id] {
-			lost = append(lost, id)
-		}
-	}
-	if len(lost) > 0 {
-		t.Errorf("LOST %d of %d acknowledged w:majority writes on primary %s: ids %v", len(lost), len(want), p, head(lost, 30))
-	}
-	return len(want)
 }
 
 func head[T any](s []T, n int) []T {

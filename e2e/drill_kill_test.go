@@ -113,8 +113,8 @@ func (d *drillSet) killRun(t *testing.T, cars *sidecarSet, mode string, run int)
 	if err != nil {
 		t.Fatalf("%s run %d: no acknowledged write on the new primary %s: %v", mode, run+1, np, err)
 	}
-	res := killResult{primary: at.Sub(t0), direct: direct.Sub(t0), write: op.end.Sub(t0)}
-	d.c.Timeline.Mark("%s run %d: +%s first acknowledged write (_id %d)", mode, run+1, secs(res.write), op.id)
+	res := killResult{primary: at.Sub(t0), direct: direct.Sub(t0), write: op.End.Sub(t0)}
+	d.c.Timeline.Mark("%s run %d: +%s first acknowledged write (_id %d)", mode, run+1, secs(res.write), op.ID)
 	t.Logf("%s run %d: killed %s; new primary %s after %s, first w:majority write after %s",
 		mode, run+1, p, np, secs(res.primary), secs(res.write))
 

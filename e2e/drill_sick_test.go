@@ -89,7 +89,7 @@ func TestDrillSickPrimary(t *testing.T) {
 				return fmt.Errorf("%s became primary after %s: MongoDB failed over by itself", np, secs(time.Since(t0)))
 			}
 			if op, ok := w.firstAckAfter(t0.Add(drillWriteTimeout)); ok {
-				return fmt.Errorf("write _id %d acknowledged during the stall", op.id)
+				return fmt.Errorf("write _id %d acknowledged during the stall", op.ID)
 			}
 			return nil
 		})
@@ -226,11 +226,11 @@ func TestDrillSickPrimary(t *testing.T) {
 			cars.DumpStatus(t)
 			t.Fatalf("no acknowledged write on the new primary %s: %v", np, err)
 		}
-		d.c.Timeline.Mark("phase 3: +%s first acknowledged write (_id %d)", secs(op.end.Sub(t0)), op.id)
+		d.c.Timeline.Mark("phase 3: +%s first acknowledged write (_id %d)", secs(op.End.Sub(t0)), op.ID)
 		rep.s("rsguard: primary").add(at.Sub(t0))
-		rep.s("rsguard: first write").add(op.end.Sub(t0))
+		rep.s("rsguard: first write").add(op.End.Sub(t0))
 		rep.note("stall -> first acknowledged w:majority write: rsguard %s; MongoDB alone none within %s (phase 1), ratio rsguard/native below %.2f",
-			secs(op.end.Sub(t0)), sickStuckWindow(), op.end.Sub(t0).Seconds()/sickStuckWindow().Seconds())
+			secs(op.End.Sub(t0)), sickStuckWindow(), op.End.Sub(t0).Seconds()/sickStuckWindow().Seconds())
 		if lag := direct.Sub(at); lag > 2*time.Second {
 			rep.note("NOTE: w:majority writes on the new primary were acknowledged only %s after it became writable; as it became writable, the other secondary reported: %s",
 				secs(lag), strings.Join(syncs, "; "))
@@ -260,7 +260,7 @@ func TestDrillSickPrimary(t *testing.T) {
 		}
 		d.c.Timeline.Mark("phase 3: +%s former primary %s %s", secs(gone), p, how)
 		rep.note("failover enabled: new primary %s after %s, direct w:majority write after %s, workload's first write after %s; former primary %s %s after %s; actions: %s",
-			np, secs(at.Sub(t0)), secs(direct.Sub(t0)), secs(op.end.Sub(t0)), p, how, secs(gone), describeActions(ex, t0))
+			np, secs(at.Sub(t0)), secs(direct.Sub(t0)), secs(op.End.Sub(t0)), p, how, secs(gone), describeActions(ex, t0))
 		kinds := actionKinds(ex)
 		if len(kinds) == 0 {
 			t.Errorf("no rsguard action executed; the new primary came from elsewhere")

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/rsguard/rsguard/api"
+	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/e2e/harness"
 )
 
@@ -38,7 +39,7 @@ func TestDrillSwitchover(t *testing.T) {
 	cars.Start(t)
 	cars.WaitReady(t, drillSettleTimeout)
 	tokenFile := filepath.Join(filepath.Dir(cars.cars[0].Config), "admin.token")
-	w := startWorkloadEvery(t, d, "switchover", func() time.Duration { return 5 * time.Millisecond })
+	w := startWorkloadEvery(t, d, "switchover", 5*time.Millisecond)
 	runs := drillRuns(t)
 	rep := newDrillReport("Drill 14: planned switchover through the CLI (`supervisor switchover --to`)",
 		"writes paused (longest gap between acknowledged w:majority inserts)", "switchover command, wall time",
@@ -89,7 +90,7 @@ func TestDrillSwitchover(t *testing.T) {
 		if _, err := w.waitAckAfter(context.Background(), end, 10*time.Second); err != nil {
 			t.Fatalf("run %d: no write acknowledged after the switchover: %v", run, err)
 		}
-		gap := longestAckGap(w.snapshot(), start, end)
+		gap := drill.LongestGap(w.Rec.Ops(), drill.OpMajority, start, end)
 		rep.s("writes paused (longest gap between acknowledged w:majority inserts)").add(gap)
 		rep.s("switchover command, wall time").add(end.Sub(start))
 		t.Logf("run %d: %s -> %s, writes paused %s, command %s", run, p, target, gap, end.Sub(start).Round(time.Millisecond))
@@ -143,7 +144,7 @@ func TestDrillSwitchover(t *testing.T) {
 		if _, err := w.waitAckAfter(context.Background(), end, 10*time.Second); err != nil {
 			t.Fatalf("run %d: no write acknowledged after the native stepdown: %v", run, err)
 		}
-		gap = longestAckGap(w.snapshot(), start, end)
+		gap = drill.LongestGap(w.Rec.Ops(), drill.OpMajority, start, end)
 		rep.s("MongoDB alone (replSetStepDown): writes paused").add(gap)
 		t.Logf("run %d native: %s -> %s, writes paused %s", run, p, np, gap)
 	}
@@ -177,25 +178,4 @@ func TestDrillSwitchover(t *testing.T) {
 		}
 	}
 	rep.publish(t)
-}
-
-// longestAckGap is the longest time between two consecutive acknowledgements that overlaps
-// [from, to].
-func longestAckGap(ops []writeOp, from, to time.Time) time.Duration {
-	var ends []time.Time
-	for _, op := range ops {
-		if op.err == nil {
-			ends = append(ends, op.end)
-		}
-	}
-	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
-	var longest time.Duration
-	prev := time.Time{}
-	for _, e := range ends {
-		if !prev.IsZero() && e.After(from) && !prev.After(to) {
-			longest = max(longest, e.Sub(prev))
-		}
-		prev = e
-	}
-	return longest
 }

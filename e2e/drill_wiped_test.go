@@ -51,7 +51,7 @@ func wipeDrill(t *testing.T, d *drillSet, p *harness.Host, w *workload) (time.Du
 	back := time.Since(t0)
 	d.c.Timeline.Mark("%s SECONDARY", v)
 	acked := w.verify(t, p)
-	coll := v.Client(t).Database("drill").Collection(w.coll.Name())
+	coll := v.Client(t).Database("drill").Collection(w.coll)
 	harness.WaitFor(t, 30*time.Second, "the acknowledged writes on "+v.String(), func(ctx context.Context) error {
 		n, err := coll.CountDocuments(ctx, bson.D{})
 		if err != nil {

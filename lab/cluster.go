@@ -161,33 +161,6 @@ func (c *Cluster) startAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Initiate runs replSetInitiate with InitialConfig on the first host.
-func (c *Cluster) Initiate(ctx context.Context) error {
-	if _, err := c.hosts[0].Command(ctx, bson.D{{Key: "replSetInitiate", Value: c.InitialConfig()}}); err != nil {
-		return fmt.Errorf("replSetInitiate on %s: %w", c.hosts[0], err)
-	}
-	c.Timeline.Mark("replSetInitiate on %s", c.hosts[0])
-	return nil
-}
-
-// InitialConfig is the replSetInitiate document: members in host order, _id 0.., arbiters
-// last with arbiterOnly, and Options.Settings.
-func (c *Cluster) InitialConfig() bson.D {
-	var members bson.A
-	for i, h := range c.hosts {
-		m := bson.D{{Key: "_id", Value: int32(i)}, {Key: "host", Value: h.HostPort()}}
-		if h.Arbiter {
-			m = append(m, bson.E{Key: "arbiterOnly", Value: true})
-		}
-		members = append(members, m)
-	}
-	cfg := bson.D{{Key: "_id", Value: c.opts.ReplSet}, {Key: "members", Value: members}}
-	if c.opts.Settings != nil {
-		cfg = append(cfg, bson.E{Key: "settings", Value: c.opts.Settings})
-	}
-	return cfg
-}
-
 // ReplSet is the set name.
 func (c *Cluster) ReplSet() string { return c.opts.ReplSet }
 
