@@ -99,8 +99,15 @@ func (c *SetClient) InsertMajority(ctx context.Context, id int64) error {
 }
 
 // IDs reads back every _id of the workload collection from the primary with a majority read
-// concern: what the set guarantees to keep.
+// concern: what the set guarantees to keep. A w:"majority" barrier write goes first: the primary
+// commits it only once every earlier entry of its oplog is majority-committed (spec §5.1: the
+// commit point is an optime, everything before it is committed), so a w:1 insert the primary
+// acknowledged just before is read back, not counted lost while it was still replicating. A w:1
+// insert missing after the barrier was rolled back (or never left a deposed primary).
 func (c *SetClient) IDs(ctx context.Context) (map[int64]bool, error) {
+	if err := c.barrier(ctx); err != nil {
+		return nil, err
+	}
 	cur, err := c.coll.Find(ctx, bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("read back: %w", fromDriver(err))
@@ -119,6 +126,17 @@ func (c *SetClient) IDs(ctx context.Context) (map[int64]bool, error) {
 		return out, fmt.Errorf("read back: %w", fromDriver(err))
 	}
 	return out, nil
+}
+
+// barrier upserts one document of <collection>_barrier with w:"majority" (the workload
+// collection itself holds only the workload's ids).
+func (c *SetClient) barrier(ctx context.Context) error {
+	coll := c.coll.Database().Collection(c.coll.Name() + "_barrier")
+	_, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "barrier"}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return fmt.Errorf("read back: w:\"majority\" barrier: %w", fromDriver(err))
+	}
+	return nil
 }
 
 // Close disconnects the client.
