@@ -9,6 +9,7 @@ import (
 
 	"github.com/rsguard/rsguard/api"
 	"github.com/rsguard/rsguard/apiclient"
+	"github.com/rsguard/rsguard/mongo"
 )
 
 // fakeSet is a three-member set in memory: a killed primary is replaced promoteAfter later (if
@@ -180,7 +181,20 @@ func (f *fakeSet) WriteRegister(_ context.Context, _ string, v int64) error {
 	return nil
 }
 
-func (f *fakeSet) ReadRegister(context.Context, string) (int64, error) {
+func (f *fakeSet) CASRegister(_ context.Context, _ string, old, v int64) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.primary == "" {
+		return false, errors.New("no primary")
+	}
+	if f.reg != old {
+		return false, nil
+	}
+	f.prevReg, f.reg = f.reg, v
+	return true, nil
+}
+
+func (f *fakeSet) ReadRegister(context.Context, string, mongo.ReadLevel) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.primary == "" {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,9 +71,15 @@ func (s setStore) WriteRegister(ctx context.Context, key string, v int64) error 
 	return s.reg.Write(ctx, key, v)
 }
 
-// ReadRegister reads key with readConcern "linearizable": the read a deposed primary cannot serve.
-func (s setStore) ReadRegister(ctx context.Context, key string) (int64, error) {
-	return s.reg.Read(ctx, key, mongo.ReadLinearizable)
+// ReadRegister reads key at level (linearizable: the read a deposed primary cannot serve;
+// majority with afterClusterTime of every completed operation).
+func (s setStore) ReadRegister(ctx context.Context, key string, level mongo.ReadLevel) (int64, error) {
+	return s.reg.Read(ctx, key, level)
+}
+
+// CASRegister sets key to new if it holds old, with w:"majority".
+func (s setStore) CASRegister(ctx context.Context, key string, old, new int64) (bool, error) {
+	return s.reg.CAS(ctx, key, old, new)
 }
 
 // RegisterOutcome is drill/check's Classifier for register errors: failed only when the
@@ -102,16 +107,7 @@ func (r *Runner) readBack(ctx context.Context, env *Env, rec *Recording) {
 		rec.ReadBackErr = err.Error()
 		return
 	}
-	majority, w1 := map[string]bool{}, map[string]bool{}
-	for id := range present {
-		if id >= idBase(OpW1, 0) {
-			w1[strconv.FormatInt(id, 10)] = true
-		} else {
-			majority[strconv.FormatInt(id, 10)] = true
-		}
-	}
-	rec.Majority = env.load.Majority.Account(majority)
-	rec.W1 = env.load.W1.Account(w1)
+	rec.Majority, rec.W1 = env.load.Account(present)
 }
 
 // collect gathers the sidecars' history and audit lines since the run started, merged: an

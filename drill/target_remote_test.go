@@ -100,13 +100,13 @@ func TestRemoteFaultsOnTheEmulator(t *testing.T) {
 	if err := store.InsertMajority(wctx, 2); err != nil {
 		t.Errorf("write after the unlock: %v", err)
 	}
-	if v, err := store.ReadRegister(wctx, "r"); err != nil || v != 0 {
+	if v, err := store.ReadRegister(wctx, "r", mongo.ReadLinearizable); err != nil || v != 0 {
 		t.Errorf("a register never written: %d, %v (want 0)", v, err)
 	}
 	if err := store.WriteRegister(wctx, "r", 7); err != nil {
 		t.Error(err)
 	}
-	if v, err := store.ReadRegister(wctx, "r"); err != nil || v != 7 {
+	if v, err := store.ReadRegister(wctx, "r", mongo.ReadLinearizable); err != nil || v != 7 {
 		t.Errorf("register after writing 7: %d, %v (a linearizable read)", v, err)
 	}
 	cancel()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rsguard/rsguard/drill/check"
+	"github.com/rsguard/rsguard/mongo"
 )
 
 // Store is what the workloads need of a replica-set client; *mongo.SetClient implements it.
@@ -17,7 +18,8 @@ type Store interface {
 	ReadID(ctx context.Context, id int64) (bool, error)
 	IDs(ctx context.Context) (map[int64]bool, error)
 	WriteRegister(ctx context.Context, key string, v int64) error
-	ReadRegister(ctx context.Context, key string) (int64, error)
+	ReadRegister(ctx context.Context, key string, level mongo.ReadLevel) (int64, error)
+	CASRegister(ctx context.Context, key string, old, new int64) (bool, error)
 }
 
 // Workload defaults: an application writing every 100ms, each operation given 2s (the driver's
@@ -29,10 +31,13 @@ const (
 
 // WorkloadOptions say how many clients of each kind run, and how often they act.
 type WorkloadOptions struct {
-	// Registers are clients alternating w:"majority" writes and linearizable reads of one
-	// register, checked for linearizability afterwards.
+	// Registers are clients reading, writing (w:"majority") and compare-and-setting registers,
+	// checked for linearizability afterwards: RegisterKeys (default one, "r"), read at a level
+	// of RegisterReads (default linearizable).
 	Majority, W1, Readers, Registers int
 	Every, Timeout                   time.Duration
+	RegisterKeys                     []string
+	RegisterReads                    []mongo.ReadLevel
 }
 
 func (o WorkloadOptions) withDefaults() WorkloadOptions {
@@ -42,7 +47,7 @@ func (o WorkloadOptions) withDefaults() WorkloadOptions {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return o
+	return registerDefaults(o)
 }
 
 // idBase keeps the clients' ids apart: the first w:"majority" writer inserts 1, 2, 3...; the
@@ -64,6 +69,7 @@ type Workload struct {
 	cancel            context.CancelFunc
 	wg                sync.WaitGroup
 	lastMajorityAcked atomic.Int64
+	nextValue         atomic.Int64 // the register writes' unique values
 }
 
 // StartWorkload starts the clients of o on store until Stop.
@@ -86,7 +92,8 @@ func StartWorkload(ctx context.Context, store Store, o WorkloadOptions) *Workloa
 		w.start(ctx, o, func(ctx context.Context, _ int64) Op { return w.read(ctx, c, store) })
 	}
 	for c := range o.Registers {
-		w.start(ctx, o, func(ctx context.Context, seq int64) Op { return w.registerOp(ctx, c, seq, store) })
+		rc := &registerClient{c: c, seen: map[string]int64{}}
+		w.start(ctx, o, func(ctx context.Context, seq int64) Op { return w.registerOp(ctx, rc, seq, store, o) })
 	}
 	return w
 }
@@ -134,6 +141,23 @@ func (w *Workload) read(ctx context.Context, client int, store Store) Op {
 
 // ErrStaleRead is the error recorded for a read that missed an acknowledged w:"majority" write.
 const ErrStaleRead = "stale read: an acknowledged w:\"majority\" insert was not found"
+
+// Account compares the inserts with the ids read back (Store.IDs), w:"majority" and w:1 apart
+// (told by their id: idBase).
+func (w *Workload) Account(present map[int64]bool) (majority, w1 check.Accounting) {
+	m, one := map[string]bool{}, map[string]bool{}
+	for id, ok := range present {
+		if !ok {
+			continue
+		}
+		if id >= idBase(OpW1, 0) {
+			one[strconv.FormatInt(id, 10)] = true
+		} else {
+			m[strconv.FormatInt(id, 10)] = true
+		}
+	}
+	return w.Majority.Account(m), w.W1.Account(one)
+}
 
 // Stop ends every client and waits for the operations in flight.
 func (w *Workload) Stop() {

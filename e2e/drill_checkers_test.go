@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mongodrv "go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/drill/check"
 	"github.com/rsguard/rsguard/e2e/harness"
 	"github.com/rsguard/rsguard/mongo"
@@ -56,7 +57,7 @@ func TestDrillCheckersCatchBrokenPolicies(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", op, err)
 		}
-		if err := h.End(id, out, nil, registerClassify); err != nil {
+		if err := h.End(id, out, nil, drill.RegisterOutcome); err != nil {
 			t.Fatal(err)
 		}
 	}

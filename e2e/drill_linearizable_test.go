@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/drill/check"
 	"github.com/rsguard/rsguard/e2e/harness"
 	"github.com/rsguard/rsguard/mongo"
@@ -27,10 +28,20 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	cars.WaitSettled(t, drillSettleTimeout)
 	p := d.WaitHealthy(t, drillRejoinTimeout)
 
-	rc := dialRegisters(t, d.data, mongo.RegisterOptions{})
-	w := startRegisterWorkload(t, rc, 4, []string{"x", "y", "z"}, []mongo.ReadLevel{mongo.ReadLinearizable, mongo.ReadMajority})
+	store, closeStore, err := drill.DialStoreWith(context.Background(), drill.StoreOptions{Seeds: drill.Seeds{URI: d.c.URI()}, Collection: "linearizable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = closeStore(context.Background()) }()
+	// drill's workload: four register clients reading (linearizable and majority), writing and
+	// CASing three keys, and a w:"majority" inserter, every operation given 2 s.
+	w := drill.StartWorkload(context.Background(), store, drill.WorkloadOptions{Majority: 1, Registers: 4,
+		Every: 5 * time.Millisecond, Timeout: 2 * time.Second,
+		RegisterKeys: []string{"x", "y", "z"}, RegisterReads: []mongo.ReadLevel{mongo.ReadLinearizable, mongo.ReadMajority}})
+	defer w.Stop()
+	begun := time.Now()
 	harness.WaitFor(t, 30*time.Second, "the workload's first operations", func(context.Context) error {
-		if n := w.okSince.Load(); n < 20 {
+		if n := registerOKSince(w, begun); n < 20 {
 			return fmt.Errorf("%d operations answered", n)
 		}
 		return nil
@@ -39,8 +50,6 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	ctx := context.Background()
 	d.c.Timeline.Mark("SIGKILL primary %s under the register workload", p)
 	t0 := time.Now()
-	w.since.Store(t0.UnixNano())
-	w.okSince.Store(0)
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +62,7 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	// Keep going for a while on the new primary: the window right after the election (its commit
 	// point still the old primary's) is where stale majority reads would show.
 	harness.WaitFor(t, drillFailoverTimeout, "operations answered by the new primary", func(context.Context) error {
-		if n := w.okSince.Load(); n < 200 || time.Since(at) < 3*time.Second {
+		if n := registerOKSince(w, t0); n < 200 || time.Since(at) < 3*time.Second {
 			return fmt.Errorf("%d operations answered since the kill", n)
 		}
 		return nil
@@ -61,7 +70,7 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	w.Stop()
 	d.c.Timeline.Mark("+%s workload stopped", secs(time.Since(t0)))
 
-	res, err := check.CheckLinearizable(w.h, time.Minute, artifactPath(t, "linearizable-primary-kill.html"))
+	res, err := check.CheckLinearizable(w.History, time.Minute, artifactPath(t, "linearizable-primary-kill.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +79,12 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	if err := res.Err(); err != nil {
 		t.Errorf("LINEARIZABILITY VIOLATION through a primary kill: %v", err)
 	}
-	acc := w.ins.Account(readBackInserts(t, rc))
+	var present map[int64]bool
+	harness.WaitFor(t, 30*time.Second, "reading the inserted ids back (majority)", func(ctx context.Context) error {
+		present, err = store.IDs(ctx)
+		return err
+	})
+	acc, _ := w.Account(present)
 	t.Logf("inserts: %d attempted, %d acknowledged, %d present (%d unacknowledged but committed)", acc.Attempted, acc.Acked, acc.Present, acc.UnackedPresent)
 	if acc.Acked == 0 {
 		t.Error("no insert was acknowledged: the accounting proves nothing")
@@ -90,4 +104,15 @@ func TestDrillLinearizablePrimaryKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.c.WaitState(t, p, "SECONDARY", drillRejoinTimeout)
+}
+
+// registerOKSince counts the register operations begun after t0 and answered.
+func registerOKSince(w *drill.Workload, t0 time.Time) int {
+	n := 0
+	for _, o := range w.Rec.Ops() {
+		if o.Kind == drill.OpRegister && o.OK() && o.Start.After(t0) {
+			n++
+		}
+	}
+	return n
 }
