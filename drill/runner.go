@@ -53,7 +53,8 @@ func (nopObserver) Done(Result)              {}
 func (o Options) withDefaults() Options {
 	w := o.Workload
 	if w.Majority == 0 && w.W1 == 0 && w.Readers == 0 && w.Registers == 0 {
-		w.Majority, w.W1, w.Readers, w.Registers = 1, 1, 1, 1
+		// Two register clients: one client's history cannot show another's write missed.
+		w.Majority, w.W1, w.Readers, w.Registers = 1, 1, 1, 2
 	}
 	o.Workload = w.withDefaults()
 	if o.Warmup <= 0 {
