@@ -19,7 +19,7 @@ import (
 // $RSGUARD_CHAOS set); in the default suite the checkers' unit tests (chaos_invariants_unit_test.go)
 // feed them the same violation, which keeps `go test ./...` within its budget.
 func TestDrillChaosCatchesFlapping(t *testing.T) {
-	if os.Getenv(envDrillRuns) == "" && os.Getenv("RSGUARD_CHAOS") == "" {
+	if !fullDrill() && os.Getenv("RSGUARD_CHAOS") == "" {
 		t.Skip("real-process broken-policy run: make drill or make soak (the checkers' unit tests run here)")
 	}
 	_, supBin := harness.BuildOnce(t)

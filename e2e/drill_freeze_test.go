@@ -37,35 +37,13 @@ func TestDrillPrimaryHostFrozen(t *testing.T) {
 		"native: primary", "native: first write", "rsguard: primary", "rsguard: direct write", "rsguard: first write",
 		"old primary SECONDARY after thaw")
 
-	for run := range runs {
-		r := d.freezeRun(t, nil, "native", run, rep)
-		rep.s("native: primary").add(r.primary)
-		rep.s("native: first write").add(r.write)
-	}
-	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{})
-	cars.Start(t)
-	for run := range runs {
-		if run > 0 {
-			cars.Acknowledge(t)
-		}
-		r := d.freezeRun(t, cars, "rsguard", run, rep)
-		rep.s("rsguard: primary").add(r.primary)
-		rep.s("rsguard: direct write").add(r.direct)
-		rep.s("rsguard: first write").add(r.write)
-		rep.note("rsguard run %d: %s", run+1, r.how)
-	}
-	nat, rsg := rep.s("native: first write").median(), rep.s("rsguard: first write").median()
-	ratio := 0.0
-	if nat > 0 {
-		ratio = rsg.Seconds() / nat.Seconds()
-	}
+	nat, rsg, ratio := d.compareArms(t, supBin, runs, rep, func(t *testing.T, cars *sidecarSet, mode string, run int) killResult {
+		return d.freezeRun(t, cars, mode, run, rep)
+	})
 	rep.note("freeze -> first acknowledged w:majority write: median native %s, median rsguard %s, ratio rsguard/native %.2f",
 		secs(nat), secs(rsg), ratio)
 	rep.note("'direct write' = a w:majority insert sent straight to the new primary; 'first write' = the replica-set client's workload, whose insert in flight to the frozen primary only gives up after its %s timeout; the last column is measured from the thaw", drillWriteTimeout)
 	rep.publish(t)
-	if rsg >= nat {
-		t.Errorf("rsguard is not faster than MongoDB alone in this run: median first write %s with sidecars, %s without", secs(rsg), secs(nat))
-	}
 }
 
 // freezeRun freezes the primary's host (its mongod, and its sidecar when cars is set), measures

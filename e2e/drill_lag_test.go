@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -27,12 +26,7 @@ const (
 
 // lagHold is the issue's two minutes under `make drill` ($RSGUARD_DRILL_RUNS set), a short form
 // in the default suite.
-func lagHold() time.Duration {
-	if os.Getenv(envDrillRuns) != "" {
-		return lagHoldLong
-	}
-	return lagHoldShort
-}
+func lagHold() time.Duration { return shortOrFull(lagHoldShort, lagHoldLong) }
 
 // TestDrillLaggingSecondaries: secondaries lagging 3-8 s behind a HEALTHY primary, sidecars with
 // DEFAULT settings, in a PSS set (arbiter sidecar on a bare host) and in a PSA set (arbiter

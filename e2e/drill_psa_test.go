@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -19,12 +18,7 @@ import (
 
 // psaLostAfter is recovery.psa_lost_after: the default (30s) under `make drill`, 10s in the
 // default suite's short form.
-func psaLostAfter() string {
-	if os.Getenv(envDrillRuns) != "" {
-		return "30s"
-	}
-	return "10s"
-}
+func psaLostAfter() string { return shortOrFull("10s", "30s") }
 
 // TestDrillPSAMitigation: a primary-secondary-arbiter set loses its secondary (SIGKILL, it stays
 // down). w:"majority" writes stall: the arbiter votes but holds no data. After

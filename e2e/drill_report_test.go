@@ -24,6 +24,18 @@ const (
 	envDrillReport = "RSGUARD_DRILL_REPORT"
 )
 
+// fullDrill is true under `make drill` and `make bench-failover` ($RSGUARD_DRILL_RUNS set): the
+// drills hold their published windows; the default suite runs their short forms.
+func fullDrill() bool { return os.Getenv(envDrillRuns) != "" }
+
+// shortOrFull is short in the default suite and full under `make drill`.
+func shortOrFull[T any](short, full T) T {
+	if fullDrill() {
+		return full
+	}
+	return short
+}
+
 func drillRuns(t testing.TB) int {
 	t.Helper()
 	v := os.Getenv(envDrillRuns)
@@ -100,6 +112,16 @@ func newDrillReport(title string, names ...string) *drillReport {
 		r.series = append(r.series, &series{name: n})
 	}
 	return r
+}
+
+// has reports whether the report has a series name (a column declared or added).
+func (r *drillReport) has(name string) bool {
+	for _, s := range r.series {
+		if s.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *drillReport) s(name string) *series {

@@ -22,7 +22,7 @@ import (
 // (it may hold the only copy of some writes). The refusal changes to refused_resync_no_primary in
 // the audit log, the dbpath is untouched, and nothing is stopped.
 func TestDrillResyncRefusedWithoutPrimary(t *testing.T) {
-	if os.Getenv(envDrillRuns) == "" {
+	if !fullDrill() {
 		t.Skip("make drill only (RSGUARD_DRILL_RUNS): the short form is supervisor's TestResyncRefusedWithoutAHealthyPrimary")
 	}
 	mongodBin, supBin := harness.BuildOnce(t)

@@ -40,13 +40,13 @@ func TestDrillResyncTooStale(t *testing.T) {
 	rep := newDrillReport("Drill 11: a too-stale member resynced by its sidecar (1 MB oplog, 3.2 MB written while it was stopped)")
 	t.Run("former primary too stale", func(t *testing.T) { resyncDrill(t, false, true, rep) })
 	t.Run("secondary too stale", func(t *testing.T) {
-		if os.Getenv(envDrillRuns) == "" {
+		if !fullDrill() {
 			t.Skip("make drill only (RSGUARD_DRILL_RUNS): the default suite keeps the former primary's run")
 		}
 		resyncDrill(t, false, false, rep)
 	})
 	t.Run("sidecar killed mid-resync", func(t *testing.T) {
-		if os.Getenv(envDrillRuns) == "" {
+		if !fullDrill() {
 			t.Skip("make drill only (RSGUARD_DRILL_RUNS): the default suite keeps the former primary's run")
 		}
 		resyncDrill(t, true, false, rep)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +22,7 @@ const (
 	sickStuckLong  = 60 * time.Second
 )
 
-func sickStuckWindow() time.Duration {
-	if os.Getenv(envDrillRuns) != "" {
-		return sickStuckLong
-	}
-	return sickStuckShort
-}
+func sickStuckWindow() time.Duration { return shortOrFull(sickStuckShort, sickStuckLong) }
 
 // TestDrillSickPrimary: the primary's disk stalls (Host.DiskStall: the mongoemuDiskStall fail
 // point, fsyncLock on a real mongod): writes block while hello and heartbeats keep flowing, so
