@@ -12,7 +12,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/rsguard/rsguard/e2e/harness"
-	"github.com/rsguard/rsguard/lab"
 	"github.com/rsguard/rsguard/supervisor"
 )
 
@@ -32,15 +31,12 @@ type drillSet struct {
 	c       *harness.Cluster
 	members []*harness.Host // replica-set members, data first
 	data    []*harness.Host
-	bare    []*harness.Host // leased hosts whose mongod is not part of the set (killed)
+	bare    []*harness.Host // leased addresses that run no mongod (arbiter sidecars)
 }
 
 // newDrillSet starts data data members and arbiters arbiter mongods with default election
-// settings, plus bare hosts without a mongod (for arbiter sidecars on their own address).
-//
-// The harness leases addresses only together with a mongod, so a bare host is leased as an extra
-// arbiter whose mongod is killed before replSetInitiate and never joins the set. The first
-// election is started with replSetStepUp on the first member instead of waiting out
+// settings, plus bare hosts without a mongod (for arbiter sidecars on their own address). The
+// first election is started with replSetStepUp on the first member instead of waiting out
 // electionTimeoutMillis (10 s): a startup shortcut only, the election settings stay MongoDB's
 // defaults and every drilled failover runs with them.
 func newDrillSet(t *testing.T, data, arbiters, bare int) *drillSet {
@@ -52,28 +48,19 @@ func newDrillSet(t *testing.T, data, arbiters, bare int) *drillSet {
 // parameters).
 func newDrillSetWith(t *testing.T, data, arbiters, bare int, edit func(*harness.Options)) *drillSet {
 	t.Helper()
-	opts := harness.Options{Members: data, Arbiters: arbiters + bare, NoInitiate: true, Timeout: drillStartTimeout}
+	opts := harness.Options{Members: data, Arbiters: arbiters, Bare: bare, NoInitiate: true, Timeout: drillStartTimeout}
 	if edit != nil {
 		edit(&opts)
 	}
 	c := harness.NewCluster(t, opts)
 	hosts := c.Hosts()
-	d := &drillSet{c: c, members: hosts[:data+arbiters], data: hosts[:data], bare: hosts[data+arbiters:]}
-	for _, h := range d.bare {
-		if err := h.Kill(); err != nil {
-			t.Fatalf("bare host %s: %v", h, err)
-		}
-	}
-	members := make([]*lab.Host, len(d.members))
-	for i, h := range d.members {
-		members[i] = h.Host
-	}
+	d := &drillSet{c: c, members: hosts, data: hosts[:data], bare: c.BareHosts()}
 	ctx, cancel := context.WithTimeout(context.Background(), drillStartTimeout)
 	defer cancel()
-	if err := c.InitiateMembers(ctx, members); err != nil {
+	if err := c.Initiate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ElectFirst(ctx, members[0], drillStartTimeout); err != nil {
+	if _, err := c.ElectFirst(ctx, hosts[0].Host, drillStartTimeout); err != nil {
 		t.Fatal(err)
 	}
 	d.WaitHealthy(t, drillStartTimeout)

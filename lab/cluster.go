@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,9 @@ type Options struct {
 	Members int
 	// Arbiters are added after the data members, with arbiterOnly: true.
 	Arbiters int
+	// Bare addresses are leased with the set but run no mongod and are not members: the own
+	// address of an arbiter-mode sidecar (BareHosts).
+	Bare int
 	// ReplSet is the set name (default "rs0").
 	ReplSet string
 	// Settings is the config's settings document (e.g. electionTimeoutMillis,
@@ -55,6 +59,7 @@ type Cluster struct {
 	log   *slog.Logger
 	lease *Lease
 	hosts []*Host
+	bare  []*Host
 	sec   *security
 
 	closeOnce sync.Once
@@ -94,7 +99,7 @@ func NewCluster(ctx context.Context, log *slog.Logger, opts Options) (c *Cluster
 	}()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	total := opts.Members + opts.Arbiters
+	total := opts.Members + opts.Arbiters + opts.Bare
 	if c.lease, err = LeaseBlock(ctx, LeaseOptions{First: opts.FirstN, Count: total, Exact: opts.FirstN != 0, Timeout: opts.Timeout}); err != nil {
 		return c, fmt.Errorf("lease loopback addresses: %w", err)
 	}
@@ -113,11 +118,15 @@ func NewCluster(ctx context.Context, log *slog.Logger, opts Options) (c *Cluster
 	}
 	for i, addr := range c.lease.Addrs {
 		h, err := NewHost(log, HostOptions{N: c.lease.First + i, Dir: filepath.Join(opts.Dir, addr),
-			ReplSet: opts.ReplSet, Arbiter: i >= opts.Members, Mongod: opts.Binaries.Mongod,
+			ReplSet: opts.ReplSet, Arbiter: i >= opts.Members && i < opts.Members+opts.Arbiters, Mongod: opts.Binaries.Mongod,
 			Emulated: opts.Binaries.Emulated, OplogSizeMB: opts.OplogSizeMB, Params: params,
 			Timeline: c.Timeline, security: c.sec})
 		if err != nil {
 			return c, err
+		}
+		if i >= opts.Members+opts.Arbiters {
+			c.bare = append(c.bare, h)
+			continue
 		}
 		c.hosts = append(c.hosts, h)
 	}
@@ -170,6 +179,9 @@ func (c *Cluster) Hosts() []*Host { return append([]*Host(nil), c.hosts...) }
 // DataHosts are the data-bearing members.
 func (c *Cluster) DataHosts() []*Host { return append([]*Host(nil), c.hosts[:c.opts.Members]...) }
 
+// BareHosts are the leased addresses that run no mongod (Options.Bare).
+func (c *Cluster) BareHosts() []*Host { return slices.Clone(c.bare) }
+
 // Others are all hosts but h.
 func (c *Cluster) Others(h *Host) []*Host {
 	var out []*Host
@@ -220,9 +232,10 @@ func (c *Cluster) DumpLogs(n int) string {
 // idempotent; the hosts' directories stay (the owner removes them).
 func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
-		errs := make([]error, len(c.hosts))
+		all := append(slices.Clone(c.hosts), c.bare...)
+		errs := make([]error, len(all))
 		var wg sync.WaitGroup
-		for i, h := range c.hosts {
+		for i, h := range all {
 			wg.Go(func() { errs[i] = h.Close() })
 		}
 		wg.Wait()

@@ -10,29 +10,19 @@ import (
 
 // Initiate runs replSetInitiate with InitialConfig on the first host.
 func (c *Cluster) Initiate(ctx context.Context) error {
-	return c.InitiateMembers(ctx, c.hosts)
-}
-
-// InitiateMembers runs replSetInitiate on members[0] with a config of exactly members (hosts of
-// this cluster left out stay outside the set: a bare address for an arbiter sidecar).
-func (c *Cluster) InitiateMembers(ctx context.Context, members []*Host) error {
-	if len(members) == 0 {
-		return fmt.Errorf("replSetInitiate on %s: no members", c)
+	first := c.hosts[0]
+	if _, err := first.Command(ctx, bson.D{{Key: "replSetInitiate", Value: c.InitialConfig()}}); err != nil {
+		return fmt.Errorf("replSetInitiate on %s: %w", first, err)
 	}
-	if _, err := members[0].Command(ctx, bson.D{{Key: "replSetInitiate", Value: c.configOf(members)}}); err != nil {
-		return fmt.Errorf("replSetInitiate on %s: %w", members[0], err)
-	}
-	c.Timeline.Mark("replSetInitiate on %s", members[0])
+	c.Timeline.Mark("replSetInitiate on %s", first)
 	return nil
 }
 
 // InitialConfig is the replSetInitiate document: members in host order, _id 0.., arbiters
 // last with arbiterOnly, and Options.Settings.
-func (c *Cluster) InitialConfig() bson.D { return c.configOf(c.hosts) }
-
-func (c *Cluster) configOf(hosts []*Host) bson.D {
+func (c *Cluster) InitialConfig() bson.D {
 	var members bson.A
-	for i, h := range hosts {
+	for i, h := range c.hosts {
 		m := bson.D{{Key: "_id", Value: int32(i)}, {Key: "host", Value: h.HostPort()}}
 		if h.Arbiter {
 			m = append(m, bson.E{Key: "arbiterOnly", Value: true})

@@ -53,6 +53,9 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 		c.hosts = append(c.hosts, h)
 		c.byLab[lh] = h
 	}
+	for _, lh := range lc.BareHosts() {
+		c.byLab[lh] = &Host{Host: lh}
+	}
 	t.Cleanup(func() {
 		if err := lc.Close(); err != nil {
 			t.Logf("cluster cleanup: %v", err)
@@ -103,6 +106,9 @@ func unwrap(hs []*Host) []*lab.Host {
 
 // Hosts are all hosts: data members first, then arbiters.
 func (c *Cluster) Hosts() []*Host { return append([]*Host(nil), c.hosts...) }
+
+// BareHosts are the leased addresses that run no mongod (Options.Bare).
+func (c *Cluster) BareHosts() []*Host { return c.wrapAll(c.Cluster.BareHosts()) }
 
 // DataHosts are the data-bearing members.
 func (c *Cluster) DataHosts() []*Host { return c.wrapAll(c.Cluster.DataHosts()) }
