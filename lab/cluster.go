@@ -36,6 +36,9 @@ type Options struct {
 	// FirstN pins the first address to 127.0.0.FirstN; 0 takes the lowest free block from
 	// 127.0.0.2 (addresses are leased across concurrently running processes).
 	FirstN int
+	// FirstFree, with FirstN, takes the first free block from 127.0.0.FirstN instead of failing
+	// when that exact block is in use (the demo's --first-ip).
+	FirstFree bool
 	// Timeout bounds startup: processes up, initiate, a primary and every member healthy
 	// (default 60s).
 	Timeout time.Duration
@@ -100,7 +103,7 @@ func NewCluster(ctx context.Context, log *slog.Logger, opts Options) (c *Cluster
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	total := opts.Members + opts.Arbiters + opts.Bare
-	if c.lease, err = LeaseBlock(ctx, LeaseOptions{First: opts.FirstN, Count: total, Exact: opts.FirstN != 0, Timeout: opts.Timeout}); err != nil {
+	if c.lease, err = LeaseBlock(ctx, LeaseOptions{First: opts.FirstN, Count: total, Exact: opts.FirstN != 0 && !opts.FirstFree, Timeout: opts.Timeout}); err != nil {
 		return c, fmt.Errorf("lease loopback addresses: %w", err)
 	}
 	if opts.Security != nil {

@@ -2,20 +2,17 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rsguard/rsguard/drill"
 	"github.com/rsguard/rsguard/lab"
-	"github.com/rsguard/rsguard/mongo"
 )
 
 // Options configure one demo run.
@@ -37,11 +34,9 @@ type demo struct {
 	dir         string
 	exe         string
 	started     time.Time
-	lease       *lab.Lease
+	set         *drill.LocalSet
 	hosts       []*mongodHost
-	arbiter     *lab.Host // the arbiter sidecar's address
-	set         *lab.SidecarSet
-	cars        []*sidecar
+	cars        []*sidecar // data sidecars in host order, then the arbiter sidecar
 	http        *http.Client
 	client      drill.Store
 	closeClient func(context.Context) error
@@ -63,14 +58,9 @@ func Run(parent context.Context, c Options) (err error) {
 		return err
 	}
 	defer cleanupDir()
-	d.lease, err = lab.LeaseBlock(ctx, lab.LeaseOptions{First: c.FirstIP, Count: 4})
-	if err != nil {
-		return fmt.Errorf("demo: --first-ip %d: %w", c.FirstIP, err)
-	}
-	defer d.lease.Close()
 	defer d.shutdown()
 
-	err = d.run(ctx, c.Once)
+	err = d.run(ctx, c)
 	if ctx.Err() != nil && parent.Err() == nil {
 		fmt.Fprintln(d.out, "\ninterrupted: stopping the sidecars and mongods")
 		if c.Once {
@@ -116,7 +106,7 @@ func (d *demo) say(format string, args ...any) {
 	fmt.Fprintf(d.out, "[%5.1fs] %s\n", time.Since(d.started).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (d *demo) run(ctx context.Context, once bool) error {
+func (d *demo) run(ctx context.Context, c Options) error {
 	bins, err := lab.FindBinaries(ctx, lab.BinOptions{Dir: filepath.Join(d.dir, "bin"), LookBeside: true,
 		Supervisor: d.exe, Log: d.out})
 	if err != nil {
@@ -124,16 +114,7 @@ func (d *demo) run(ctx context.Context, once bool) error {
 	}
 	d.say("mongod: %s", bins.Mongod)
 	d.say("working directory: %s", d.dir)
-	if err := d.layoutSet(bins); err != nil {
-		return err
-	}
-	if err := d.startSidecars(); err != nil {
-		return err
-	}
-	if err := d.initiate(ctx); err != nil {
-		return err
-	}
-	if err := d.waitSidecarsReady(ctx); err != nil {
+	if err := d.startSet(ctx, bins, c.FirstIP); err != nil {
 		return err
 	}
 	d.client, d.closeClient, err = drill.DialStore(ctx, drill.Seeds{Set: demoSet, Hosts: hostNames(d.hosts)}, "writes")
@@ -158,7 +139,7 @@ func (d *demo) run(ctx context.Context, once bool) error {
 	}
 	fmt.Fprintln(d.out)
 	d.printVerdict(res)
-	if once {
+	if c.Once {
 		if res.problem != "" {
 			return failure(Failed, "demo: %s", res.problem)
 		}
@@ -168,155 +149,45 @@ func (d *demo) run(ctx context.Context, once bool) error {
 	return nil
 }
 
-// layoutSet lays out three mongods on the first three leased addresses (their sidecars start
-// them) and the arbiter sidecar's address.
-func (d *demo) layoutSet(bins lab.Binaries) error {
-	for i, addr := range d.lease.Addrs {
-		h, err := lab.NewHost(nil, lab.HostOptions{N: d.lease.First + i, Dir: filepath.Join(d.dir, addr),
-			ReplSet: demoSet, Mongod: bins.Mongod, Emulated: bins.Emulated, External: true,
-			ConnectTimeout: 500 * time.Millisecond, AppName: "rsguard-demo"})
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		if i == 3 {
-			d.arbiter = h
-			break
-		}
-		d.hosts = append(d.hosts, &mongodHost{Host: h})
-	}
-	return nil
-}
-
-// initiate waits for the mongods the sidecars started and initiates the set.
-func (d *demo) initiate(ctx context.Context) error {
-	for i, h := range d.hosts {
-		if err := d.waitListening(ctx, h, d.cars[i]); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		pid := 0
-		if r, err := d.cars[i].status(ctx, d.http); err == nil && r.Process != nil {
-			pid = r.Process.Pid
-		}
-		d.say("mongod %s is up (pid %d, dbpath %s), started by sidecar %s (process.controller exec)", h.name(), pid, h.dbpath(), d.cars[i].id)
-	}
-	names := hostNames(d.hosts)
-	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := mongo.Initiate(ictx, names[0], demoSet, names); err != nil {
-		return fmt.Errorf("demo: replSetInitiate on %s: %w", names[0], err)
-	}
-	d.say("replSetInitiate %s with %s (MongoDB's default election settings: electionTimeoutMillis 10000)", demoSet, strings.Join(names, ", "))
-	p, err := d.waitFor(ctx, 60*time.Second, "a primary and two secondaries", func(ctx context.Context) (string, error) {
-		return d.allHealthy(ctx)
-	})
-	if err != nil {
-		return err
-	}
-	d.say("replica set is up: primary %s, two secondaries", p)
-	return nil
-}
-
-// allHealthy returns the primary once there is exactly one and the others are SECONDARY.
-func (d *demo) allHealthy(ctx context.Context) (string, error) {
-	var primary string
-	for _, h := range d.hosts {
-		hl, err := h.hello(ctx)
-		switch {
-		case err != nil:
-			return "", err
-		case hl.IsWritablePrimary:
-			primary = h.name()
-		case !hl.Secondary:
-			return "", fmt.Errorf("%s is %s", h.name(), hl.State())
-		}
-	}
-	if primary == "" {
-		return "", fmt.Errorf("no primary yet")
-	}
-	return primary, nil
-}
-
-// waitFor polls f until it succeeds, ctx ends or timeout passes; the error names what was awaited
-// and the last reason.
-func (d *demo) waitFor(ctx context.Context, timeout time.Duration, what string, f func(context.Context) (string, error)) (string, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		v, err := f(ctx)
-		if err == nil {
-			return v, nil
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("demo: no %s after %s: %v", what, timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// startSidecars writes the four configs and starts the sidecars; each data sidecar starts its
-// mongod.
-func (d *demo) startSidecars() error {
-	set, cars, err := newDemoSidecars(d.exe, d.dir, d.hosts, d.arbiter)
+// startSet starts the demo's set through drill's local set (the one `supervisor drill` runs):
+// three mongods on the first three addresses from 127.0.0.firstIP, each run by its sidecar, and
+// an arbiter sidecar on the fourth address, with no mongod; initiated with MongoDB's default
+// election settings; every sidecar ready and settled. Each step is narrated as it happens.
+func (d *demo) startSet(ctx context.Context, bins lab.Binaries, firstIP int) error {
+	set, err := drill.NewLocalSet(ctx, nil, drill.LocalSetOptions{Dir: d.dir, Binaries: bins, FirstN: firstIP, FirstFree: true,
+		Members: 3, Arbiters: -1, Bare: 1, Generator: "supervisor demo", Progress: d.say})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	d.set, d.cars = set, cars
-	for _, s := range cars {
-		if err := set.Start(s.Sidecar); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		beside := "arbiter mode, no mongod"
-		if s.host != nil {
-			beside = "beside " + s.host.name()
-		}
-		d.say("started sidecar %s (%s): gossip %s, http %s, pid %d", s.id, beside, s.Gossip, s.base(), s.Proc.Pid())
+	d.set = set
+	byHost := map[*lab.Host]*mongodHost{}
+	for _, h := range set.Cluster.DataHosts() {
+		m := &mongodHost{Host: h}
+		d.hosts = append(d.hosts, m)
+		byHost[h] = m
+	}
+	for _, c := range set.Sidecars.Cars {
+		d.cars = append(d.cars, &sidecar{Sidecar: c, id: c.ID, http: c.HTTP, config: c.Config, audit: c.Audit, host: byHost[c.Host]})
 	}
 	return nil
 }
 
-// waitListening waits until the mongod, started by its sidecar, accepts connections; the
-// sidecar's exit ends the wait with its log tail.
-func (d *demo) waitListening(ctx context.Context, h *mongodHost, car *sidecar) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	err := h.WaitListening(ctx, car.Proc.Done())
+// waitFor polls f (lab.Poll) until it succeeds, ctx ends or timeout passes; the error names
+// what was awaited and the last reason.
+func (d *demo) waitFor(ctx context.Context, timeout time.Duration, what string, f func(context.Context) (string, error)) (string, error) {
+	var v string
+	err := lab.Poll(ctx, timeout, func(ctx context.Context) error {
+		var err error
+		v, err = f(ctx)
+		return err
+	})
 	switch {
-	case errors.Is(err, lab.ErrExited):
-		return fmt.Errorf("sidecar %s exited before its mongod %s listened; last lines of %s:\n%s", car.id, h.name(),
-			car.Output, tail(car.Output, 15))
-	case err != nil:
-		return fmt.Errorf("mongod %s (started by sidecar %s) does not accept connections: %w; see %s and %s", h.name(), car.id, err,
-			filepath.Join(h.Dir, "mongod.out"), h.LogPath)
+	case err == nil:
+		return v, nil
+	case ctx.Err() != nil:
+		return "", ctx.Err()
 	}
-	return nil
-}
-
-// tail is the last n lines of a log, for error messages.
-func tail(path string, n int) string { return strings.Join(lab.TailLines(path, n), "\n") }
-
-// waitSidecarsReady waits until every sidecar answers /readyz.
-func (d *demo) waitSidecarsReady(ctx context.Context) error {
-	for _, s := range d.cars {
-		_, err := d.waitFor(ctx, 60*time.Second, "ready sidecar "+s.id, func(ctx context.Context) (string, error) {
-			select {
-			case <-s.Proc.Done():
-				return "", fmt.Errorf("it exited; last lines of %s:\n%s", s.Output, tail(s.Output, 15))
-			default:
-			}
-			return "", s.ready(ctx, d.http)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	d.say("all 4 sidecars ready (/readyz): gossip settled, each data sidecar sees its mongod in set %s", demoSet)
-	return nil
+	return "", fmt.Errorf("demo: no %s after %s: %w", what, timeout, err)
 }
 
 // shutdown stops everything: the sidecars (SIGTERM: they leave the gossip cluster cleanly), and
@@ -332,12 +203,6 @@ func (d *demo) shutdown() {
 	}
 	if d.set != nil {
 		_ = d.set.Close()
-	}
-	for _, h := range d.hosts {
-		_ = h.Close()
-	}
-	if d.arbiter != nil {
-		_ = d.arbiter.Close()
 	}
 }
 

@@ -41,12 +41,12 @@ type failoverResult struct {
 	problem     string // why --once fails; "" on success
 }
 
-// waitQuiet waits until every sidecar reports a healthy set with a coordinator and some writes
-// are acknowledged. Right after the initial election the sidecars refuse to act for 12 s
-// (MongoDB's election may still be settling), so killing the primary earlier shows nothing.
+// waitQuiet waits until every sidecar reports a healthy set with a coordinator, out of the quiet
+// period after the last election (the local set waited for it once; this holds it for the
+// workload's start too), and some writes are acknowledged. Right after an election the sidecars
+// refuse to act for 12 s (MongoDB's election may still be settling), so killing the primary
+// earlier shows nothing.
 func (d *demo) waitQuiet(ctx context.Context) error {
-	d.say("waiting until every sidecar reports a healthy set and the election is %s old (rsguard keeps out of MongoDB's way that long after any election)",
-		election.DefaultPolicy().ElectionQuiet)
 	var coord string
 	quiet := election.DefaultPolicy().ElectionQuiet + time.Second
 	_, err := d.waitFor(ctx, 90*time.Second, "healthy verdict from every sidecar", func(ctx context.Context) (string, error) {

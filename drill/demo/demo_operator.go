@@ -2,14 +2,7 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rsguard/rsguard/api"
@@ -21,40 +14,16 @@ import (
 // buttons): a planned switchover back to the former primary, a resync of a member from
 // scratch, and the set's history, all through the one API client.
 
-// demoTokenFile is the admin token every demo sidecar reads (relative to the demo directory).
-const demoTokenFile = "admin.token"
-
 // operatorWait bounds one operator action (a resync of the demo's small data set included).
 const operatorWait = 2 * time.Minute
 
-// writeDemoToken creates dir/admin.token with a random token unless it exists.
-func writeDemoToken(dir string) error {
-	path := filepath.Join(dir, demoTokenFile)
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return fmt.Errorf("admin token: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("admin token: %w", err)
-	}
-	_, werr := f.WriteString(hex.EncodeToString(b) + "\n")
-	if err := errors.Join(werr, f.Close()); err != nil {
-		return fmt.Errorf("admin token %s: %w", path, err)
-	}
-	return nil
-}
-
 // operator is an API client with the admin token, talking to sidecar s.
 func (d *demo) operator(s *sidecar) (*apiclient.Client, error) {
-	tok, err := os.ReadFile(filepath.Join(d.dir, demoTokenFile))
+	tok, err := d.set.Sidecars.Token(s.Sidecar)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	return apiclient.New(apiclient.Options{Addr: s.http, Token: strings.TrimSpace(string(tok)), Timeout: 10 * time.Second})
+	return apiclient.New(apiclient.Options{Addr: s.http, Token: tok, Timeout: 10 * time.Second})
 }
 
 // operate runs the operator's part and returns what went wrong, "" when nothing did.

@@ -94,7 +94,7 @@ func (n *narrator) rejoin(ctx context.Context, h *mongodHost) {
 // when the member rolls back writes no majority had (spec §7.7), and the sidecar moves them to
 // its rollback archive once the member is SECONDARY. It waits a few archive passes.
 func (n *narrator) archive(ctx context.Context, car *sidecar) {
-	dir := filepath.Join(n.d.dir, car.id, config.DefaultRollbackArchiveName)
+	dir := filepath.Join(car.StateDir, config.DefaultRollbackArchiveName)
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		ms, err := recovery.List(dir)
@@ -221,7 +221,7 @@ func (d *demo) watchForever(ctx context.Context) {
 	if strings.Contains(self, "go-build") { // go run: the binary lives in a temporary directory
 		self = "go run ./cmd/supervisor"
 	}
-	tok := filepath.Join(d.dir, demoTokenFile)
+	tok := d.cars[0].TokenFile
 	fmt.Fprintf(d.out, "  open %s/ui/ (the dashboard; paste the admin token from %s to act)\n", d.cars[0].base(), tok)
 	fmt.Fprintf(d.out, "  %s status --addr %s\n", self, d.cars[0].http)
 	fmt.Fprintf(d.out, "  %s switchover --addr %s --token-file %s\n", self, d.cars[0].http, tok)

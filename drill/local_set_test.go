@@ -1,4 +1,4 @@
-package demo
+package drill
 
 import (
 	"context"
@@ -10,8 +10,10 @@ import (
 	"github.com/rsguard/rsguard/lab"
 )
 
-// The demo's generated files agree with each other, or its sidecars would never be ready.
-func TestDemoConfigsAgree(t *testing.T) {
+// The sidecar files of a local set (the drill's and the demo's) agree with each other, or its
+// sidecars would never be ready: what `supervisor validate-config` checks on them. Both layouts:
+// the drill's (arbiter sidecar beside an arbiter mongod) and the demo's (on a bare address).
+func TestLocalSidecarsAgree(t *testing.T) {
 	dir := t.TempDir()
 	// Hosts need leased addresses: a host's cgroup is emptied when it is prepared.
 	lease, err := lab.LeaseBlock(context.Background(), lab.LeaseOptions{Count: 4, Timeout: time.Minute})
@@ -19,35 +21,25 @@ func TestDemoConfigsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lease.Close()
-	var hosts []*mongodHost
-	var arbiter *lab.Host
+	var hosts []*lab.Host
 	for i, addr := range lease.Addrs {
 		h, err := lab.NewHost(nil, lab.HostOptions{N: lease.First + i, Port: 27017, Dir: filepath.Join(dir, addr),
-			ReplSet: demoSet, Mongod: "/usr/bin/mongod", External: true})
+			ReplSet: "rs0", Mongod: "/usr/bin/mongod", External: true, Arbiter: i == 3})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer h.Close()
-		if i == 3 {
-			arbiter = h
-		} else {
-			hosts = append(hosts, &mongodHost{Host: h})
-		}
+		hosts = append(hosts, h)
 	}
-	_, cars, err := newDemoSidecars("/usr/bin/supervisor", dir, hosts, arbiter)
+	set, err := NewLocalSidecars("/usr/bin/supervisor", "rs0", filepath.Join(dir, "sidecars"), "supervisor demo", hosts[:3], hosts[3:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []string
-	for _, s := range cars {
-		files = append(files, s.config)
-	}
-	// What `supervisor validate-config` checks: each file loads, and the files agree.
 	var loaded []*config.Config
-	for _, f := range files {
-		cfg, err := config.Load(f)
+	for _, c := range set.Cars {
+		cfg, err := config.Load(c.Config)
 		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+			t.Fatalf("%s: %v", c.Config, err)
 		}
 		loaded = append(loaded, cfg)
 	}
@@ -55,6 +47,6 @@ func TestDemoConfigsAgree(t *testing.T) {
 		t.Fatalf("%d config files, want 4", len(loaded))
 	}
 	if err := config.CrossCheck(loaded); err != nil {
-		t.Errorf("the demo's files do not agree: %v", err)
+		t.Errorf("the local set's files do not agree: %v", err)
 	}
 }
