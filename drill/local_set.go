@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -119,7 +118,7 @@ func NewLocalSet(ctx context.Context, log *slog.Logger, o LocalSetOptions) (s *L
 	if err := s.initiate(ctx, o); err != nil {
 		return s, err
 	}
-	if err := s.waitReady(ctx); err != nil {
+	if err := s.Sidecars.WaitStarted(ctx, time.Until(deadline(ctx))); err != nil {
 		return s, fmt.Errorf("drill: local set: %w", err)
 	}
 	o.Progress("all %d sidecars ready (/readyz): gossip settled, each data sidecar sees its mongod in set %s", len(s.Sidecars.Cars), s.Cluster.ReplSet())
@@ -219,30 +218,6 @@ func (s *LocalSet) initiate(ctx context.Context, o LocalSetOptions) error {
 		return fmt.Errorf("drill: local set: %w", err)
 	}
 	o.Progress("replica set is up: primary %s, %d other members healthy", p.HostPort(), len(s.Cluster.Hosts())-1)
-	return nil
-}
-
-// waitReady waits until every sidecar answers /readyz; a sidecar that exited (a config it
-// refused, a port taken) ends the wait with the last lines of its output.
-func (s *LocalSet) waitReady(ctx context.Context) error {
-	err := lab.Poll(ctx, time.Until(deadline(ctx)), func(ctx context.Context) error {
-		for _, c := range s.Sidecars.Cars {
-			if !c.Running() {
-				return lab.Abort(fmt.Errorf("sidecar %s exited:\n%s", c.ID, c.Proc.Tail(15)))
-			}
-			code, body, err := s.Sidecars.Ready(ctx, c)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.ID, err)
-			}
-			if code != http.StatusOK {
-				return fmt.Errorf("%s: /readyz %d: %s", c.ID, code, body)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for every sidecar ready: %w", err)
-	}
 	return nil
 }
 

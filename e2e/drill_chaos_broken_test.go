@@ -23,9 +23,6 @@ func TestDrillChaosCatchesFlapping(t *testing.T) {
 		t.Skip("real-process broken-policy run: make drill or make soak (the checkers' unit tests run here)")
 	}
 	_, supBin := harness.BuildOnce(t)
-	if supBin == "" {
-		t.Skip("e2e: ./cmd/supervisor is not built yet")
-	}
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)
 	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{})

@@ -27,9 +27,6 @@ import (
 // write). The timing itself is reported, not asserted (DESIGN.md "Test tiers").
 func TestDrillPrimaryHostFrozen(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
-	if supBin == "" {
-		t.Skip("e2e: ./cmd/supervisor is not built yet")
-	}
 	runs := drillRuns(t)
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)

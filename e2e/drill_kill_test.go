@@ -29,9 +29,6 @@ import (
 // would flake; the 3 s target is judged from the report of `make drill` (RSGUARD_DRILL_RUNS=10).
 func TestDrillPrimaryKill(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
-	if supBin == "" {
-		t.Skip("e2e: ./cmd/supervisor is not built yet")
-	}
 	runs := drillRuns(t)
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)

@@ -18,9 +18,6 @@ import (
 // porcupine) and no acknowledged insert may be missing.
 func TestDrillLinearizablePrimaryKill(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
-	if supBin == "" {
-		t.Skip("e2e: ./cmd/supervisor is not built yet")
-	}
 	d := newDrillSet(t, 3, 0, 1)
 	defer d.c.Timeline.Log(t)
 	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{})

@@ -31,9 +31,6 @@ const coordinatorCrashGap = 15 * time.Second
 // is MongoDB's, not rsguard's action. Finally every acknowledged w:"majority" write is read back.
 func TestDrillCoordinatorCrashKeepsAntiFlap(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
-	if supBin == "" {
-		t.Skip("e2e: ./cmd/supervisor is not built yet")
-	}
 	ctx := context.Background()
 	d := newDrillSet(t, 3, 0, 0)
 	defer d.c.Timeline.Log(t)

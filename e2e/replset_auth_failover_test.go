@@ -28,9 +28,6 @@ import (
 // (electionTimeoutMillis 10 s): the step-up is rsguard's, not the set's.
 func TestAuthTLSFailoverWithArbiterSidecar(t *testing.T) {
 	_, supBin := harness.BuildOnce(t)
-	if supBin == "" {
-		t.Skip("e2e: ./cmd/supervisor is not built yet")
-	}
 	for _, withCreds := range []bool{false, true} {
 		name := "arbiter_sidecar_without_credentials"
 		if withCreds {

@@ -285,9 +285,22 @@ func (s *SidecarSet) Status(ctx context.Context, c *Sidecar) (supervisor.StatusR
 // WaitReady waits until every running sidecar answers /readyz 200 (a stopped one is skipped:
 // drills stop sidecars on purpose).
 func (s *SidecarSet) WaitReady(ctx context.Context, timeout time.Duration) error {
+	return s.waitReady(ctx, timeout, false)
+}
+
+// WaitStarted is WaitReady for a set just started: a sidecar that exited (a config it refused,
+// a port taken) ends the wait at once with the last lines of its output.
+func (s *SidecarSet) WaitStarted(ctx context.Context, timeout time.Duration) error {
+	return s.waitReady(ctx, timeout, true)
+}
+
+func (s *SidecarSet) waitReady(ctx context.Context, timeout time.Duration, exitIsError bool) error {
 	err := Poll(ctx, timeout, func(ctx context.Context) error {
 		for _, c := range s.Cars {
 			if !c.Running() {
+				if exitIsError && c.Proc != nil {
+					return Abort(fmt.Errorf("sidecar %s exited:\n%s", c.ID, c.Proc.Tail(15)))
+				}
 				continue
 			}
 			code, body, err := s.Ready(ctx, c)

@@ -81,3 +81,28 @@ func TestDur(t *testing.T) {
 		}
 	}
 }
+
+// A sidecar that exits at start (here a "supervisor" that cannot run its arguments) ends
+// WaitStarted at once with its output; WaitReady skips it, as drills stop sidecars on purpose.
+func TestWaitStartedReportsExit(t *testing.T) {
+	hs := labHosts(t, 1)
+	s, err := NewSidecarSet("/bin/sh", "rs0", hs, nil, SidecarOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Start(s.Cars[0]); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.WaitStarted(context.Background(), time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "sidecar node-a exited") || !strings.Contains(err.Error(), "run") {
+		t.Fatalf("WaitStarted: %v", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("WaitStarted took %s: it waited out the deadline instead of stopping at the exit", d)
+	}
+	if err := s.WaitReady(context.Background(), time.Second); err != nil {
+		t.Errorf("WaitReady with the only sidecar stopped: %v", err)
+	}
+}
