@@ -152,6 +152,9 @@ func TestDrillSwitchover(t *testing.T) {
 	acked := w.verify(t, last)
 	rep.note("%d runs; %d acknowledged w:majority inserts, none lost (read back from %s).", runs, acked, last)
 	rep.note("The pause is measured from the client: the longest time between two consecutive acknowledged inserts while the command ran (an insert the stepdown interrupts is retried by the driver and counts from its first attempt).")
+	rep.note("The command's wall time includes waiting, before writes stop, for the primary's next heartbeat from the target (up to 2 s, heartbeatIntervalMillis): mongod's stepdown waits for a caught-up secondary it believes electable, and it learns that a member the previous switchover froze and unfroze is electable again only from a heartbeat.")
+	rep.note("Writes paused: median %s with rsguard, %s with MongoDB's own replSetStepDown; what rsguard adds is the choice of the new primary, the catch-up check before writes stop, any sidecar taking the request, and the audit trail, history and dry run.",
+		secs(rep.s("writes paused (longest gap between acknowledged w:majority inserts)").median()), secs(rep.s("MongoDB alone (replSetStepDown): writes paused").median()))
 
 	// The history has each switchover once, whichever sidecar is asked.
 	out, err := exec.Command(supBin, "history", "--kind", api.EventAction, "--addr", cars.cars[0].HTTP,
