@@ -80,13 +80,21 @@ func (w *workload) firstAckAfter(t0 time.Time) (drill.Op, bool) {
 	return drill.Op{}, false
 }
 
-// failuresAfter counts the failed inserts of the run and gives the first one after t0.
+// failuresAfter counts the failed inserts that started at or after t0, and gives the first.
 func (w *workload) failuresAfter(t0 time.Time) (int, error) {
-	a := w.around(t0)
-	if a.FirstFail == nil {
-		return a.Failed, nil
+	n, first := 0, ""
+	for _, o := range w.Rec.Ops() {
+		if o.Kind == drill.OpMajority && !o.OK() && !o.Start.Before(t0) {
+			if n == 0 {
+				first = o.Err
+			}
+			n++
+		}
 	}
-	return a.Failed, errors.New(a.FirstFail.Err)
+	if n == 0 {
+		return 0, nil
+	}
+	return n, errors.New(first)
 }
 
 // waitAckAfter polls until a write is acknowledged after t0.
