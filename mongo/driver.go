@@ -96,6 +96,8 @@ type DriverNode struct {
 	seq    atomic.Int64
 	// probeDB and probeColl are Options.ProbeNamespace split at its first dot.
 	probeDB, probeColl string
+	opts               Options      // as dialled (defaults applied), for HelloFresh
+	base               *slog.Logger // the logger Dial was given, for HelloFresh
 }
 
 // Dial prepares a client for the mongod in opts.URI. It does not wait for the mongod: a sidecar
@@ -155,7 +157,7 @@ func Dial(ctx context.Context, logger *slog.Logger, opts Options) (*DriverNode, 
 		return nil, fmt.Errorf("mongo: dial %s: %w", co.Hosts[0], err)
 	}
 	n := &DriverNode{client: client, addr: co.Hosts[0], log: logger.With("mongod", co.Hosts[0]),
-		probeDB: probeDB, probeColl: probeColl}
+		probeDB: probeDB, probeColl: probeColl, opts: opts, base: logger}
 	n.log.Debug("mongod client ready", "app", opts.AppName,
 		"connect_timeout", opts.ConnectTimeout, "heartbeat", opts.HeartbeatInterval)
 	return n, nil

@@ -21,6 +21,26 @@ type wireServer struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+	muted map[net.Conn]bool // connections that read requests and answer nothing (muteOpen)
+}
+
+// muteOpen makes every connection open now read its requests and never answer, as connections
+// whose requests a network blip swallowed do; connections opened later answer.
+func (s *wireServer) muteOpen() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.muted == nil {
+		s.muted = map[net.Conn]bool{}
+	}
+	for _, c := range s.conns {
+		s.muted[c] = true
+	}
+}
+
+func (s *wireServer) isMuted(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.muted[c]
 }
 
 // handshake is enough for the driver to treat the server as a usable standalone (spec §1.6).
@@ -84,6 +104,9 @@ func (s *wireServer) conn(c net.Conn) {
 		body := make([]byte, size-16)
 		if _, err := io.ReadFull(r, body); err != nil {
 			return
+		}
+		if s.isMuted(c) {
+			continue
 		}
 		var out []byte
 		switch op {

@@ -6,6 +6,7 @@ package mongotest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -60,12 +61,20 @@ type Node struct {
 	onCall  func(Call) error
 	calls   []Call
 	closed  bool
+	// changed is closed (and replaced) whenever Fail or FailAll changes what calls get: a call
+	// hanging on Hang waits for it.
+	changed chan struct{}
 }
 
 var _ mongo.Node = (*Node)(nil)
 
 // New returns a fake for the mongod at addr.
-func New(addr string) *Node { return &Node{addr: addr, fail: map[Op]error{}} }
+func New(addr string) *Node {
+	return &Node{addr: addr, fail: map[Op]error{}, changed: make(chan struct{})}
+}
+
+// changedLocked wakes the calls hanging on Hang: they look again at what they should get.
+func (n *Node) changedLocked() { close(n.changed); n.changed = make(chan struct{}) }
 
 // SetHello sets the hello reply.
 func (n *Node) SetHello(h mongo.Hello) { n.mu.Lock(); n.hello = h; n.mu.Unlock() }
@@ -83,6 +92,7 @@ func (n *Node) SetProbeLatency(d time.Duration) { n.mu.Lock(); n.latency = d; n.
 func (n *Node) Fail(op Op, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	defer n.changedLocked()
 	if err == nil {
 		delete(n.fail, op)
 		return
@@ -91,7 +101,12 @@ func (n *Node) Fail(op Op, err error) {
 }
 
 // FailAll makes every op return err, as a dead or unreachable mongod would; nil clears it.
-func (n *Node) FailAll(err error) { n.mu.Lock(); n.failAll = err; n.mu.Unlock() }
+func (n *Node) FailAll(err error) {
+	n.mu.Lock()
+	n.failAll = err
+	n.changedLocked()
+	n.mu.Unlock()
+}
 
 // OnCall runs f for every call after it is recorded and before the reply is built, outside the
 // fake's lock so that f may call the setters. A non-nil error from f is returned by the call.
@@ -121,11 +136,28 @@ func (n *Node) Addr() string { return n.addr }
 func (n *Node) call(ctx context.Context, c Call) error {
 	n.mu.Lock()
 	n.calls = append(n.calls, c)
-	err := n.failAll
-	if e, ok := n.fail[c.Op]; ok && err == nil {
-		err = e
+	var err error
+	var hook func(Call) error
+	for {
+		err = n.failAll
+		if e, ok := n.fail[c.Op]; ok && err == nil {
+			err = e
+		}
+		hook = n.onCall
+		if !errors.Is(err, errHang) {
+			break
+		}
+		// No answer until the hang is lifted (the request then goes through, as TCP delivers
+		// it after a blip) or the caller's deadline: a real call to a silent mongod.
+		changed := n.changed
+		n.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s on %s: %w", c.Op, n.addr, ctx.Err())
+		case <-changed:
+		}
+		n.mu.Lock()
 	}
-	hook := n.onCall
 	n.mu.Unlock()
 	if err == nil {
 		err = ctx.Err()
@@ -235,7 +267,15 @@ func Refused(addr string) error {
 }
 
 // Timeout is the error of a call that got no answer in time; mongo.Classify reads it as timeout.
+// The call fails at once; Hang makes it take its deadline.
 func Timeout() error { return context.DeadlineExceeded }
+
+var errHang = errors.New("mongotest: no answer")
+
+// Hang, given to Fail or FailAll, makes calls wait, as calls to a frozen process or over a dropped
+// link do: until the next Fail or FailAll (then they get what that says: nil lets them through,
+// as TCP delivers a request after a blip) or until their context ends (its error, a timeout).
+func Hang() error { return errHang }
 
 // CommandError is a server reply with ok:0.
 func CommandError(code int, codeName, msg string) *mongo.CommandError {
