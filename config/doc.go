@@ -94,12 +94,14 @@
 //	  interval                     default 1s, 100ms..1m. hello/status probe period.
 //	  timeout                      default 800ms (or 4/5 of interval if less), 10ms..1m,
 //	                               less than interval.
-//	  failures_before_unreachable  default 2, 1..100 consecutive failures.
+//	  failures_before_unreachable  default 2, 1..100 consecutive unanswered questions.
 //	  unreachable_after            default 3s, 0..10m. A mongod that answers nothing (timeouts,
-//	                               resets) is unreachable only once its probes have failed
-//	                               for this long, as well as failures_before_unreachable times
+//	                               resets) is unreachable only once it has been silent this
+//	                               long (asked again every timeout/4 over a fresh connection
+//	                               meanwhile), as well as failures_before_unreachable times
 //	                               in a row; a refused connection counts at once. Shorter
-//	                               silences are ridden out as network blips; 0 counts only.
+//	                               silences are ridden out as network blips (a blip of d
+//	                               reads as d + timeout/4); 0 counts failures only.
 //	  write_probe_interval         default 1s, 100ms..1m.
 //	  write_probe_timeout          default 5s, 100ms..5m. A timed-out w:1 j:true probe is a
 //	                               sick signal; a timed-out w:"majority" one alone is

@@ -229,15 +229,19 @@ type Probe struct {
 	// Interval is the hello/replSetGetStatus probe period, 100ms..1m.
 	Interval time.Duration `yaml:"interval" json:"interval"`
 	// Timeout bounds one probe, 10ms..1m, less than interval. Default 800ms, or 4/5 of interval if
-	// less.
+	// less. While a mongod is silent it is also asked over a fresh connection every timeout/4.
 	Timeout time.Duration `yaml:"timeout" json:"timeout"`
-	// FailuresBeforeUnreachable is how many probes in a row must fail before this sidecar calls its
-	// mongod unreachable, 1..100.
+	// FailuresBeforeUnreachable is how many questions in a row must go unanswered (probes, and
+	// the fresh questions asked during a silence) before this sidecar calls its mongod
+	// unreachable, 1..100.
 	FailuresBeforeUnreachable int `yaml:"failures_before_unreachable" json:"failures_before_unreachable"`
-	// UnreachableAfter: a mongod that answers nothing (timeouts, resets) is unreachable only once its
-	// probes have failed for this long, as well as failures_before_unreachable times in a row; a
-	// refused connection counts at once. Shorter silences are ridden out as network blips; 0 counts
-	// failures only. 0..10m.
+	// UnreachableAfter: a mongod that answers nothing (timeouts, resets) is unreachable only once it
+	// has been silent this long, from the first probe it left unanswered, as well as
+	// failures_before_unreachable times in a row; a refused connection counts at once. During a
+	// silence the sidecar asks again every timeout/4 over a fresh connection, so a silence ends
+	// within that of the mongod answering and a network blip of d reads as at most d + timeout/4
+	// (plus a round trip): the default 3s rides out blips up to about 2.7s. Shorter silences are
+	// ridden out as network blips; 0 counts failures only. 0..10m.
 	UnreachableAfter time.Duration `yaml:"unreachable_after" json:"unreachable_after"`
 	// WriteProbeInterval is the period of the write probe on the primary, 100ms..1m.
 	WriteProbeInterval time.Duration `yaml:"write_probe_interval" json:"write_probe_interval"`

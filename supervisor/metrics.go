@@ -26,6 +26,8 @@ type metrics struct {
 	replicationLagging   prometheus.Gauge
 	maxSecondaryLag      prometheus.Gauge
 	failoverBlocked      *prometheus.GaugeVec
+	// issue 11: how long mongods went silent (silence.go), blips and losses alike.
+	silence *prometheus.HistogramVec
 }
 
 // newMetrics registers on reg only; a nil reg leaves the metrics unregistered.
@@ -100,6 +102,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "rsguard_supervisor_max_secondary_lag_seconds",
 		Help: "The largest lag of a SECONDARY behind the primary's applied optime (replSetGetStatus optimes), in seconds.",
 	})
+	m.silence = f.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "rsguard_supervisor_mongod_silence_seconds",
+		Help: "Silences of a mongod this sidecar asks (its own and the members it checks): outcome answered is a blip ridden out " +
+			"(its whole length), unreachable is one that lasted probe.unreachable_after (its length then). Blips close to " +
+			"probe.unreachable_after mean the network comes near to a false failover.",
+		Buckets: []float64{.25, .5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10},
+	}, []string{"mongod", "outcome"})
 	for _, k := range election.Kinds() {
 		m.analysis.WithLabelValues(k.String()).Set(0)
 	}

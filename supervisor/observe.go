@@ -49,6 +49,9 @@ func (s *Supervisor) observeLocal(ctx context.Context) {
 	}
 	s.mu.Lock()
 	s.applyObservationLocked(obs, err, started, s.now())
+	if s.local.problem == "" {
+		s.startWatchLocked(ctx, s.selfHost, &s.local.silent)
+	}
 	s.mu.Unlock()
 	s.publish()
 }
@@ -56,14 +59,15 @@ func (s *Supervisor) observeLocal(ctx context.Context) {
 // applyObservationLocked implements the unreachability rule: "refused" is first-hand proof that
 // nothing listens on the port, so the mongod is unreachable at once; a timeout or any other
 // transport failure may be a blip and needs a long silence: probe.failures_before_unreachable in
-// a row over probe.unreachable_after (silence.go; failover-notes "Crash of the primary's mongod").
-// started is when the observation began, now when it ended.
+// a row over probe.unreachable_after (silence.go; failover-notes "Crash of the primary's mongod"),
+// which the silence watch usually finds first (silencewatch.go). started is when the observation
+// began, now when it ended.
 func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, started, now time.Time) {
 	l := &s.local
 	switch {
 	case err == nil:
 		l.answered, l.err = true, nil
-		l.silent.end()
+		s.endSilenceLocked(s.selfHost, &l.silent, now)
 		l.problem = setProblem(obs, s.cfg.ReplicaSet, s.selfHost)
 		l.usable = l.problem == ""
 		if !l.usable {
@@ -84,7 +88,7 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, st
 	case mongo.ErrorCode(err) != 0:
 		// The mongod answered, with an error: it is up but of no use as a member of our set.
 		l.answered, l.err = true, err
-		l.silent.end()
+		s.endSilenceLocked(s.selfHost, &l.silent, now)
 		l.problem = commandProblem(s.selfHost, err)
 		l.usable = false
 	default:
@@ -95,14 +99,18 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, st
 			// initiated, removed...): going silent does not make it one.
 			return
 		}
-		kind := mongo.Classify(err)
-		if kind == topology.FailureRefused || l.silent.long(now, s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter) {
-			// The last values stay (State, Term, OpTime...): "was PRIMARY in term 3, now refused"
-			// is what the election core needs to hear.
-			l.view = mongo.Unreachable(l.view, s.selfHost, err)
-			l.usable = true
-			l.problem = ""
+		refused := mongo.Classify(err) == topology.FailureRefused
+		if !refused && !l.silent.long(now, s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter) {
+			return // a blip so far
 		}
+		if !l.silent.declared && !refused {
+			s.declareSilentLocked(s.selfHost, &l.silent, now)
+		}
+		// The last values stay (State, Term, OpTime...): "was PRIMARY in term 3, now refused"
+		// is what the election core needs to hear.
+		l.silent.declared = true
+		l.view = mongo.Unreachable(l.view, s.selfHost, err)
+		l.usable = true
 	}
 }
 

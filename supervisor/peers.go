@@ -137,7 +137,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	switch {
 	case err == nil:
 		p.ok, p.failure, p.answered = true, topology.FailureNone, true
-		p.silent.end()
+		s.endSilenceLocked(host, &p.silent, s.now())
 		p.hello, p.at = h, s.now()
 		if st := h.State(); st != topology.StateUnknown {
 			p.state = st
@@ -148,7 +148,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	case mongo.ErrorCode(err) != 0:
 		// An error reply is still an answer: the process is there.
 		p.ok, p.failure, p.answered = true, topology.FailureNone, true
-		p.silent.end()
+		s.endSilenceLocked(host, &p.silent, s.now())
 	case !p.answered && (mongo.Classify(err) == topology.FailureOther || mongo.HandshakeFailed(err)):
 		// Never reached, and neither a closed port nor silence: the handshake failed (TLS
 		// required, or our login refused), typically an arbiter sidecar without a credentials
@@ -163,8 +163,16 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 	default:
 		p.silent.fail(started)
 		p.failure = mongo.Classify(err)
-		if p.failure == topology.FailureRefused || p.silent.long(s.now(), s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter) {
+		switch now := s.now(); {
+		case p.failure == topology.FailureRefused:
+			p.ok, p.silent.declared = false, true
+		case p.silent.long(now, s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter):
+			if !p.silent.declared {
+				s.declareSilentLocked(host, &p.silent, now)
+			}
 			p.ok = false
+		default:
+			s.startWatchLocked(ctx, host, &p.silent)
 		}
 	}
 	changed := !was.tried || was.ok != p.ok || was.state != p.state

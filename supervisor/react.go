@@ -20,8 +20,8 @@ import (
 //     quickest first-hand test of "the process is gone". Only refused counts; a connect or a
 //     timeout proves nothing and changes nothing.
 //   - "primary lost" (the primary not reached by a peer): the regular hello, started now. Timeouts
-//     still need a long silence (silence.go): probe.failures_before_unreachable of them in a row,
-//     each a full probe.timeout, over probe.unreachable_after.
+//     still need a long silence (silence.go): probe.failures_before_unreachable unanswered
+//     questions over probe.unreachable_after.
 
 // reaction remembers, per host, the last evidence looked at, so that a report repeated in every
 // push (views change every probe round) does not become a probe per push.
@@ -167,6 +167,7 @@ func (s *Supervisor) reachPeer(ctx context.Context, host string) {
 	changed := !p.tried || p.ok
 	p.tried, p.ok, p.failure = true, false, topology.FailureRefused
 	p.silent.fail(s.now())
+	p.silent.declared = true
 	s.mu.Unlock()
 	if changed {
 		s.logger.Info("peer mongod refuses connections (looked at once on a peer's report)", "host", host)

@@ -132,7 +132,7 @@ func (w *world) revive(host string) {
 }
 
 // cut makes host unreachable (timeouts) from one sidecar only.
-func (w *world) cut(sidecar, host string) { w.node(sidecar, host).FailAll(mongotest.Timeout()) }
+func (w *world) cut(sidecar, host string) { w.node(sidecar, host).FailAll(mongotest.Hang()) }
 
 // failProbes makes every write probe to host, w:"majority" and w:1 j:true alike, fail as a
 // stalled disk does.
