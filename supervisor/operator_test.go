@@ -45,6 +45,16 @@ func TestSwitchoverAskedOfAnySidecar(t *testing.T) {
 		w.level()
 		ctx := context.Background()
 		d := c.sups["d"]
+		// The plan freezes the other secondary only if d sees it healthy (its sidecar visible):
+		// the analysis is healthy with 3 of the 4 sidecars, so wait for all of them.
+		waitFor(t, 30*time.Second, "d sees every member healthy", func() bool {
+			for _, m := range d.Cluster().Members {
+				if !m.Healthy {
+					return false
+				}
+			}
+			return true
+		})
 
 		plan, err := d.Act(ctx, api.ActionSwitchover, "", api.ActionRequest{Actor: "ops", To: h2}, true)
 		if err != nil || plan.State != api.StatePlanned || plan.Executor != "a" || plan.From != h1 || plan.To != h2 {
