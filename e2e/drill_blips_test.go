@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -73,31 +72,12 @@ func TestDrillBlipsReadShorterThanUnreachableAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blips := shortOrFull(4, 30)
-	d := newDrillSet(t, 3, 0, 1)
-	defer d.c.Timeline.Log(t)
-	fw.Timeline = d.c.Timeline
-	cars := newSidecars(t, supBin, "rs0", d.data, d.bare, sidecarOpts{})
-	cars.Start(t)
-	cars.WaitSettled(t, drillSettleTimeout)
-	p := d.WaitHealthy(t, drillRejoinTimeout)
+	blips := shortOrFull(3, 30)
+	q := newQuietSet(t, supBin, fw)
+	d, p := q.drillSet, q.p
 	ctx := context.Background()
-	hl, err := p.Hello(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eid0 := electionIDOf(hl)
-	secondaries := slices.DeleteFunc(slices.Clone(d.data), func(h *harness.Host) bool { return h == p })
 	t0 := time.Now()
-	invariant := func(ctx context.Context) error {
-		if err := primaryUnchanged(ctx, p, eid0, secondaries, func(*harness.Host) bool { return false }); err != nil {
-			return err
-		}
-		if ex := cars.Executed(t, t0); len(ex) > 0 {
-			return fmt.Errorf("rsguard acted: %s", describeActions(ex, t0))
-		}
-		return nil
-	}
+	invariant := q.unchanged(t, &t0, func(*harness.Host) bool { return false })
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	for i := range blips {
@@ -117,7 +97,7 @@ func TestDrillBlipsReadShorterThanUnreachableAfter(t *testing.T) {
 	rep := newDrillReport(fmt.Sprintf("Drill 4b: %d blips of 2 s of the primary's host, read by the other sidecars", blips))
 	var total, under2, under25 uint64
 	var sum float64
-	for _, c := range cars.cars {
+	for _, c := range q.cars.cars {
 		if c.Host == p {
 			continue // its own sidecar still reaches its mongod
 		}
