@@ -103,14 +103,12 @@ func (s *Supervisor) applyObservationLocked(obs mongo.Observation, err error, st
 		if !refused && !l.silent.long(now, s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter) {
 			return // a blip so far
 		}
-		if !l.silent.declared && !refused {
+		if refused {
+			l.silent.declared = true // first-hand, not a silence: no histogram
+		} else {
 			s.declareSilentLocked(s.selfHost, &l.silent, now)
 		}
-		// The last values stay (State, Term, OpTime...): "was PRIMARY in term 3, now refused"
-		// is what the election core needs to hear.
-		l.silent.declared = true
-		l.view = mongo.Unreachable(l.view, s.selfHost, err)
-		l.usable = true
+		s.markUnreachableLocked(s.selfHost, err)
 	}
 }
 

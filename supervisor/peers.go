@@ -167,9 +167,7 @@ func (s *Supervisor) helloPeer(ctx context.Context, host string, timeout time.Du
 		case p.failure == topology.FailureRefused:
 			p.ok, p.silent.declared = false, true
 		case p.silent.long(now, s.cfg.Probe.FailuresBeforeUnreachable, s.cfg.Probe.UnreachableAfter):
-			if !p.silent.declared {
-				s.declareSilentLocked(host, &p.silent, now)
-			}
+			s.declareSilentLocked(host, &p.silent, now)
 			p.ok = false
 		default:
 			s.startWatchLocked(ctx, host, &p.silent)

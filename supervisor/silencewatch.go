@@ -68,6 +68,7 @@ func (s *Supervisor) watchSilence(ctx context.Context, host string) {
 		if sil.long(now, pr.FailuresBeforeUnreachable, pr.UnreachableAfter) {
 			lasted := now.Sub(sil.since)
 			s.declareSilentLocked(host, sil, now)
+			s.markUnreachableLocked(host, context.DeadlineExceeded)
 			s.mu.Unlock()
 			s.logger.Warn("mongod silent for probe.unreachable_after: unreachable", "mongod", host,
 				"silent", lasted.Round(time.Millisecond), "unanswered", sil.fails)
@@ -132,28 +133,29 @@ func (s *Supervisor) endSilenceLocked(host string, sil *silence, at time.Time) {
 	}
 }
 
-// declareSilentLocked makes host unreachable after a long silence: the local mongod's view says
-// so (its last values kept: "was PRIMARY in term 3, now silent" is what the election core needs),
-// or the peer's check does.
+// declareSilentLocked records, once per run, that host's silence lasted probe.unreachable_after:
+// the watch stops and the histogram gets the length. The callers mark the mongod unreachable.
 func (s *Supervisor) declareSilentLocked(host string, sil *silence, now time.Time) {
+	if sil.declared {
+		return
+	}
 	sil.watching, sil.declared = false, true
 	s.metrics.silence.WithLabelValues(host, "unreachable").Observe(now.Sub(sil.since).Seconds())
-	if sil == &s.local.silent {
+}
+
+// markUnreachableLocked makes host unreachable for err: the local mongod's view says so (its last
+// values kept: "was PRIMARY in term 3, now silent" is what the election core needs), or the
+// peer's check does.
+func (s *Supervisor) markUnreachableLocked(host string, err error) {
+	if host == s.selfHost && s.mode == topology.ModeData {
 		l := &s.local
 		if l.problem != "" {
 			return // its last answer said it is not a usable member of our set
-		}
-		err := l.err
-		if err == nil {
-			err = context.DeadlineExceeded
 		}
 		l.view = mongo.Unreachable(l.view, s.selfHost, err)
 		l.usable = true
 		return
 	}
 	p := s.peers[host]
-	p.tried, p.ok = true, false
-	if p.failure == topology.FailureNone {
-		p.failure = topology.FailureTimeout
-	}
+	p.tried, p.ok, p.failure = true, false, mongo.Classify(err)
 }
